@@ -1,0 +1,51 @@
+{#- Reused pieces of the staging models' row validation. -#}
+
+{% macro build_started_at() -%}
+    {#- The moment this dbt invocation started, as a SQL timestamp: a raw timestamp later than this can
+        only be a clock or typing error. Fixed for the whole build, so every model agrees. -#}
+    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp)
+{%- endmacro %}
+
+{% macro is_blank(column) -%}
+    nullif(trim({{ column }}), '') is null
+{%- endmacro %}
+
+{% macro text_value(column) -%}
+    nullif(trim({{ column }}), '')
+{%- endmacro %}
+
+{% macro rejection_reasons(checks) -%}
+    {#- checks: list of (sql condition, reason) pairs. Gives every failed reason joined by '; ', or null
+        for a clean row. -#}
+    nullif(concat_ws(
+        '; '
+        {%- for condition, reason in checks %},
+        case when {{ condition }} then '{{ reason }}' end
+        {%- endfor %}
+    ), '')
+{%- endmacro %}
+
+{% macro timestamp_checks(column, parsed_column, required=true) -%}
+    {#- The usual checks of a raw timestamp column, as (condition, reason) pairs. -#}
+    {%- set checks = [] -%}
+    {%- if required -%}
+        {%- do checks.append((is_blank(column), 'missing ' ~ column)) -%}
+    {%- endif -%}
+    {%- do checks.append(('not ' ~ is_blank(column) ~ ' and ' ~ parsed_column ~ ' is null',
+                          'unparsable ' ~ column)) -%}
+    {%- do checks.append((parsed_column ~ ' > ' ~ build_started_at(), column ~ ' later than the build')) -%}
+    {{ return(checks) }}
+{%- endmacro %}
+
+{% macro rejected_rows(base_relation, table_name) %}
+    {#- The rejects of one raw table: its raw values as text, the reasons, and where the row came from. -#}
+    select
+        {%- for column in raw_contract()[table_name]['columns'] %}
+        {{ column }},
+        {%- endfor %}
+        rejection_reason,
+        source_file,
+        source_row_number
+    from {{ base_relation }}
+    where rejection_reason is not null
+{% endmacro %}

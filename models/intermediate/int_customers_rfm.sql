@@ -1,0 +1,108 @@
+{#-
+    Recency, frequency and monetary value of every customer with a transaction before each as-of date,
+    scored 1 to 5 from ranks (tied customers always share a score) and named by the seed's rules.
+-#}
+with
+
+transactions as (
+    select * from {{ ref('stg_raw__transactions') }}
+),
+
+as_of_dates as (
+    select * from {{ ref('int_as_of_dates') }}
+),
+
+rfm_segment_rules as (
+    select * from {{ ref('rfm_segment_rules') }}
+),
+
+visible_transactions as (
+    select
+        as_of_dates.as_of_date,
+        transactions.*
+    from transactions
+    inner join as_of_dates
+        on transactions.transacted_at < as_of_dates.as_of_date
+),
+
+per_customer as (
+    select
+        as_of_date,
+        customer_id,
+        min(transacted_at) as first_transacted_at,
+        max(transacted_at) as last_transacted_at,
+        min(transacted_at) filter (where is_purchase) as first_purchase_at,
+        max(transacted_at) filter (where is_purchase) as last_purchase_at,
+        count(*) filter (where is_purchase) as orders,
+        count(distinct cast(transacted_at as date)) filter (where is_purchase) as purchase_days,
+        coalesce(sum(amount) filter (where is_purchase), 0) as gross_revenue,
+        sum(amount) as net_revenue
+    from visible_transactions
+    group by as_of_date, customer_id
+),
+
+measured as (
+    select
+        as_of_date,
+        customer_id,
+        first_purchase_at,
+        last_purchase_at,
+        as_of_date - cast(coalesce(last_purchase_at, last_transacted_at) as date) as recency_days,
+        as_of_date - cast(coalesce(first_purchase_at, first_transacted_at) as date) as tenure_days,
+        orders as frequency,
+        purchase_days,
+        greatest(net_revenue, 0) as monetary,
+        gross_revenue,
+        net_revenue,
+        case when orders > 0 then gross_revenue / orders end as average_order_value
+    from per_customer
+),
+
+scored as (
+    select
+        *,
+        {{ rank_score('recency_days desc', 'as_of_date') }} as r_score,
+        {{ rank_score('frequency', 'as_of_date') }} as f_score,
+        {{ rank_score('monetary', 'as_of_date') }} as m_score
+    from measured
+),
+
+named as (
+    select
+        scored.*,
+        rfm_segment_rules.rfm_segment,
+        row_number() over (
+            partition by scored.as_of_date, scored.customer_id
+            order by rfm_segment_rules.priority
+        ) as rule_rank
+    from scored
+    left join rfm_segment_rules
+        on scored.r_score between rfm_segment_rules.r_score_min and rfm_segment_rules.r_score_max
+            and scored.f_score between rfm_segment_rules.f_score_min and rfm_segment_rules.f_score_max
+            and scored.m_score between rfm_segment_rules.m_score_min and rfm_segment_rules.m_score_max
+),
+
+final as (
+    select
+        as_of_date,
+        customer_id,
+        first_purchase_at,
+        last_purchase_at,
+        recency_days,
+        tenure_days,
+        frequency,
+        purchase_days,
+        monetary,
+        gross_revenue,
+        net_revenue,
+        average_order_value,
+        r_score,
+        f_score,
+        m_score,
+        concat(r_score, f_score, m_score) as rfm_code,
+        rfm_segment
+    from named
+    where rule_rank = 1
+)
+
+select * from final

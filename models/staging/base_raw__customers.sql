@@ -1,0 +1,53 @@
+{#- Every raw customer row, parsed, with the reasons it cannot be used (null when it can). -#}
+with
+
+source as (
+    {{ load_raw('customers') }}
+),
+
+parsed as (
+    select
+        *,
+        {{ text_value('customer_id') }} as parsed_customer_id,
+        try_cast(trim(signed_up_at) as timestamp) as parsed_signed_up_at,
+        upper({{ text_value('country') }}) as parsed_country,
+        try_cast(trim(birth_year) as integer) as parsed_birth_year,
+        lower({{ text_value('gender') }}) as parsed_gender,
+        lower({{ text_value('acquisition_channel') }}) as parsed_acquisition_channel
+    from source
+),
+
+checked as (
+    select
+        *,
+        {{ rejection_reasons([
+            ('parsed_customer_id is null', 'missing customer_id'),
+        ] + timestamp_checks('signed_up_at', 'parsed_signed_up_at') + [
+            ('not ' ~ is_blank('birth_year') ~ ' and parsed_birth_year is null', 'unparsable birth_year'),
+            ('parsed_birth_year < 1900 or parsed_birth_year > year(' ~ build_started_at() ~ ')',
+             'birth_year out of range'),
+        ]) }} as row_problems
+    from parsed
+),
+
+ranked as (
+    select
+        *,
+        row_number() over (
+            partition by parsed_customer_id
+            order by row_problems is null desc, source_row_number
+        ) as id_occurrence
+    from checked
+),
+
+final as (
+    select
+        *,
+        case
+            when row_problems is not null then row_problems
+            when id_occurrence > 1 then 'duplicate customer_id'
+        end as rejection_reason
+    from ranked
+)
+
+select * from final

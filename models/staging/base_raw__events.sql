@@ -1,0 +1,29 @@
+{#- Every raw behaviour event, parsed, with the reasons it cannot be used (null when it can). -#}
+with
+
+source as (
+    {{ load_raw('events') }}
+),
+
+parsed as (
+    select
+        *,
+        {{ text_value('customer_id') }} as parsed_customer_id,
+        try_cast(trim(occurred_at) as timestamp) as parsed_occurred_at,
+        lower({{ text_value('event_type') }}) as parsed_event_type,
+        {{ text_value('session_id') }} as parsed_session_id,
+        {{ text_value('item_id') }} as parsed_item_id
+    from source
+),
+
+final as (
+    select
+        *,
+        {{ rejection_reasons([
+            ('parsed_customer_id is null', 'missing customer_id'),
+            ('parsed_event_type is null', 'missing event_type'),
+        ] + timestamp_checks('occurred_at', 'parsed_occurred_at')) }} as rejection_reason
+    from parsed
+)
+
+select * from final

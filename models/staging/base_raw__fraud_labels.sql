@@ -1,0 +1,57 @@
+{#- Every raw fraud label, parsed, with the reasons it cannot be used (null when it can). -#}
+with
+
+source as (
+    {{ load_raw('fraud_labels') }}
+),
+
+transactions as (
+    select transaction_id from {{ ref('stg_raw__transactions') }}
+),
+
+parsed as (
+    select
+        source.*,
+        {{ text_value('source.transaction_id') }} as parsed_transaction_id,
+        try_cast(trim(source.is_fraud) as boolean) as parsed_is_fraud,
+        try_cast(trim(source.labeled_at) as timestamp) as parsed_labeled_at,
+        transactions.transaction_id is not null as has_known_transaction
+    from source
+    left join transactions
+        on {{ text_value('source.transaction_id') }} = transactions.transaction_id
+),
+
+checked as (
+    select
+        *,
+        {{ rejection_reasons([
+            ('parsed_transaction_id is null', 'missing transaction_id'),
+            (is_blank('is_fraud'), 'missing is_fraud'),
+            ('not ' ~ is_blank('is_fraud') ~ ' and parsed_is_fraud is null', 'unparsable is_fraud'),
+            ('parsed_transaction_id is not null and not has_known_transaction',
+             'orphan label: transaction_id not among accepted transactions'),
+        ] + timestamp_checks('labeled_at', 'parsed_labeled_at', required=false)) }} as row_problems
+    from parsed
+),
+
+ranked as (
+    select
+        *,
+        row_number() over (
+            partition by parsed_transaction_id
+            order by row_problems is null desc, source_row_number
+        ) as id_occurrence
+    from checked
+),
+
+final as (
+    select
+        *,
+        case
+            when row_problems is not null then row_problems
+            when id_occurrence > 1 then 'duplicate transaction_id'
+        end as rejection_reason
+    from ranked
+)
+
+select * from final

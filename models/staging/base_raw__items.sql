@@ -1,0 +1,50 @@
+{#- Every raw item row, parsed, with the reasons it cannot be used (null when it can). -#}
+with
+
+source as (
+    {{ load_raw('items') }}
+),
+
+parsed as (
+    select
+        *,
+        {{ text_value('item_id') }} as parsed_item_id,
+        lower({{ text_value('category') }}) as parsed_category,
+        {{ text_value('brand') }} as parsed_brand,
+        try_cast(trim(price) as decimal(18, 2)) as parsed_price
+    from source
+),
+
+checked as (
+    select
+        *,
+        {{ rejection_reasons([
+            ('parsed_item_id is null', 'missing item_id'),
+            ('parsed_category is null', 'missing category'),
+            ('not ' ~ is_blank('price') ~ ' and parsed_price is null', 'unparsable price'),
+            ('parsed_price < 0', 'negative price'),
+        ]) }} as row_problems
+    from parsed
+),
+
+ranked as (
+    select
+        *,
+        row_number() over (
+            partition by parsed_item_id
+            order by row_problems is null desc, source_row_number
+        ) as id_occurrence
+    from checked
+),
+
+final as (
+    select
+        *,
+        case
+            when row_problems is not null then row_problems
+            when id_occurrence > 1 then 'duplicate item_id'
+        end as rejection_reason
+    from ranked
+)
+
+select * from final

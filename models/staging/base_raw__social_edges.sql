@@ -1,0 +1,51 @@
+{#- Every raw social link, parsed, with the reasons it cannot be used (null when it can). -#}
+with
+
+source as (
+    {{ load_raw('social_edges') }}
+),
+
+parsed as (
+    select
+        *,
+        {{ text_value('customer_id') }} as parsed_customer_id,
+        {{ text_value('related_customer_id') }} as parsed_related_customer_id,
+        lower({{ text_value('relation') }}) as parsed_relation,
+        try_cast(trim(created_at) as timestamp) as parsed_created_at
+    from source
+),
+
+checked as (
+    select
+        *,
+        {{ rejection_reasons([
+            ('parsed_customer_id is null', 'missing customer_id'),
+            ('parsed_related_customer_id is null', 'missing related_customer_id'),
+            ('parsed_customer_id = parsed_related_customer_id', 'customer linked to itself'),
+            ('parsed_relation is null', 'missing relation'),
+            ("parsed_relation not in ('referral', 'friend')", 'unknown relation'),
+        ] + timestamp_checks('created_at', 'parsed_created_at', required=false)) }} as row_problems
+    from parsed
+),
+
+ranked as (
+    select
+        *,
+        row_number() over (
+            partition by parsed_customer_id, parsed_related_customer_id, parsed_relation
+            order by row_problems is null desc, source_row_number
+        ) as link_occurrence
+    from checked
+),
+
+final as (
+    select
+        *,
+        case
+            when row_problems is not null then row_problems
+            when link_occurrence > 1 then 'duplicate link'
+        end as rejection_reason
+    from ranked
+)
+
+select * from final

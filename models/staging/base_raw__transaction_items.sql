@@ -1,0 +1,43 @@
+{#- Every raw order line, parsed, with the reasons it cannot be used (null when it can). -#}
+with
+
+source as (
+    {{ load_raw('transaction_items') }}
+),
+
+transactions as (
+    select transaction_id from {{ ref('stg_raw__transactions') }}
+),
+
+parsed as (
+    select
+        source.*,
+        {{ text_value('source.transaction_id') }} as parsed_transaction_id,
+        {{ text_value('source.item_id') }} as parsed_item_id,
+        try_cast(trim(source.quantity) as integer) as parsed_quantity,
+        try_cast(trim(source.unit_price) as decimal(18, 2)) as parsed_unit_price,
+        transactions.transaction_id is not null as has_known_transaction
+    from source
+    left join transactions
+        on {{ text_value('source.transaction_id') }} = transactions.transaction_id
+),
+
+final as (
+    select
+        *,
+        {{ rejection_reasons([
+            ('parsed_transaction_id is null', 'missing transaction_id'),
+            ('parsed_item_id is null', 'missing item_id'),
+            (is_blank('quantity'), 'missing quantity'),
+            ('not ' ~ is_blank('quantity') ~ ' and parsed_quantity is null', 'unparsable quantity'),
+            ('parsed_quantity <= 0', 'quantity not positive'),
+            (is_blank('unit_price'), 'missing unit_price'),
+            ('not ' ~ is_blank('unit_price') ~ ' and parsed_unit_price is null', 'unparsable unit_price'),
+            ('parsed_unit_price < 0', 'negative unit_price'),
+            ('parsed_transaction_id is not null and not has_known_transaction',
+             'orphan line: transaction_id not among accepted transactions'),
+        ]) }} as rejection_reason
+    from parsed
+)
+
+select * from final

@@ -1,0 +1,69 @@
+{#- Every raw transaction row, parsed, with the reasons it cannot be used (null when it can). -#}
+{%- if raw_column_present('transactions', 'transaction_id') -%}
+{%- set transaction_id_expression = text_value('transaction_id') -%}
+{%- else -%}
+{#- No transaction_id column: derive a stable id from the row's values and position. -#}
+{%- set transaction_id_expression = "'row-' || md5(concat_ws('|', customer_id, transacted_at, amount, source_row_number))" -%}
+{%- endif %}
+with
+
+source as (
+    {{ load_raw('transactions') }}
+),
+
+parsed as (
+    select
+        *,
+        {{ transaction_id_expression }} as parsed_transaction_id,
+        {{ text_value('customer_id') }} as parsed_customer_id,
+        try_cast(trim(transacted_at) as timestamp) as parsed_transacted_at,
+        try_cast(trim(amount) as decimal(18, 2)) as parsed_amount,
+        try_cast(trim(quantity) as integer) as parsed_quantity,
+        coalesce(lower({{ text_value('status') }}), 'completed') as parsed_status,
+        lower({{ text_value('payment_method') }}) as parsed_payment_method,
+        {{ text_value('device_id') }} as parsed_device_id,
+        upper({{ text_value('ip_country') }}) as parsed_ip_country,
+        lower({{ text_value('channel') }}) as parsed_channel
+    from source
+),
+
+checked as (
+    select
+        *,
+        {{ rejection_reasons([
+            ('parsed_transaction_id is null', 'missing transaction_id'),
+            ('parsed_customer_id is null', 'missing customer_id'),
+        ] + timestamp_checks('transacted_at', 'parsed_transacted_at') + [
+            (is_blank('amount'), 'missing amount'),
+            ('not ' ~ is_blank('amount') ~ ' and parsed_amount is null', 'unparsable amount'),
+            ('not ' ~ is_blank('quantity') ~ ' and parsed_quantity is null', 'unparsable quantity'),
+            ("parsed_status not in ('completed', 'refunded', 'chargeback')", 'unknown status'),
+            ("parsed_status = 'completed' and parsed_amount < 0", 'negative amount on a completed order'),
+            ("parsed_status in ('refunded', 'chargeback') and parsed_amount > 0",
+             'positive amount on a refund or chargeback'),
+        ]) }} as row_problems
+    from parsed
+),
+
+ranked as (
+    select
+        *,
+        -- Among rows sharing an id, the first usable one is kept; the others are duplicates.
+        row_number() over (
+            partition by parsed_transaction_id
+            order by row_problems is null desc, source_row_number
+        ) as id_occurrence
+    from checked
+),
+
+final as (
+    select
+        *,
+        case
+            when row_problems is not null then row_problems
+            when parsed_transaction_id is not null and id_occurrence > 1 then 'duplicate transaction_id'
+        end as rejection_reason
+    from ranked
+)
+
+select * from final

@@ -1,0 +1,1 @@
+{{ rejected_rows(ref('base_raw__items'), 'items') }}

@@ -1,0 +1,21 @@
+with
+
+base_events as (
+    select * from {{ ref('base_raw__events') }}
+),
+
+final as (
+    select
+        -- Events have no id of their own: the file and row identify one.
+        md5(concat_ws('|', source_file, source_row_number)) as event_id,
+        parsed_customer_id as customer_id,
+        parsed_occurred_at as occurred_at,
+        parsed_event_type as event_type,
+        parsed_session_id as session_id,
+        parsed_item_id as item_id,
+        source_file
+    from base_events
+    where rejection_reason is null
+)
+
+select * from final
