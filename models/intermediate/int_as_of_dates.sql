@@ -11,7 +11,7 @@
 {%- if as_of is not none -%}
 {%- set current_as_of = "cast('" ~ as_of ~ "' as date)" -%}
 {%- else -%}
-{%- set current_as_of = "cast(max(transacted_at) as date) + 1" -%}
+{%- set current_as_of = "cast(latest_transacted_at as date) + 1" -%}
 {%- endif -%}
 with
 
@@ -19,10 +19,14 @@ transactions as (
     select * from {{ ref('stg_raw__transactions') }}
 ),
 
-current_date_chosen as (
-    select
-        {{ current_as_of }} as as_of_date
+latest_transaction as (
+    select max(transacted_at) as latest_transacted_at
     from transactions
+),
+
+current_date_chosen as (
+    select {{ current_as_of }} as as_of_date
+    from latest_transaction
 ),
 
 snapshots as (

@@ -19,7 +19,11 @@ parsed as (
         try_cast(trim(transacted_at) as timestamp) as parsed_transacted_at,
         try_cast(trim(amount) as decimal(18, 2)) as parsed_amount,
         try_cast(trim(quantity) as integer) as parsed_quantity,
-        coalesce(lower({{ text_value('status') }}), 'completed') as parsed_status,
+        -- No status: completed, except that a negative amount is a refund (the contract's refund row).
+        coalesce(
+            lower({{ text_value('status') }}),
+            case when try_cast(trim(amount) as decimal(18, 2)) < 0 then 'refunded' else 'completed' end
+        ) as parsed_status,
         lower({{ text_value('payment_method') }}) as parsed_payment_method,
         {{ text_value('device_id') }} as parsed_device_id,
         upper({{ text_value('ip_country') }}) as parsed_ip_country,

@@ -1,0 +1,47 @@
+"""Fixture data folders and the builds on them, shared by the end-to-end tests (built once a session)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow.csv
+import pytest
+
+from segmentation import demo_data
+from tests.e2e.dbt_runner import Build, dbt_build
+
+SMALL_DEMO_CUSTOMERS = 1500
+
+
+@pytest.fixture(scope="session")
+def demo_dir(tmp_path_factory) -> Path:
+    """A small demo data set with all seven raw tables, as parquet."""
+    out = tmp_path_factory.mktemp("demo_raw")
+    demo_data.write(out, n_customers=SMALL_DEMO_CUSTOMERS, seed=7, fmt="parquet")
+    return out
+
+
+@pytest.fixture(scope="session")
+def demo_build(demo_dir, tmp_path_factory) -> Build:
+    build = dbt_build(tmp_path_factory.mktemp("demo_build"), demo_dir)
+    assert build.returncode == 0, build.output[-6000:]
+    return build
+
+
+@pytest.fixture(scope="session")
+def transactions_only_dir(tmp_path_factory) -> Path:
+    """Only transactions.csv, with the five columns most exports have."""
+    out = tmp_path_factory.mktemp("transactions_only")
+    data = demo_data.generate(n_customers=600, seed=11)
+    table = data.tables["transactions"].select(
+        ["transaction_id", "customer_id", "transacted_at", "amount", "quantity"]
+    )
+    pyarrow.csv.write_csv(table, out / "transactions.csv")
+    return out
+
+
+@pytest.fixture(scope="session")
+def transactions_only_build(transactions_only_dir, tmp_path_factory) -> Build:
+    build = dbt_build(tmp_path_factory.mktemp("transactions_only_build"), transactions_only_dir)
+    assert build.returncode == 0, build.output[-6000:]
+    return build

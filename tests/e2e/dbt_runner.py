@@ -1,0 +1,74 @@
+"""Run `dbt build` on a raw data folder the way a user would, each build in a database of its own."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+DBT = Path(sys.executable).with_name("dbt")
+CHECK_CONTRACT = PROJECT_DIR.parent / "shared" / "tools" / "check_contract.py"
+
+
+@dataclass
+class Build:
+    """The outcome of one `dbt build`: its exit code, console output and database file."""
+
+    returncode: int
+    output: str
+    database: Path
+
+    def query(self, sql: str) -> list[tuple]:
+        with duckdb.connect(str(self.database), read_only=True) as con:
+            return con.execute(sql).fetchall()
+
+    def scalar(self, sql: str):
+        return self.query(sql)[0][0]
+
+
+def dbt_build(
+    work_dir: Path, raw_data_path: Path | None, extra_vars: dict | None = None, args: tuple[str, ...] = ()
+) -> Build:
+    """`dbt build` of the project into work_dir/warehouse.duckdb, reading raw files from raw_data_path."""
+    work_dir.mkdir(parents=True, exist_ok=True)
+    variables = dict(extra_vars or {})
+    if raw_data_path is not None:
+        variables["raw_data_path"] = str(raw_data_path)
+    database = work_dir / "warehouse.duckdb"
+    env = {**os.environ, "SEGMENTATION_DB_PATH": str(database), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    command = [
+        str(DBT),
+        "build",
+        "--project-dir",
+        str(PROJECT_DIR),
+        "--profiles-dir",
+        str(PROJECT_DIR),
+        "--target-path",
+        str(work_dir / "target"),
+        "--log-path",
+        str(work_dir / "logs"),
+        "--vars",
+        json.dumps(variables),
+        # A partial build (--select) runs only the tests whose every parent it builds.
+        "--indirect-selection",
+        "cautious",
+        *args,
+    ]
+    done = subprocess.run(command, cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=1800)
+    return Build(done.returncode, done.stdout + done.stderr, database)
+
+
+def check_contract(database: Path, marts: list[str]) -> subprocess.CompletedProcess:
+    """Run the steering side's contract checker on the given marts of a built database."""
+    return subprocess.run(
+        [sys.executable, str(CHECK_CONTRACT), str(database), "--marts", ",".join(marts)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
