@@ -1,0 +1,35 @@
+{#- Reused pieces of the feature models. -#}
+
+{% macro source_has_rows(relation) -%}
+    {#- A scalar SQL boolean: whether an optional input holds any row. Features from an absent input stay
+        null; from a present one, a customer without rows in it gets 0. -#}
+    (select count(*) > 0 from {{ relation }})
+{%- endmacro %}
+
+{% macro zero_if_present(expression, present_flag) -%}
+    case when {{ present_flag }} then coalesce({{ expression }}, 0) end
+{%- endmacro %}
+
+{% macro share_of(numerator, denominator) -%}
+    cast({{ numerator }} as double) / nullif({{ denominator }}, 0)
+{%- endmacro %}
+
+{% macro balance(recent, earlier) -%}
+    {#- (recent - earlier) / (recent + earlier): -1 = all earlier, 0 = steady, 1 = all recent; null when
+        both are 0. -#}
+    (cast({{ recent }} as double) - {{ earlier }}) / nullif(cast({{ recent }} as double) + {{ earlier }}, 0)
+{%- endmacro %}
+
+{% macro top_categories() %}
+    {#- The category-share feature columns, as a list of {'category': ..., 'column': ...} read from
+        int_top_categories. A model that calls this needs `-- depends_on: {{ ref('int_top_categories') }}`. -#}
+    {%- if not execute -%}{{ return([]) }}{%- endif -%}
+    {%- set query -%}
+        select category, feature_name from {{ ref('int_top_categories') }} order by category_rank
+    {%- endset -%}
+    {%- set categories = [] -%}
+    {%- for row in run_query(query).rows -%}
+        {%- do categories.append({'category': row[0], 'column': row[1]}) -%}
+    {%- endfor -%}
+    {{ return(categories) }}
+{% endmacro %}

@@ -1,0 +1,86 @@
+{#-
+    Behaviour from the events log of every customer with a transaction before each as-of date: sessions,
+    active days, events by type, the view-to-cart-to-purchase funnel, recency and trend of activity.
+    Null throughout when there is no events table; 0 for a customer without events when there is one.
+-#}
+with
+
+events as (
+    select * from {{ ref('stg_raw__events') }}
+),
+
+customers_rfm as (
+    select * from {{ ref('int_customers_rfm') }}
+),
+
+as_of_dates as (
+    select * from {{ ref('int_as_of_dates') }}
+),
+
+source_presence as (
+    select {{ source_has_rows(ref('stg_raw__events')) }} as has_events_source
+),
+
+visible_events as (
+    select
+        as_of_dates.as_of_date,
+        events.*
+    from events
+    inner join as_of_dates
+        on events.occurred_at < as_of_dates.as_of_date
+),
+
+per_customer as (
+    select
+        as_of_date,
+        customer_id,
+        count(*) as events,
+        -- Without session ids, a day of activity stands for a session.
+        count(distinct coalesce(session_id, cast(cast(occurred_at as date) as varchar))) as sessions,
+        count(distinct cast(occurred_at as date)) as active_days,
+        count(*) filter (where event_type = 'page_view') as page_views,
+        count(*) filter (where event_type = 'search') as searches,
+        count(*) filter (where event_type = 'add_to_cart') as add_to_carts,
+        count(*) filter (where event_type = 'login') as logins,
+        count(*) filter (where event_type = 'support_ticket') as support_tickets,
+        max(occurred_at) as last_event_at,
+        count(*) filter (where occurred_at >= as_of_date - interval 30 day) as events_last_30_days,
+        count(*) filter (
+            where occurred_at >= as_of_date - interval 120 day
+            and occurred_at < as_of_date - interval 30 day
+        ) as events_previous_90_days
+    from visible_events
+    group by as_of_date, customer_id
+),
+
+final as (
+    select
+        customers_rfm.as_of_date,
+        customers_rfm.customer_id,
+        {{ zero_if_present('per_customer.events', 'source_presence.has_events_source') }} as events,
+        {{ zero_if_present('per_customer.sessions', 'source_presence.has_events_source') }} as sessions,
+        {{ zero_if_present('per_customer.active_days', 'source_presence.has_events_source') }} as active_days,
+        {{ zero_if_present('per_customer.page_views', 'source_presence.has_events_source') }} as page_views,
+        {{ zero_if_present('per_customer.searches', 'source_presence.has_events_source') }} as searches,
+        {{ zero_if_present('per_customer.add_to_carts', 'source_presence.has_events_source') }} as add_to_carts,
+        {{ zero_if_present('per_customer.logins', 'source_presence.has_events_source') }} as logins,
+        {{ zero_if_present('per_customer.support_tickets', 'source_presence.has_events_source') }}
+            as support_tickets,
+        {{ share_of('per_customer.add_to_carts', 'per_customer.page_views') }} as view_to_cart_rate,
+        least(1, {{ share_of('customers_rfm.frequency', 'per_customer.add_to_carts') }})
+            as cart_to_purchase_rate,
+        customers_rfm.as_of_date - cast(per_customer.last_event_at as date) as days_since_last_event,
+        case when source_presence.has_events_source then
+            {{ balance(
+                'coalesce(per_customer.events_last_30_days, 0)',
+                'coalesce(per_customer.events_previous_90_days, 0) / 3.0'
+            ) }}
+        end as activity_trend
+    from customers_rfm
+    cross join source_presence
+    left join per_customer
+        on customers_rfm.as_of_date = per_customer.as_of_date
+            and customers_rfm.customer_id = per_customer.customer_id
+)
+
+select * from final

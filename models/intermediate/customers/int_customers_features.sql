@@ -1,0 +1,78 @@
+{#-
+    The wide customer feature table the Python models read: one row per customer with a transaction
+    before each as-of date, RFM joined with spend dynamics, behaviour, category mix, attributes and
+    social links. int_feature_catalog describes every feature column.
+-#}
+with
+
+customers_rfm as (
+    select * from {{ ref('int_customers_rfm') }}
+),
+
+customers_spend as (
+    select * from {{ ref('int_customers_spend') }}
+),
+
+customers_behaviour as (
+    select * from {{ ref('int_customers_behaviour') }}
+),
+
+customers_category_mix as (
+    select * from {{ ref('int_customers_category_mix') }}
+),
+
+customers_attributes as (
+    select * from {{ ref('int_customers_attributes') }}
+),
+
+customers_social as (
+    select * from {{ ref('int_customers_social') }}
+),
+
+as_of_dates as (
+    select * from {{ ref('int_as_of_dates') }}
+),
+
+final as (
+    select
+        as_of_dates.snapshot_name,
+        customers_rfm.as_of_date,
+        customers_rfm.customer_id,
+        customers_rfm.recency_days,
+        customers_rfm.tenure_days,
+        customers_rfm.frequency,
+        customers_rfm.purchase_days,
+        customers_rfm.monetary,
+        customers_rfm.gross_revenue,
+        customers_rfm.net_revenue,
+        customers_rfm.average_order_value,
+        customers_rfm.r_score,
+        customers_rfm.f_score,
+        customers_rfm.m_score,
+        customers_rfm.rfm_segment,
+        customers_spend.* exclude (as_of_date, customer_id),
+        customers_behaviour.* exclude (as_of_date, customer_id),
+        customers_category_mix.* exclude (as_of_date, customer_id),
+        customers_attributes.* exclude (as_of_date, customer_id),
+        customers_social.* exclude (as_of_date, customer_id)
+    from customers_rfm
+    inner join as_of_dates
+        on customers_rfm.as_of_date = as_of_dates.as_of_date
+    left join customers_spend
+        on customers_rfm.as_of_date = customers_spend.as_of_date
+            and customers_rfm.customer_id = customers_spend.customer_id
+    left join customers_behaviour
+        on customers_rfm.as_of_date = customers_behaviour.as_of_date
+            and customers_rfm.customer_id = customers_behaviour.customer_id
+    left join customers_category_mix
+        on customers_rfm.as_of_date = customers_category_mix.as_of_date
+            and customers_rfm.customer_id = customers_category_mix.customer_id
+    left join customers_attributes
+        on customers_rfm.as_of_date = customers_attributes.as_of_date
+            and customers_rfm.customer_id = customers_attributes.customer_id
+    left join customers_social
+        on customers_rfm.as_of_date = customers_social.as_of_date
+            and customers_rfm.customer_id = customers_social.customer_id
+)
+
+select * from final

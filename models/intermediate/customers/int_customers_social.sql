@@ -1,0 +1,105 @@
+{#-
+    Social links of every customer with a transaction before each as-of date: referrals made and
+    received, friends, degree, the revenue of the customers they referred, and the spend and lapse rate
+    of the customers they are linked to. Links created on or after the as-of date are not seen. Null
+    throughout when there is no social_edges table; 0 for an unlinked customer when there is one.
+-#}
+with
+
+social_edges as (
+    select * from {{ ref('stg_raw__social_edges') }}
+),
+
+customers_rfm as (
+    select * from {{ ref('int_customers_rfm') }}
+),
+
+as_of_dates as (
+    select * from {{ ref('int_as_of_dates') }}
+),
+
+source_presence as (
+    select {{ source_has_rows(ref('stg_raw__social_edges')) }} as has_social_source
+),
+
+visible_edges as (
+    select
+        as_of_dates.as_of_date,
+        as_of_dates.horizon_days,
+        social_edges.*
+    from social_edges
+    inner join as_of_dates
+        on social_edges.created_at is null or social_edges.created_at < as_of_dates.as_of_date
+),
+
+-- Each link seen from both ends: the customer, the other customer, and which way it points.
+link_ends as (
+    select
+        as_of_date,
+        horizon_days,
+        customer_id,
+        related_customer_id as other_customer_id,
+        relation,
+        true as is_outgoing
+    from visible_edges
+    union all
+    select
+        as_of_date,
+        horizon_days,
+        related_customer_id as customer_id,
+        customer_id as other_customer_id,
+        relation,
+        false as is_outgoing
+    from visible_edges
+),
+
+linked as (
+    select
+        link_ends.*,
+        others.monetary as other_monetary,
+        others.recency_days > link_ends.horizon_days as is_other_lapsed
+    from link_ends
+    left join customers_rfm as others
+        on link_ends.as_of_date = others.as_of_date
+            and link_ends.other_customer_id = others.customer_id
+),
+
+per_customer as (
+    select
+        as_of_date,
+        customer_id,
+        count(distinct other_customer_id) filter (where relation = 'referral' and is_outgoing)
+            as referrals_made,
+        count(distinct other_customer_id) filter (where relation = 'referral' and not is_outgoing)
+            as referrals_received,
+        count(distinct other_customer_id) filter (where relation = 'friend') as friends,
+        count(distinct other_customer_id) as degree,
+        sum(other_monetary) filter (where relation = 'referral' and is_outgoing) as referred_customers_revenue,
+        avg(other_monetary) as linked_customers_mean_spend,
+        avg(cast(is_other_lapsed as double)) as linked_customers_lapse_rate
+    from linked
+    group by as_of_date, customer_id
+),
+
+final as (
+    select
+        customers_rfm.as_of_date,
+        customers_rfm.customer_id,
+        {{ zero_if_present('per_customer.referrals_made', 'source_presence.has_social_source') }}
+            as referrals_made,
+        {{ zero_if_present('per_customer.referrals_received', 'source_presence.has_social_source') }}
+            as referrals_received,
+        {{ zero_if_present('per_customer.friends', 'source_presence.has_social_source') }} as friends,
+        {{ zero_if_present('per_customer.degree', 'source_presence.has_social_source') }} as degree,
+        {{ zero_if_present('per_customer.referred_customers_revenue', 'source_presence.has_social_source') }}
+            as referred_customers_revenue,
+        per_customer.linked_customers_mean_spend,
+        per_customer.linked_customers_lapse_rate
+    from customers_rfm
+    cross join source_presence
+    left join per_customer
+        on customers_rfm.as_of_date = per_customer.as_of_date
+            and customers_rfm.customer_id = per_customer.customer_id
+)
+
+select * from final

@@ -1,0 +1,62 @@
+{#-
+    The var top_categories most-bought item categories, by spend before the current as-of date: each
+    becomes a feature column category_share_<category> of int_customers_category_mix.
+-#}
+with
+
+transaction_items as (
+    select * from {{ ref('stg_raw__transaction_items') }}
+),
+
+transactions as (
+    select * from {{ ref('stg_raw__transactions') }}
+),
+
+items as (
+    select * from {{ ref('stg_raw__items') }}
+),
+
+as_of_dates as (
+    select * from {{ ref('int_as_of_dates') }}
+),
+
+category_spend as (
+    select
+        items.category,
+        sum(transaction_items.line_amount) as spend
+    from transaction_items
+    inner join transactions
+        on transaction_items.transaction_id = transactions.transaction_id
+    inner join items
+        on transaction_items.item_id = items.item_id
+    where
+        transactions.is_purchase
+        and transactions.transacted_at < (select max(as_of_date) from as_of_dates)
+    group by items.category
+),
+
+ranked as (
+    select
+        category,
+        spend,
+        row_number() over (order by spend desc, category asc) as category_rank,
+        'category_share_' || trim(regexp_replace(lower(category), '[^a-z0-9]+', '_', 'g'), '_') as slug_name
+    from category_spend
+    qualify category_rank <= {{ var('top_categories') | int }}
+),
+
+final as (
+    select
+        category,
+        category_rank,
+        spend,
+        -- Two categories that differ only in punctuation would share a name: the later one gets its rank.
+        case
+            when row_number() over (partition by slug_name order by category_rank) > 1
+                then slug_name || '_' || category_rank
+            else slug_name
+        end as feature_name
+    from ranked
+)
+
+select * from final
