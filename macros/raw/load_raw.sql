@@ -107,3 +107,24 @@
     {%- set described = run_query('describe select * from ' ~ raw_file_reader(path)) -%}
     {{ return(column in (described.columns[0].values() | list)) }}
 {% endmacro %}
+
+{% macro load_ground_truth(name, columns) %}
+    {#- The demo generator's ground truth (<raw folder>/_truth/<name>.parquet) when the raw folder has
+        it, else an empty select with the same columns (as text). Only evaluation models read it: the
+        pipeline's features and models never do. -#}
+    {%- set path = raw_data_folder().rstrip('/') ~ '/_truth/' ~ name ~ '.parquet' -%}
+    {%- set found = execute and (run_query('select file from glob(' ~ sql_string(path) ~ ')').rows | length) > 0 -%}
+    {%- if found -%}
+        select
+            {%- for column in columns %}
+            cast({{ adapter.quote(column) }} as varchar) as {{ column }}{{ "," if not loop.last }}
+            {%- endfor %}
+        from read_parquet({{ sql_string(path) }})
+    {%- else -%}
+        select
+            {%- for column in columns %}
+            cast(null as varchar) as {{ column }}{{ "," if not loop.last }}
+            {%- endfor %}
+        where false
+    {%- endif -%}
+{% endmacro %}

@@ -31,7 +31,7 @@ category_spend as (
         on transaction_items.item_id = items.item_id
     where
         transactions.is_purchase
-        and transactions.transacted_at < (select max(as_of_date) from as_of_dates)
+        and transactions.transacted_at < (select max(as_of_dates.as_of_date) from as_of_dates)
     group by items.category
 ),
 

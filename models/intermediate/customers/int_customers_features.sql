@@ -50,11 +50,11 @@ final as (
         customers_rfm.f_score,
         customers_rfm.m_score,
         customers_rfm.rfm_segment,
-        customers_spend.* exclude (as_of_date, customer_id),
-        customers_behaviour.* exclude (as_of_date, customer_id),
-        customers_category_mix.* exclude (as_of_date, customer_id),
-        customers_attributes.* exclude (as_of_date, customer_id),
-        customers_social.* exclude (as_of_date, customer_id)
+        customers_spend.* exclude (as_of_date, customer_id),  -- noqa: RF02
+        customers_behaviour.* exclude (as_of_date, customer_id),  -- noqa: RF02
+        customers_category_mix.* exclude (as_of_date, customer_id),  -- noqa: RF02
+        customers_attributes.* exclude (as_of_date, customer_id),  -- noqa: RF02
+        customers_social.* exclude (as_of_date, customer_id)  -- noqa: RF02
     from customers_rfm
     inner join as_of_dates
         on customers_rfm.as_of_date = as_of_dates.as_of_date

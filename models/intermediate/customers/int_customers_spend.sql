@@ -126,7 +126,8 @@ final as (
         {{ share_of('per_customer.web_orders', 'per_customer.orders_with_channel') }} as web_order_share,
         {{ share_of('per_customer.app_orders', 'per_customer.orders_with_channel') }} as app_order_share,
         {{ share_of('per_customer.store_orders', 'per_customer.orders_with_channel') }} as store_order_share,
-        case when not per_customer.has_no_channel then per_customer.distinct_channels end as distinct_channels,
+        case when not per_customer.has_no_channel then per_customer.distinct_channels end
+            as distinct_channels,
         case when not per_customer.has_no_payment_method then per_customer.distinct_payment_methods end
             as distinct_payment_methods,
         case when not per_customer.has_no_device then per_customer.distinct_devices end as distinct_devices,

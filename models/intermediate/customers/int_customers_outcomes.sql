@@ -1,0 +1,54 @@
+{#-
+    What happened in the prediction window after each past as-of date (training and backtest snapshots),
+    for every customer with a transaction before it: the labels churn and value models learn from.
+-#}
+with
+
+transactions as (
+    select * from {{ ref('stg_raw__transactions') }}
+),
+
+customers_rfm as (
+    select * from {{ ref('int_customers_rfm') }}
+),
+
+as_of_dates as (
+    select * from {{ ref('int_as_of_dates') }}
+),
+
+past_snapshots as (
+    select *
+    from as_of_dates
+    where not is_current
+),
+
+window_transactions as (
+    select
+        past_snapshots.as_of_date,
+        transactions.customer_id,
+        count(*) filter (where transactions.is_purchase) as orders,
+        sum(transactions.amount) as net_revenue
+    from transactions
+    inner join past_snapshots
+        on transactions.transacted_at >= past_snapshots.as_of_date
+            and transactions.transacted_at < past_snapshots.label_window_end_date
+    group by past_snapshots.as_of_date, transactions.customer_id
+),
+
+final as (
+    select
+        past_snapshots.snapshot_name,
+        customers_rfm.as_of_date,
+        customers_rfm.customer_id,
+        coalesce(window_transactions.orders, 0) = 0 as is_lapsed,
+        coalesce(window_transactions.orders, 0) as future_orders,
+        coalesce(window_transactions.net_revenue, 0) as future_revenue
+    from customers_rfm
+    inner join past_snapshots
+        on customers_rfm.as_of_date = past_snapshots.as_of_date
+    left join window_transactions
+        on customers_rfm.as_of_date = window_transactions.as_of_date
+            and customers_rfm.customer_id = window_transactions.customer_id
+)
+
+select * from final

@@ -1,0 +1,67 @@
+with
+
+segmentation_evaluation as (
+    select * from {{ ref('segmentation_evaluation') }}
+),
+
+churn_value_model_versions as (
+    select * from {{ ref('churn_value_model_versions') }}
+),
+
+latest_churn_value_version as (
+    select *
+    from churn_value_model_versions
+    qualify version_number = max(version_number) over ()
+),
+
+churn_value_backtest as (
+    select
+        model_version,
+        as_of_date,
+        unnest(
+            from_json(
+                json_extract(metrics, '$.backtest'),
+                '[{"task": "VARCHAR", "model": "VARCHAR", "metric": "VARCHAR", "value": "JSON"}]'
+            )
+        ) as backtest_row
+    from latest_churn_value_version
+),
+
+churn_value_evaluation as (
+    select
+        struct_extract(backtest_row, 'task') as task,
+        struct_extract(backtest_row, 'model') as model,
+        struct_extract(backtest_row, 'metric') as metric,
+        try_cast(struct_extract(backtest_row, 'value') as double) as value,
+        model_version,
+        as_of_date,
+        'backtest: fit as of T - 2h, evaluated on the outcomes of [T - h, T)' as note
+    from churn_value_backtest
+    where try_cast(struct_extract(backtest_row, 'value') as double) is not null
+),
+
+final as (
+    select
+        task,
+        model,
+        metric,
+        value,
+        model_version,
+        as_of_date,
+        note,
+        {{ build_started_at() }} as evaluated_at
+    from segmentation_evaluation
+    union all
+    select
+        task,
+        model,
+        metric,
+        value,
+        model_version,
+        as_of_date,
+        note,
+        {{ build_started_at() }} as evaluated_at
+    from churn_value_evaluation
+)
+
+select * from final

@@ -1,0 +1,62 @@
+with
+
+segment_descriptions as (
+    select * from {{ ref('segment_descriptions') }}
+),
+
+segment_assignments as (
+    select * from {{ ref('customer_segment_assignments') }}
+),
+
+customers_rfm as (
+    select * from {{ ref('int_customers_rfm') }}
+),
+
+as_of_dates as (
+    select * from {{ ref('int_as_of_dates') }}
+),
+
+current_rfm as (
+    select customers_rfm.*
+    from customers_rfm
+    inner join as_of_dates
+        on customers_rfm.as_of_date = as_of_dates.as_of_date
+    where as_of_dates.is_current
+),
+
+per_segment as (
+    select
+        segment_assignments.segment_id,
+        any_value(segment_assignments.model_version) as model_version,
+        count(*) as customers,
+        sum(current_rfm.monetary) as revenue,
+        avg(current_rfm.recency_days) as average_recency_days,
+        avg(current_rfm.frequency) as average_frequency,
+        avg(current_rfm.monetary) as average_monetary,
+        avg(segment_assignments.segment_probability) as average_segment_probability
+    from segment_assignments
+    inner join current_rfm
+        on segment_assignments.customer_id = current_rfm.customer_id
+    group by segment_assignments.segment_id
+),
+
+final as (
+    select
+        per_segment.segment_id,
+        segment_descriptions.segment_name,
+        per_segment.customers,
+        cast(per_segment.customers as double) / sum(per_segment.customers) over () as share_of_customers,
+        cast(per_segment.revenue as double) / nullif(sum(per_segment.revenue) over (), 0) as share_of_revenue,
+        segment_descriptions.description,
+        segment_descriptions.distinguishing_features,
+        per_segment.average_recency_days,
+        per_segment.average_frequency,
+        per_segment.average_monetary,
+        per_segment.average_segment_probability,
+        per_segment.model_version
+    from per_segment
+    inner join segment_descriptions
+        on per_segment.segment_id = segment_descriptions.segment_id
+)
+
+select * from final

@@ -1,0 +1,24 @@
+"""Churn and lifetime-value model versions: backtested and trained when the as-of date moves on."""
+
+from segmentation.predictions import KIND, should_train, train_version
+from segmentation.progress import dbt_progress
+from segmentation.registry import RetrainPolicy, empty_registry, latest_version
+from segmentation.warehouse import to_arrow
+
+
+def model(dbt, session):
+    features = to_arrow(dbt.ref("int_customers_features").order("snapshot_name, customer_id"))
+    outcomes = to_arrow(dbt.ref("int_customers_outcomes").order("snapshot_name, customer_id"))
+    purchases = dbt.ref("stg_raw__transactions").select("customer_id, transacted_at, amount, is_purchase")
+    stored = to_arrow(session.sql(f"select * from {dbt.this}")) if dbt.is_incremental else None
+    previous = latest_version(stored, KIND)
+    current = to_arrow(dbt.ref("int_as_of_dates").filter("is_current"))
+    as_of_date = current.column("as_of_date")[0].as_py()
+    train, reason = should_train(previous, as_of_date, RetrainPolicy(dbt.config.meta_get("retrain")))
+    say = dbt_progress("churn and value")
+    say(("training a new version: " if train else "") + reason)
+    if not train:
+        return empty_registry()
+    catalog = to_arrow(dbt.ref("int_feature_catalog"))
+    horizon = int(dbt.config.meta_get("prediction_horizon_days"))
+    return train_version(features, outcomes, to_arrow(purchases), catalog, previous, horizon, reason)

@@ -1,0 +1,16 @@
+"""Applies the latest segmentation version to the current features: it never trains."""
+
+import pyarrow as pa
+
+from segmentation.registry import latest_version, load_segmentation_model
+from segmentation.warehouse import current_snapshot, to_arrow
+
+
+def model(dbt, session):
+    versions = to_arrow(dbt.ref("segmentation_model_versions"))
+    version = latest_version(versions, "segmentation")
+    features = current_snapshot(dbt.ref("int_customers_features"))
+    assignments = load_segmentation_model(version, device=dbt.config.meta_get("device")).predict(features)
+    return assignments.append_column(
+        "model_version", pa.array([version["model_version"]] * assignments.num_rows, pa.string())
+    )

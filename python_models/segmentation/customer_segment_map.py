@@ -1,0 +1,13 @@
+"""A 2-D map of customers for plots: PCA of every embedding, t-SNE of a seeded sample."""
+
+from segmentation.reporting import map_2d_table
+from segmentation.warehouse import to_arrow
+
+
+def model(dbt, session):
+    assignments = to_arrow(dbt.ref("customer_segment_assignments").order("customer_id"))
+    return map_2d_table(
+        assignments,
+        tsne_sample_size=int(dbt.config.meta_get("tsne_sample_size")),
+        seed=int(dbt.config.meta_get("seed")),
+    )

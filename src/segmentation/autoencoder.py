@@ -1,0 +1,336 @@
+"""Adversarially trained autoencoder (FGSM) with optional IDEC fine-tuning of encoder and centroids."""
+
+from __future__ import annotations
+
+import copy
+import functools
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import numpy as np
+import torch
+from sklearn.cluster import KMeans
+from sklearn.exceptions import NotFittedError
+from torch import nn
+
+from segmentation.config import AutoencoderConfig, DECConfig
+from segmentation.device import resolve_device, cpu_threads
+
+Progress = Callable[[str], None] | None
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _threaded(method: F) -> F:
+    @functools.wraps(method)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with cpu_threads(getattr(self, "threads", None)):
+            return method(self, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def seed_everything(seed: int) -> None:
+    """Seed torch (CPU and CUDA) and require deterministic algorithms."""
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(True)
+
+
+def _mlp(sizes: list[int]) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i in range(len(sizes) - 1):
+        layers.append(nn.Linear(sizes[i], sizes[i + 1]))
+        if i < len(sizes) - 2:
+            layers.append(nn.ReLU())
+    return nn.Sequential(*layers)
+
+
+class AutoencoderNet(nn.Module):
+    """Symmetric MLP autoencoder: `encoder` to the embedding, `decoder` back to the inputs."""
+
+    def __init__(self, n_features: int, hidden: tuple[int, ...], embedding_dim: int) -> None:
+        super().__init__()
+        sizes = [n_features, *hidden, embedding_dim]
+        self.encoder = _mlp(sizes)
+        self.decoder = _mlp(sizes[::-1])
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        z = self.encoder(x)
+        return z, self.decoder(z)
+
+
+def student_t(z: torch.Tensor, centroids: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
+    """DEC soft assignment q_ij of embeddings to centroids (rows sum to 1)."""
+    d2 = torch.cdist(z, centroids).pow(2)
+    q = (1.0 + d2 / alpha).pow(-(alpha + 1.0) / 2.0)
+    return q / q.sum(dim=1, keepdim=True)
+
+
+def target_distribution(q: torch.Tensor) -> torch.Tensor:
+    """DEC sharpened target p_ij = q_ij^2 / f_j, renormalised per row."""
+    w = q.pow(2) / q.sum(dim=0)
+    return w / w.sum(dim=1, keepdim=True)
+
+
+def fgsm(x: torch.Tensor, loss_fn: Callable[[torch.Tensor], torch.Tensor], epsilon: float) -> torch.Tensor:
+    """x + epsilon * sign(grad_x loss_fn(x)), detached: the FGSM perturbation of `x`."""
+    x_req = x.detach().clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(loss_fn(x_req), x_req)
+    return (x_req + epsilon * grad.sign()).detach()
+
+
+class AdversarialAutoencoder:
+    """Autoencoder trained on recon(x) + lambda * recon(FGSM(x) -> x), early-stopped on a validation split.
+
+    `fit_dec` then fine-tunes encoder and centroids jointly (IDEC: KL(p||q) + reconstruction, with the
+    FGSM term applied to both). With the same data, config and seed the weights are bit-identical on CPU.
+    """
+
+    def __init__(
+        self,
+        config: AutoencoderConfig | None = None,
+        dec: DECConfig | None = None,
+        seed: int = 0,
+        device: str = "auto",
+        threads: int | None = 1,
+    ) -> None:
+        self.config = config
+        self.dec = dec
+        self.seed = seed
+        self.device = device
+        self.threads = threads
+
+    # -- helpers ---------------------------------------------------------------------------------------
+    @property
+    def _cfg(self) -> AutoencoderConfig:
+        return self.config or AutoencoderConfig()
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "net_"):
+            raise NotFittedError("AdversarialAutoencoder is not fitted yet; call fit() first")
+
+    def _recon(self, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return nn.functional.mse_loss(self.net_(x)[1], target)
+
+    def _batches(self, n: int, gen: torch.Generator) -> list[torch.Tensor]:
+        perm = torch.randperm(n, generator=gen)
+        return list(torch.split(perm, self._cfg.batch_size))
+
+    # -- pretraining -----------------------------------------------------------------------------------
+    @_threaded
+    def fit(self, X: np.ndarray, progress: Progress = None) -> AdversarialAutoencoder:
+        """Pretrain on the float matrix X with the adversarial reconstruction objective."""
+        cfg = self._cfg
+        seed_everything(self.seed)
+        self.device_ = resolve_device(self.device)
+        gen = torch.Generator().manual_seed(self.seed)
+        X_t = torch.as_tensor(np.ascontiguousarray(X, dtype=np.float32))
+        n = X_t.shape[0]
+        n_val = int(round(n * cfg.val_fraction)) if n >= 20 else 0
+        perm = torch.randperm(n, generator=gen)
+        val_idx, train_idx = perm[:n_val], perm[n_val:]
+        X_train = X_t[train_idx].to(self.device_)
+        X_val = X_t[val_idx].to(self.device_) if n_val else X_train
+        self.n_features_in_ = int(X_t.shape[1])
+        self.net_ = AutoencoderNet(self.n_features_in_, tuple(cfg.hidden), cfg.embedding_dim).to(self.device_)
+        opt = torch.optim.Adam(self.net_.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
+        best, best_state, bad, reference = (
+            float("inf"),
+            copy.deepcopy(self.net_.state_dict()),
+            0,
+            float("inf"),
+        )
+        self.history_: list[dict[str, float]] = []
+        for epoch in range(1, cfg.max_epochs + 1):
+            t0 = time.perf_counter()
+            self.net_.train()
+            tot, tot_adv, seen = 0.0, 0.0, 0
+            for idx in self._batches(X_train.shape[0], gen):
+                xb = X_train[idx.to(self.device_)]
+                loss = self._recon(xb, xb)
+                adv = torch.zeros((), device=self.device_)
+                if cfg.adversarial_weight > 0 and cfg.epsilon > 0:
+                    x_adv = fgsm(xb, lambda x, xb=xb: self._recon(x, xb), cfg.epsilon)
+                    adv = self._recon(x_adv, xb)
+                opt.zero_grad(set_to_none=True)
+                (loss + cfg.adversarial_weight * adv).backward()
+                opt.step()
+                tot += float(loss.detach()) * len(idx)
+                tot_adv += float(adv.detach()) * len(idx)
+                seen += len(idx)
+            val = self._eval_loss(X_val)
+            rec = {
+                "epoch": epoch,
+                "train_loss": tot / seen,
+                "adversarial_loss": tot_adv / seen,
+                "val_loss": val,
+                "seconds": time.perf_counter() - t0,
+            }
+            self.history_.append(rec)
+            if progress is not None:
+                progress(
+                    f"autoencoder epoch {epoch}: train_loss={rec['train_loss']:.5f} "
+                    f"adversarial_loss={rec['adversarial_loss']:.5f} val_loss={val:.5f} "
+                    f"seconds={rec['seconds']:.2f}"
+                )
+            if val < best:
+                best, best_state = val, copy.deepcopy(self.net_.state_dict())
+            if val < reference * (1.0 - cfg.min_delta):
+                reference, bad = val, 0
+            else:
+                bad += 1
+                if bad >= cfg.patience:
+                    break
+        self.net_.load_state_dict(best_state)
+        self.net_.eval()
+        self.best_val_loss_ = best
+        self.n_epochs_ = len(self.history_)
+        self.stopped_early_ = self.n_epochs_ < cfg.max_epochs
+        return self
+
+    @torch.no_grad()
+    def _eval_loss(self, X: torch.Tensor) -> float:
+        self.net_.eval()
+        total = 0.0
+        for xb in torch.split(X, 8192):
+            total += float(nn.functional.mse_loss(self.net_(xb)[1], xb, reduction="sum"))
+        return total / max(1, X.numel())
+
+    # -- IDEC fine-tuning ------------------------------------------------------------------------------
+    @_threaded
+    def fit_dec(
+        self,
+        X: np.ndarray,
+        n_clusters: int,
+        init_labels: np.ndarray | None = None,
+        progress: Progress = None,
+    ) -> AdversarialAutoencoder:
+        """Fine-tune encoder and centroids with KL(p||q) + reconstruction (+ FGSM term) for n_clusters.
+
+        Centroids start at the embedding means of `init_labels` when given, else at k-means on the embedding.
+        """
+        self._check_fitted()
+        cfg, dcfg = self._cfg, self.dec or DECConfig()
+        seed_everything(self.seed + 1)
+        gen = torch.Generator().manual_seed(self.seed + 1)
+        X_t = torch.as_tensor(np.ascontiguousarray(X, dtype=np.float32)).to(self.device_)
+        z0 = self.transform(X)
+        if init_labels is None:
+            init_labels = KMeans(n_clusters=n_clusters, n_init=4, random_state=self.seed).fit_predict(z0)
+        init_labels = np.asarray(init_labels)
+        start = np.stack(
+            [
+                z0[init_labels == c].mean(axis=0) if (init_labels == c).any() else z0.mean(axis=0)
+                for c in range(n_clusters)
+            ]
+        )
+        mu = nn.Parameter(torch.as_tensor(start, dtype=torch.float32, device=self.device_))
+        params = [*self.net_.encoder.parameters(), *self.net_.decoder.parameters(), mu]
+        opt = torch.optim.Adam(params, lr=dcfg.learning_rate)
+        prev_labels = torch.as_tensor(init_labels, device=self.device_)
+        self.dec_history_: list[dict[str, float]] = []
+        p_all = None
+        for epoch in range(1, dcfg.max_epochs + 1):
+            t0 = time.perf_counter()
+            if p_all is None or (epoch - 1) % dcfg.update_interval == 0:
+                with torch.no_grad():
+                    self.net_.eval()
+                    q_all = torch.cat(
+                        [student_t(self.net_.encoder(xb), mu, dcfg.alpha) for xb in torch.split(X_t, 8192)]
+                    )
+                    p_all = target_distribution(q_all)
+                    labels = q_all.argmax(dim=1)
+                    confidence = float(q_all.max(dim=1).values.mean())
+                    changed = float((labels != prev_labels).float().mean())
+                    prev_labels = labels
+                if epoch > 1 and changed < dcfg.tol:
+                    if progress is not None:
+                        progress(f"dec stop at epoch {epoch}: {changed:.4f} of assignments changed")
+                    break
+            self.net_.train()
+            tot, tot_kl, tot_adv, seen = 0.0, 0.0, 0.0, 0
+            for idx in self._batches(X_t.shape[0], gen):
+                idx = idx.to(self.device_)
+                xb, pb = X_t[idx], p_all[idx]
+
+                def objective(x: torch.Tensor, xb: torch.Tensor = xb, pb: torch.Tensor = pb) -> torch.Tensor:
+                    z, xr = self.net_(x)
+                    q = student_t(z, mu, dcfg.alpha)
+                    kl = (pb * (torch.log(pb + 1e-12) - torch.log(q + 1e-12))).sum(dim=1).mean()
+                    return nn.functional.mse_loss(xr, xb) + dcfg.cluster_weight * kl
+
+                z, xr = self.net_(xb)
+                q = student_t(z, mu, dcfg.alpha)
+                kl = (pb * (torch.log(pb + 1e-12) - torch.log(q + 1e-12))).sum(dim=1).mean()
+                loss = nn.functional.mse_loss(xr, xb) + dcfg.cluster_weight * kl
+                adv = torch.zeros((), device=self.device_)
+                if cfg.adversarial_weight > 0 and cfg.epsilon > 0:
+                    x_adv = fgsm(xb, objective, cfg.epsilon)
+                    adv = objective(x_adv)
+                opt.zero_grad(set_to_none=True)
+                (loss + cfg.adversarial_weight * adv).backward()
+                opt.step()
+                tot += float(loss.detach()) * len(idx)
+                tot_kl += float(kl.detach()) * len(idx)
+                tot_adv += float(adv.detach()) * len(idx)
+                seen += len(idx)
+            rec = {
+                "epoch": epoch,
+                "train_loss": tot / seen,
+                "kl": tot_kl / seen,
+                "adversarial_loss": tot_adv / seen,
+                "confidence": confidence,
+                "seconds": time.perf_counter() - t0,
+            }
+            self.dec_history_.append(rec)
+            if progress is not None:
+                progress(
+                    f"dec epoch {epoch}: train_loss={rec['train_loss']:.5f} kl={rec['kl']:.5f} "
+                    f"adversarial_loss={rec['adversarial_loss']:.5f} seconds={rec['seconds']:.2f}"
+                )
+        self.net_.eval()
+        self.centroids_ = mu.detach().cpu().numpy().astype(np.float32)
+        self.n_clusters_ = n_clusters
+        return self
+
+    # -- applying --------------------------------------------------------------------------------------
+    @_threaded
+    @torch.no_grad()
+    def transform(self, X: np.ndarray, batch_size: int = 65_536) -> np.ndarray:
+        """Embeddings (float32, n x embedding_dim) of the rows of X."""
+        self._check_fitted()
+        self.net_.eval()
+        out = []
+        for start in range(0, X.shape[0], batch_size):
+            xb = torch.as_tensor(np.ascontiguousarray(X[start : start + batch_size], dtype=np.float32))
+            out.append(self.net_.encoder(xb.to(self.device_)).cpu().numpy())
+        if not out:
+            return np.zeros((0, self._cfg.embedding_dim), dtype=np.float32)
+        return np.concatenate(out)
+
+    @_threaded
+    @torch.no_grad()
+    def reconstruction_error(
+        self, X: np.ndarray, target: np.ndarray | None = None, batch_size: int = 65_536
+    ) -> np.ndarray:
+        """Per-row mean squared error between the reconstruction of X and `target` (default X itself)."""
+        self._check_fitted()
+        self.net_.eval()
+        target = X if target is None else target
+        out = []
+        for start in range(0, X.shape[0], batch_size):
+            xb = torch.as_tensor(np.ascontiguousarray(X[start : start + batch_size], dtype=np.float32))
+            tb = torch.as_tensor(np.ascontiguousarray(target[start : start + batch_size], dtype=np.float32))
+            xb, tb = xb.to(self.device_), tb.to(self.device_)
+            out.append(((self.net_(xb)[1] - tb) ** 2).mean(dim=1).cpu().numpy())
+        return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
+
+    @_threaded
+    def perturb(self, X: np.ndarray, epsilon: float | None = None) -> np.ndarray:
+        """FGSM perturbation of X against the reconstruction loss (max-norm epsilon)."""
+        self._check_fitted()
+        eps = self._cfg.epsilon if epsilon is None else epsilon
+        xb = torch.as_tensor(np.ascontiguousarray(X, dtype=np.float32)).to(self.device_)
+        self.net_.eval()
+        x_adv = fgsm(xb, lambda x: nn.functional.mse_loss(self.net_(x)[1], xb, reduction="sum"), eps)
+        return x_adv.cpu().numpy()

@@ -1,0 +1,204 @@
+"""Segment-count selection, k-means / Gaussian-mixture clustering and stable segment ids."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+from sklearn.cluster import KMeans
+from sklearn.exceptions import NotFittedError
+from sklearn.metrics import davies_bouldin_score, silhouette_score
+from sklearn.mixture import GaussianMixture
+
+from segmentation.config import ClusteringConfig
+
+
+def seeded_sample(n: int, size: int | None, seed: int) -> np.ndarray:
+    """Sorted row indices of a seeded sample of `size` out of `n` (all rows when size >= n or None)."""
+    if size is None or size >= n:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, size=size, replace=False))
+
+
+def squared_distances(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
+    """Squared Euclidean distances (n x k), computed in float64."""
+    X64 = np.asarray(X, dtype=np.float64)
+    C64 = np.asarray(centers, dtype=np.float64)
+    d2 = (X64**2).sum(axis=1)[:, None] - 2.0 * X64 @ C64.T + (C64**2).sum(axis=1)[None, :]
+    return np.maximum(d2, 0.0)
+
+
+def student_t_membership(d2: np.ndarray, alpha: float = 1.0) -> np.ndarray:
+    """Soft membership from squared distances with a Student-t kernel (rows sum to 1)."""
+    w = (1.0 + d2 / alpha) ** (-(alpha + 1.0) / 2.0)
+    return w / w.sum(axis=1, keepdims=True)
+
+
+def select_k(X: np.ndarray, config: ClusteringConfig | None = None, seed: int = 0) -> tuple[int, list[dict]]:
+    """Choose the number of segments on a seeded sample of X; returns (k, per-k metrics rows).
+
+    Each k in k_min..k_max is scored by silhouette (higher is better), Davies-Bouldin and BIC of a
+    Gaussian mixture (lower is better); ks whose smallest segment is under `min_share` are ineligible.
+    The eligible k with the best mean rank over the three metrics wins (silhouette breaks ties).
+    """
+    cfg = config or ClusteringConfig()
+    sample = np.asarray(X, dtype=np.float64)[seeded_sample(len(X), cfg.sample_size, seed)]
+    rows: list[dict[str, Any]] = []
+    for k in range(cfg.k_min, min(cfg.k_max, len(sample) - 1) + 1):
+        km = KMeans(n_clusters=k, n_init=cfg.n_init, random_state=seed).fit(sample)
+        labels = km.labels_
+        gmm = GaussianMixture(
+            n_components=k,
+            covariance_type=cfg.covariance_type,
+            means_init=km.cluster_centers_,
+            random_state=seed,
+            reg_covar=1e-4,
+        ).fit(sample)
+        min_share = float(np.bincount(labels, minlength=k).min() / len(labels))
+        rows.append(
+            {
+                "k": k,
+                "silhouette": float(silhouette_score(sample, labels)),
+                "davies_bouldin": float(davies_bouldin_score(sample, labels)),
+                "bic": float(gmm.bic(sample)),
+                "min_share": min_share,
+                "eligible": bool(min_share >= cfg.min_share),
+            }
+        )
+    if not rows:
+        raise ValueError("no k to choose from: check k_min, k_max and the number of rows")
+    eligible = [r for r in rows if r["eligible"]] or [max(rows, key=lambda r: r["min_share"])]
+    sil = np.array([-r["silhouette"] for r in eligible])
+    dbi = np.array([r["davies_bouldin"] for r in eligible])
+    bic = np.array([r["bic"] for r in eligible])
+    ranks = np.mean([_rank(sil), _rank(dbi), _rank(bic)], axis=0)
+    for r in rows:
+        r["mean_rank"] = None
+        r["chosen"] = False
+    for r, rank in zip(eligible, ranks, strict=True):
+        r["mean_rank"] = float(rank)
+    best = min(eligible, key=lambda r: (r["mean_rank"], -r["silhouette"]))
+    best["chosen"] = True
+    return int(best["k"]), rows
+
+
+def _rank(values: np.ndarray) -> np.ndarray:
+    order = np.argsort(values, kind="stable")
+    ranks = np.empty(len(values))
+    ranks[order] = np.arange(1, len(values) + 1)
+    return ranks
+
+
+class SegmentClusterer:
+    """K-means (Student-t soft membership) or Gaussian mixture on embeddings, k chosen by `select_k`.
+
+    Pass `n_clusters` to skip the selection. After `fit`: `cluster_centers_`, `labels_`, `n_clusters_`
+    and `selection_` (per-k metrics rows, empty when k was given).
+    """
+
+    def __init__(self, config: ClusteringConfig | None = None, n_clusters: int | None = None, seed: int = 0):
+        self.config = config
+        self.n_clusters = n_clusters
+        self.seed = seed
+
+    def fit(self, X: np.ndarray) -> SegmentClusterer:
+        """Choose k (unless given) and fit the clustering on X."""
+        cfg = self.config or ClusteringConfig()
+        X64 = np.asarray(X, dtype=np.float64)
+        if self.n_clusters is None:
+            k, self.selection_ = select_k(X64, cfg, self.seed)
+        else:
+            k, self.selection_ = int(self.n_clusters), []
+        km = KMeans(n_clusters=k, n_init=cfg.n_init, random_state=self.seed).fit(X64)
+        self.method_ = cfg.method
+        self.n_clusters_ = k
+        self.cluster_centers_ = km.cluster_centers_
+        if cfg.method == "gmm":
+            self.gmm_ = GaussianMixture(
+                n_components=k,
+                covariance_type=cfg.covariance_type,
+                means_init=km.cluster_centers_,
+                random_state=self.seed,
+                reg_covar=1e-4,
+            ).fit(X64)
+            self.cluster_centers_ = self.gmm_.means_
+        self.labels_ = self.predict(X64)
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "cluster_centers_"):
+            raise NotFittedError("SegmentClusterer is not fitted yet; call fit() first")
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """Soft membership (n x k, rows sum to 1)."""
+        self._check_fitted()
+        if self.method_ == "gmm":
+            return self.gmm_.predict_proba(np.asarray(X, dtype=np.float64))
+        return student_t_membership(squared_distances(X, self.cluster_centers_))
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Hard assignment: nearest centre (k-means) or most probable component (mixture)."""
+        self._check_fitted()
+        if self.method_ == "gmm":
+            return self.gmm_.predict(np.asarray(X, dtype=np.float64))
+        return squared_distances(X, self.cluster_centers_).argmin(axis=1)
+
+    def to_state(self) -> dict[str, np.ndarray | str | int]:
+        """Fitted arrays (numpy) plus method and k, enough to predict without refitting."""
+        self._check_fitted()
+        state: dict[str, Any] = {"method": self.method_, "n_clusters": self.n_clusters_}
+        state["cluster_centers"] = np.asarray(self.cluster_centers_, dtype=np.float64)
+        if self.method_ == "gmm":
+            state["covariance_type"] = self.gmm_.covariance_type
+            for name in ("weights_", "means_", "covariances_", "precisions_cholesky_"):
+                state[name] = np.asarray(getattr(self.gmm_, name), dtype=np.float64)
+        return state
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any], config: ClusteringConfig | None = None) -> SegmentClusterer:
+        """A fitted clusterer from `to_state` output."""
+        obj = cls(config, n_clusters=int(state["n_clusters"]))
+        obj.method_ = str(state["method"])
+        obj.n_clusters_ = int(state["n_clusters"])
+        obj.cluster_centers_ = np.asarray(state["cluster_centers"], dtype=np.float64)
+        obj.selection_ = []
+        if obj.method_ == "gmm":
+            gmm = GaussianMixture(n_components=obj.n_clusters_, covariance_type=str(state["covariance_type"]))
+            for name in ("weights_", "means_", "covariances_", "precisions_cholesky_"):
+                setattr(gmm, name, np.asarray(state[name], dtype=np.float64))
+            obj.gmm_ = gmm
+        return obj
+
+
+def match_segments(
+    previous_centroids: np.ndarray,
+    new_centroids: np.ndarray,
+    previous_ids: np.ndarray | list[int] | None = None,
+    max_distance: float | None = None,
+) -> dict[int, int]:
+    """Map each new cluster index to a segment id, keeping the previous id of the group it matches.
+
+    Hungarian matching on Euclidean distances between centroids. A new cluster that is unmatched (more
+    new than previous clusters) or whose match is farther than `max_distance` gets a fresh id above every
+    previous id. `previous_ids` default to 0..len(previous_centroids)-1.
+    """
+    prev = np.atleast_2d(np.asarray(previous_centroids, dtype=np.float64))
+    new = np.atleast_2d(np.asarray(new_centroids, dtype=np.float64))
+    if prev.shape[1] != new.shape[1]:
+        raise ValueError(f"centroid widths differ: {prev.shape[1]} vs {new.shape[1]}")
+    ids = np.arange(len(prev)) if previous_ids is None else np.asarray(previous_ids, dtype=np.int64)
+    if len(ids) != len(prev):
+        raise ValueError("previous_ids must have one id per previous centroid")
+    cost = np.sqrt(squared_distances(new, prev))
+    rows, cols = linear_sum_assignment(cost)
+    mapping: dict[int, int] = {}
+    for r, c in zip(rows, cols, strict=True):
+        if max_distance is None or cost[r, c] <= max_distance:
+            mapping[int(r)] = int(ids[c])
+    next_id = int(ids.max()) + 1 if len(ids) else 0
+    for r in range(len(new)):
+        if r not in mapping:
+            mapping[r] = next_id
+            next_id += 1
+    return mapping

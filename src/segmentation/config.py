@@ -1,0 +1,146 @@
+"""Typed, frozen hyperparameters of the segmentation estimators, with defaults that work."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+
+@dataclass(frozen=True)
+class PreprocessingConfig:
+    """How catalog features are turned into model inputs."""
+
+    max_categories: int = 10
+    """Most frequent categories kept per one-hot feature (the rest, and unseen values, map to `other`)."""
+    min_category_share: float = 0.01
+    """A category needs at least this share of training rows to get its own column."""
+    clip: float = 8.0
+    """Scaled numeric values are clipped to [-clip, clip] so heavy tails do not dominate distances."""
+
+
+@dataclass(frozen=True)
+class AutoencoderConfig:
+    """Architecture and training of the adversarial autoencoder."""
+
+    hidden: tuple[int, ...] = (64, 32)
+    embedding_dim: int = 8
+    batch_size: int = 256
+    max_epochs: int = 60
+    patience: int = 8
+    min_delta: float = 1e-4
+    """Relative improvement of the validation loss that resets the patience counter."""
+    learning_rate: float = 3e-3
+    weight_decay: float = 1e-5
+    val_fraction: float = 0.1
+    epsilon: float = 0.1
+    """FGSM step size (max-norm of the perturbation) in scaled-feature units."""
+    adversarial_weight: float = 1.0
+    """Weight lambda of the adversarial reconstruction term; 0 disables it."""
+
+
+@dataclass(frozen=True)
+class DECConfig:
+    """Joint fine-tuning of encoder and centroids with a clustering objective (IDEC)."""
+
+    enabled: bool = True
+    max_epochs: int = 40
+    update_interval: int = 2
+    """Epochs between refreshes of the sharpened target distribution p."""
+    tol: float = 0.002
+    """Stop when fewer than this share of assignments change between target refreshes."""
+    alpha: float = 1.0
+    """Degrees of freedom of the Student-t kernel."""
+    cluster_weight: float = 1.0
+    """Weight gamma of KL(p||q) against the reconstruction loss."""
+    learning_rate: float = 1e-3
+
+
+@dataclass(frozen=True)
+class ClusteringConfig:
+    """Segment count selection and the clustering itself."""
+
+    k_min: int = 3
+    k_max: int = 12
+    method: Literal["kmeans", "gmm"] = "kmeans"
+    """`kmeans`: hard centroids, Student-t soft membership; `gmm`: Gaussian mixture posteriors."""
+    covariance_type: Literal["full", "diag", "spherical", "tied"] = "diag"
+    sample_size: int = 5000
+    """Rows (seeded sample) on which silhouette, Davies-Bouldin and BIC are computed."""
+    min_share: float = 0.03
+    """A k is only eligible when every segment holds at least this share of customers."""
+    n_init: int = 10
+    """K-means restarts; few restarts leave k-means in poor local optima on overlapping segments."""
+    selection_space: Literal["features", "embedding"] = "features"
+    """Space in which k is chosen: the scaled features or the pretrained embedding."""
+
+
+@dataclass(frozen=True)
+class SelectionConfig:
+    """Label-free choice among candidate representations."""
+
+    candidates: tuple[str, ...] = ("embedding", "joint", "features")
+    criterion: Literal["silhouette_features", "stability", "silhouette"] = "silhouette_features"
+    """`silhouette_features`: silhouette of each candidate's segments in the common scaled feature space
+    (comparable across candidates); `stability` (bootstrap ARI) and `silhouette` (in the candidate's own
+    space) are recorded too but favour the collapsed clusters of a DEC embedding."""
+    n_bootstrap: int = 6
+    sample_size: int = 3000
+
+
+@dataclass(frozen=True)
+class SegmentationConfig:
+    """Everything `SegmentationModel` needs; nested sections keep their own defaults."""
+
+    seed: int = 42
+    device: str = "auto"
+    cpu_threads: int | None = 1
+    """CPU threads for torch, BLAS and OpenMP while fitting and applying (None: leave the defaults)."""
+    train_sample_size: int = 200_000
+    predict_batch_size: int = 65_536
+    robustness_epsilon: float = 0.1
+    robustness_sample_size: int = 5000
+    twin_sample_size: int = 20_000
+    """Rows on which the non-adversarial twin is trained to measure what the adversarial term buys."""
+    train_twin: bool = True
+    n_top_features: int = 3
+    preprocessing: PreprocessingConfig = field(default_factory=PreprocessingConfig)
+    autoencoder: AutoencoderConfig = field(default_factory=AutoencoderConfig)
+    dec: DECConfig = field(default_factory=DECConfig)
+    clustering: ClusteringConfig = field(default_factory=ClusteringConfig)
+    selection: SelectionConfig = field(default_factory=SelectionConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable nested dict."""
+        return _jsonable(dataclasses.asdict(self))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SegmentationConfig:
+        """Inverse of `to_dict`; missing keys take their defaults, unknown keys raise."""
+        return _build(cls, data)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def _build(cls: type, data: dict[str, Any]) -> Any:
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = set(data) - set(fields)
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} keys: {sorted(unknown)}")
+    kwargs: dict[str, Any] = {}
+    defaults = cls()
+    for name, value in data.items():
+        current = getattr(defaults, name)
+        if dataclasses.is_dataclass(current):
+            kwargs[name] = _build(type(current), value)
+        elif isinstance(current, tuple):
+            kwargs[name] = tuple(value)
+        else:
+            kwargs[name] = value
+    return cls(**kwargs)

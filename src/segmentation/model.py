@@ -1,0 +1,464 @@
+"""`SegmentationModel`: preprocessing, adversarial autoencoder, IDEC fine-tuning and segment assignment."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import torch
+from sklearn.cluster import KMeans
+from sklearn.decomposition import PCA
+from sklearn.exceptions import NotFittedError
+from sklearn.manifold import TSNE
+from sklearn.metrics import adjusted_rand_score, silhouette_score
+
+from segmentation.autoencoder import AdversarialAutoencoder, AutoencoderNet, _threaded
+from segmentation.clustering import (
+    SegmentClusterer,
+    match_segments,
+    seeded_sample,
+    select_k,
+    squared_distances,
+)
+from segmentation.config import SegmentationConfig
+from segmentation.device import resolve_device
+from segmentation.preprocessing import FeaturePreprocessor, load_catalog
+
+Progress = Callable[[str], None] | None
+REPRESENTATIONS = ("embedding", "joint", "features")
+N_QUANTILES = 1001
+
+
+class SegmentationModel:
+    """Customer segmentation estimator working from the feature catalog on pyarrow tables.
+
+    `fit` preprocesses, pretrains the adversarial autoencoder, chooses k, fine-tunes with IDEC, then picks
+    the representation (embedding, embedding joined with the scaled features, or the scaled features)
+    whose clustering scores best on a label-free criterion; all candidates' scores go to `metrics_`.
+    """
+
+    def __init__(self, config: SegmentationConfig | None = None) -> None:
+        self.config = config
+
+    @property
+    def _cfg(self) -> SegmentationConfig:
+        return self.config or SegmentationConfig()
+
+    @property
+    def threads(self) -> int | None:
+        """CPU threads used while fitting and applying (from the config)."""
+        return self._cfg.cpu_threads
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "clusterer_"):
+            raise NotFittedError("SegmentationModel is not fitted yet; call fit() or from_record() first")
+
+    # -- fitting ---------------------------------------------------------------------------------------
+    @_threaded
+    def fit(self, table: pa.Table, catalog: Any, progress: Progress = None) -> SegmentationModel:
+        """Fit every stage on `table` (a seeded sample of `train_sample_size` rows when larger)."""
+        cfg = self._cfg
+        say = progress or (lambda _msg: None)
+        t_start = time.perf_counter()
+        np.random.seed(cfg.seed)  # noqa: NPY002 - seeds any library code that still uses the global RNG
+        torch.manual_seed(cfg.seed)
+        rows = seeded_sample(table.num_rows, cfg.train_sample_size, cfg.seed)
+        train = table.take(pa.array(rows)) if len(rows) < table.num_rows else table
+        self.preprocessor_ = FeaturePreprocessor(load_catalog(catalog), cfg.preprocessing).fit(train)
+        X = self.preprocessor_.transform(train)
+        say(f"preprocessing: {X.shape[0]} rows x {X.shape[1]} model inputs")
+        timings = {"preprocessing": time.perf_counter() - t_start}
+        t0 = time.perf_counter()
+
+        self.autoencoder_ = AdversarialAutoencoder(
+            cfg.autoencoder, cfg.dec, cfg.seed, cfg.device, cfg.cpu_threads
+        ).fit(X, progress)
+
+        timings["autoencoder"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        space = X if cfg.clustering.selection_space == "features" else self.autoencoder_.transform(X)
+        k, selection = select_k(space, cfg.clustering, cfg.seed)
+        say(f"segments: k={k} chosen on the {cfg.clustering.selection_space} space")
+        init = KMeans(n_clusters=k, n_init=cfg.clustering.n_init, random_state=cfg.seed).fit_predict(
+            np.asarray(space, dtype=np.float64)
+        )
+        timings["k_selection"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        if cfg.dec.enabled:
+            self.autoencoder_.fit_dec(X, k, init_labels=init, progress=progress)
+        timings["dec"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+
+        errors = self.autoencoder_.reconstruction_error(X).astype(np.float64)
+        self.error_quantiles_ = np.quantile(errors, np.linspace(0.0, 1.0, N_QUANTILES))
+        Z = self.autoencoder_.transform(X)
+        self.block_scales_ = np.array(
+            [
+                np.sqrt(Z.astype(np.float64).var(axis=0).sum()) or 1.0,
+                np.sqrt(X.astype(np.float64).var(axis=0).sum()) or 1.0,
+            ]
+        )
+        candidates: dict[str, dict[str, float]] = {}
+        fitted: dict[str, SegmentClusterer] = {}
+        eval_rows = seeded_sample(len(X), cfg.selection.sample_size, cfg.seed + 7)
+        for name in cfg.selection.candidates:
+            R = self._represent(name, X, Z)
+            clusterer = SegmentClusterer(cfg.clustering, n_clusters=k, seed=cfg.seed).fit(R)
+            fitted[name] = clusterer
+            candidates[name] = self._score(R, clusterer, X, eval_rows)
+            say(f"candidate {name}: " + " ".join(f"{m}={v:.4f}" for m, v in candidates[name].items()))
+        crit = cfg.selection.criterion
+        self.representation_ = max(
+            cfg.selection.candidates, key=lambda c: (candidates[c][crit], -cfg.selection.candidates.index(c))
+        )
+        self.clusterer_ = fitted[self.representation_]
+        timings["candidates"] = time.perf_counter() - t0
+        labels = self.clusterer_.labels_
+        self.n_segments_ = k
+        self.segment_ids_ = np.arange(k)
+        self.profiles_ = np.stack(
+            [
+                X[labels == c].astype(np.float64).mean(axis=0)
+                if (labels == c).any()
+                else np.zeros(X.shape[1])
+                for c in range(k)
+            ]
+        )
+        self.feature_names_ = list(self.preprocessor_.feature_names_out_)
+        say(f"representation: {self.representation_} (criterion {crit})")
+
+        self.metrics_: dict[str, Any] = {
+            "n_train_rows": int(X.shape[0]),
+            "n_inputs": int(X.shape[1]),
+            "n_segments": int(k),
+            "k_selection": selection,
+            "representation": self.representation_,
+            "criterion": crit,
+            "candidates": candidates,
+            "segment_shares": (np.bincount(labels, minlength=k) / len(labels)).tolist(),
+            "autoencoder_epochs": self.autoencoder_.n_epochs_,
+            "autoencoder_stopped_early": bool(self.autoencoder_.stopped_early_),
+            "autoencoder_best_val_loss": float(self.autoencoder_.best_val_loss_),
+            "dec_epochs": len(getattr(self.autoencoder_, "dec_history_", [])),
+            "dropped_features": list(self.preprocessor_.dropped_features_),
+        }
+        t0 = time.perf_counter()
+        rob_rows = seeded_sample(len(X), cfg.robustness_sample_size, cfg.seed + 11)
+        X_rob = X[rob_rows]
+        self.metrics_["robustness"] = self._robustness_matrix(X_rob, cfg.robustness_epsilon)
+        emb_clusterer = fitted.get("embedding") or SegmentClusterer(cfg.clustering, k, cfg.seed).fit(Z)
+        self.metrics_["robustness_adversarial"] = _embedding_robustness(
+            self.autoencoder_, emb_clusterer, X_rob, cfg.robustness_epsilon
+        )
+        timings["robustness"] = time.perf_counter() - t0
+        if cfg.train_twin:
+            t0 = time.perf_counter()
+            twin_rows = seeded_sample(len(X), cfg.twin_sample_size, cfg.seed)
+            twin_cfg = dataclasses.replace(cfg.autoencoder, adversarial_weight=0.0)
+            twin = AdversarialAutoencoder(twin_cfg, cfg.dec, cfg.seed, cfg.device, cfg.cpu_threads).fit(
+                X[twin_rows]
+            )
+            if cfg.dec.enabled:
+                twin.fit_dec(X[twin_rows], k, init_labels=init[twin_rows])
+            twin_clusterer = SegmentClusterer(cfg.clustering, k, cfg.seed).fit(twin.transform(X[twin_rows]))
+            self.metrics_["robustness_plain"] = _embedding_robustness(
+                twin, twin_clusterer, X_rob, cfg.robustness_epsilon
+            )
+            timings["twin"] = time.perf_counter() - t0
+        say(
+            f"robustness (epsilon={cfg.robustness_epsilon}): deployed={self.metrics_['robustness']:.4f} "
+            f"embedding adversarial={self.metrics_['robustness_adversarial']:.4f} "
+            f"plain={self.metrics_.get('robustness_plain', float('nan')):.4f}"
+        )
+        timings["total"] = time.perf_counter() - t_start
+        self.metrics_["seconds"] = timings
+        return self
+
+    def _represent(self, name: str, X: np.ndarray, Z: np.ndarray | None = None) -> np.ndarray:
+        if name == "features":
+            return X.astype(np.float64)
+        if Z is None:
+            Z = self.autoencoder_.transform(X)
+        if name == "embedding":
+            return Z.astype(np.float64)
+        if name == "joint":
+            return np.hstack([Z / self.block_scales_[0], X / self.block_scales_[1]]).astype(np.float64)
+        raise ValueError(f"unknown representation {name!r}; use one of {REPRESENTATIONS}")
+
+    def _represent_torch(self, x: torch.Tensor) -> torch.Tensor:
+        name = self.representation_
+        if name == "features":
+            return x.double()
+        z = self.autoencoder_.net_.encoder(x).double()
+        if name == "embedding":
+            return z
+        return torch.cat([z / float(self.block_scales_[0]), x.double() / float(self.block_scales_[1])], dim=1)
+
+    def _score(
+        self, R: np.ndarray, clusterer: SegmentClusterer, X: np.ndarray, rows: np.ndarray
+    ) -> dict[str, float]:
+        """Label-free scores of a candidate: bootstrap stability, silhouette in own and feature space."""
+        cfg = self._cfg
+        rng = np.random.default_rng(cfg.seed + 3)
+        R_eval = R[rows]
+        reference = clusterer.predict(R_eval)
+        stab = []
+        for b in range(cfg.selection.n_bootstrap):
+            boot = rng.choice(len(R_eval), size=len(R_eval), replace=True)
+            km = KMeans(n_clusters=clusterer.n_clusters_, n_init=1, random_state=cfg.seed + b).fit(
+                R_eval[boot]
+            )
+            stab.append(adjusted_rand_score(reference, km.predict(R_eval)))
+        single = len(np.unique(reference)) < 2
+        return {
+            "stability": float(np.mean(stab)),
+            "silhouette": 0.0 if single else float(silhouette_score(R_eval, reference)),
+            "silhouette_features": 0.0 if single else float(silhouette_score(X[rows], reference)),
+        }
+
+    # -- applying --------------------------------------------------------------------------------------
+    @_threaded
+    def predict(self, table: pa.Table) -> pa.Table:
+        """Per customer: segment, soft membership, distance, anomaly score, embedding and top features."""
+        self._check_fitted()
+        X_all = self.preprocessor_.transform(table)
+        n, d = X_all.shape[0], self.autoencoder_._cfg.embedding_dim
+        seg = np.empty(n, dtype=np.int64)
+        prob = np.empty(n, dtype=np.float64)
+        dist = np.empty(n, dtype=np.float64)
+        anomaly = np.empty(n, dtype=np.float64)
+        emb = np.empty((n, d), dtype=np.float32)
+        top: list[str] = []
+        bs = self._cfg.predict_batch_size
+        for start in range(0, n, bs):
+            X = X_all[start : start + bs]
+            Z = self.autoencoder_.transform(X)
+            R = self._represent(self.representation_, X, Z)
+            d2 = squared_distances(R, self.clusterer_.cluster_centers_)
+            labels = self.clusterer_.predict(R)
+            proba = self.clusterer_.predict_proba(R)
+            rows = np.arange(len(X))
+            sl = slice(start, start + len(X))
+            seg[sl] = self.segment_ids_[labels]
+            prob[sl] = proba[rows, labels]
+            dist[sl] = np.sqrt(d2[rows, labels])
+            err = self.autoencoder_.reconstruction_error(X).astype(np.float64)
+            anomaly[sl] = np.interp(err, self.error_quantiles_, np.linspace(0.0, 1.0, N_QUANTILES))
+            emb[sl] = Z
+            runner = d2.copy()
+            runner[rows, labels] = np.inf
+            top.extend(self._top_features(X, labels, runner.argmin(axis=1)))
+        cols: dict[str, Any] = {
+            "customer_id": table.column("customer_id"),
+            "segment_id": pa.array(seg, type=pa.int64()),
+            "segment_probability": pa.array(prob),
+            "distance_to_centroid": pa.array(dist),
+            "anomaly_score": pa.array(anomaly),
+        }
+        for j in range(d):
+            cols[f"embedding_{j}"] = pa.array(emb[:, j].astype(np.float64))
+        cols["top_features"] = pa.array(top, type=pa.string())
+        return pa.table(cols)
+
+    def _top_features(self, X: np.ndarray, assigned: np.ndarray, runner_up: np.ndarray) -> list[str]:
+        """Features with the largest share of the distance margin between runner-up and assigned profile."""
+        m_a, m_b = self.profiles_[assigned], self.profiles_[runner_up]
+        Xd = X.astype(np.float64)
+        contrib = (Xd - m_b) ** 2 - (Xd - m_a) ** 2
+        n_top = min(self._cfg.n_top_features, X.shape[1])
+        order = np.argsort(-contrib, axis=1, kind="stable")[:, :n_top]
+        rows = np.arange(len(X))[:, None]
+        words = np.array([[f"{name} low", f"{name} high"] for name in self.feature_names_], dtype=object)
+        labels = words[order, (m_a[rows, order] >= m_b[rows, order]).astype(np.int64)]
+        labels[contrib[rows, order] <= 0] = ""
+        return ["; ".join(part for part in row if part) for row in labels.tolist()]
+
+    def transform(self, table: pa.Table) -> np.ndarray:
+        """Embeddings (n x embedding_dim) of the customers in `table`."""
+        self._check_fitted()
+        return self.autoencoder_.transform(self.preprocessor_.transform(table), self._cfg.predict_batch_size)
+
+    @_threaded
+    def robustness(self, table: pa.Table, epsilon: float | None = None) -> float:
+        """Share of customers whose segment changes under an FGSM push (max-norm epsilon) off its centroid."""
+        self._check_fitted()
+        eps = self._cfg.robustness_epsilon if epsilon is None else epsilon
+        return self._robustness_matrix(self.preprocessor_.transform(table), eps)
+
+    def _robustness_matrix(self, X: np.ndarray, epsilon: float) -> float:
+        net = self.autoencoder_.net_
+        net.eval()
+        centers = torch.as_tensor(self.clusterer_.cluster_centers_, dtype=torch.float64)
+        changed = 0
+        for start in range(0, len(X), 8192):
+            xb = torch.as_tensor(np.ascontiguousarray(X[start : start + 8192], dtype=np.float32))
+            xb = xb.to(self.autoencoder_.device_)
+            with torch.no_grad():
+                before = self.clusterer_.predict(self._represent_torch(xb).cpu().numpy())
+            c = centers[before].to(self.autoencoder_.device_)
+            x_req = xb.clone().requires_grad_(True)
+            loss = ((self._represent_torch(x_req) - c) ** 2).sum()
+            (grad,) = torch.autograd.grad(loss, x_req)
+            with torch.no_grad():
+                after = self.clusterer_.predict(
+                    self._represent_torch(xb + epsilon * grad.sign()).cpu().numpy()
+                )
+            changed += int((before != after).sum())
+        return changed / max(1, len(X))
+
+    # -- stable ids ------------------------------------------------------------------------------------
+    def align_to(
+        self, previous: SegmentationModel | np.ndarray, max_distance: float | None = None
+    ) -> dict[int, int]:
+        """Relabel segments to keep the ids of `previous` (a model or its profile centroids) where they match.
+
+        Matching is Hungarian on segment means in the scaled feature space (columns common to both
+        versions when `previous` is a model). Returns the mapping old segment id -> new segment id.
+        """
+        self._check_fitted()
+        mine = self.profiles_
+        if isinstance(previous, SegmentationModel):
+            previous._check_fitted()
+            common = [f for f in self.feature_names_ if f in set(previous.feature_names_)]
+            idx_me = [self.feature_names_.index(f) for f in common]
+            idx_prev = [previous.feature_names_.index(f) for f in common]
+            order = np.argsort(previous.segment_ids_)
+            prev_centroids = previous.profiles_[order][:, idx_prev]
+            prev_ids = previous.segment_ids_[order]
+            mine = mine[:, idx_me]
+        else:
+            prev_centroids = np.asarray(previous, dtype=np.float64)
+            prev_ids = np.arange(len(prev_centroids))
+        mapping = match_segments(prev_centroids, mine, prev_ids, max_distance)
+        old = self.segment_ids_.copy()
+        self.segment_ids_ = np.array([mapping[c] for c in range(self.n_segments_)], dtype=np.int64)
+        return {int(o): int(n) for o, n in zip(old, self.segment_ids_, strict=True)}
+
+    @property
+    def segment_centroids_(self) -> np.ndarray:
+        """Segment means in the scaled feature space, row i for segment id `segment_ids_[i]`."""
+        self._check_fitted()
+        return self.profiles_
+
+    # -- serialisation ---------------------------------------------------------------------------------
+    def to_record(self) -> dict[str, Any]:
+        """JSON-serialisable config, feature names, preprocessing state and metrics, plus a `weights` blob."""
+        self._check_fitted()
+        arrays: dict[str, Any] = {
+            "autoencoder": {k: v.detach().cpu() for k, v in self.autoencoder_.net_.state_dict().items()},
+            "error_quantiles": torch.from_numpy(self.error_quantiles_),
+            "profiles": torch.from_numpy(self.profiles_),
+            "segment_ids": torch.from_numpy(self.segment_ids_),
+            "block_scales": torch.from_numpy(self.block_scales_),
+            "clusterer": {
+                k: (torch.from_numpy(v) if isinstance(v, np.ndarray) else v)
+                for k, v in self.clusterer_.to_state().items()
+            },
+            "representation": self.representation_,
+            "n_features_in": self.autoencoder_.n_features_in_,
+        }
+        if hasattr(self.autoencoder_, "centroids_"):
+            arrays["dec_centroids"] = torch.from_numpy(self.autoencoder_.centroids_)
+        buf = io.BytesIO()
+        torch.save(arrays, buf)
+        return {
+            "config": self._cfg.to_dict(),
+            "feature_names": list(self.feature_names_),
+            "preprocessing": self.preprocessor_.to_state(),
+            "metrics": _jsonable(self.metrics_),
+            "weights": buf.getvalue(),
+        }
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any], device: str | None = None) -> SegmentationModel:
+        """A fitted model from `to_record` output; predicts identically without refitting."""
+        cfg = SegmentationConfig.from_dict(record["config"])
+        obj = cls(cfg)
+        obj.preprocessor_ = FeaturePreprocessor.from_state(record["preprocessing"])
+        obj.feature_names_ = list(record["feature_names"])
+        obj.metrics_ = dict(record["metrics"])
+        blob = torch.load(io.BytesIO(record["weights"]), map_location="cpu", weights_only=True)
+        ae = AdversarialAutoencoder(cfg.autoencoder, cfg.dec, cfg.seed, device or cfg.device, cfg.cpu_threads)
+        ae.device_ = resolve_device(device or cfg.device)
+        ae.n_features_in_ = int(blob["n_features_in"])
+        ae.net_ = AutoencoderNet(
+            ae.n_features_in_, tuple(cfg.autoencoder.hidden), cfg.autoencoder.embedding_dim
+        )
+        ae.net_.load_state_dict(blob["autoencoder"])
+        ae.net_.to(ae.device_).eval()
+        if "dec_centroids" in blob:
+            ae.centroids_ = blob["dec_centroids"].numpy()
+        obj.autoencoder_ = ae
+        obj.error_quantiles_ = blob["error_quantiles"].numpy()
+        obj.profiles_ = blob["profiles"].numpy()
+        obj.segment_ids_ = blob["segment_ids"].numpy()
+        obj.block_scales_ = blob["block_scales"].numpy()
+        state = {k: (v.numpy() if isinstance(v, torch.Tensor) else v) for k, v in blob["clusterer"].items()}
+        obj.clusterer_ = SegmentClusterer.from_state(state, cfg.clustering)
+        obj.representation_ = str(blob["representation"])
+        obj.n_segments_ = obj.clusterer_.n_clusters_
+        if obj.feature_names_ != obj.preprocessor_.feature_names_out_:
+            raise ValueError("record is inconsistent: feature names differ from the preprocessing state")
+        return obj
+
+
+def _embedding_robustness(
+    ae: AdversarialAutoencoder, clusterer: SegmentClusterer, X: np.ndarray, epsilon: float
+) -> float:
+    """Share of rows whose embedding cluster changes under an FGSM push away from the assigned centre."""
+    net = ae.net_
+    net.eval()
+    xb = torch.as_tensor(np.ascontiguousarray(X, dtype=np.float32)).to(ae.device_)
+    with torch.no_grad():
+        before = clusterer.predict(net.encoder(xb).double().cpu().numpy())
+    centers = torch.as_tensor(clusterer.cluster_centers_, dtype=torch.float64)[before].to(ae.device_)
+    x_req = xb.clone().requires_grad_(True)
+    loss = ((net.encoder(x_req).double() - centers) ** 2).sum()
+    (grad,) = torch.autograd.grad(loss, x_req)
+    with torch.no_grad():
+        after = clusterer.predict(net.encoder(xb + epsilon * grad.sign()).double().cpu().numpy())
+    return float((before != after).mean())
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if isinstance(value, (np.floating, float)):
+        return float(value) if np.isfinite(value) else None
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
+
+
+def map_2d(
+    embeddings: np.ndarray,
+    method: str = "pca",
+    sample_size: int | None = 5000,
+    seed: int = 0,
+    return_index: bool = False,
+) -> tuple[np.ndarray, ...]:
+    """2-D coordinates (x, y) of a seeded sample of embeddings by PCA or t-SNE (plus row indices if asked)."""
+    emb = np.asarray(embeddings, dtype=np.float64)
+    idx = seeded_sample(len(emb), sample_size, seed)
+    sub = emb[idx]
+    if method == "pca":
+        xy = PCA(n_components=2, random_state=seed).fit_transform(sub)
+    elif method == "tsne":
+        perplexity = float(min(30.0, max(2.0, (len(sub) - 1) / 3.0)))
+        xy = TSNE(n_components=2, random_state=seed, init="pca", perplexity=perplexity).fit_transform(sub)
+    else:
+        raise ValueError(f"unknown method {method!r}; use 'pca' or 'tsne'")
+    if return_index:
+        return xy[:, 0], xy[:, 1], idx
+    return xy[:, 0], xy[:, 1]

@@ -1,0 +1,237 @@
+"""Catalog-driven preprocessing of the wide customer feature table into a float32 model matrix."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from sklearn.exceptions import NotFittedError
+
+from segmentation.config import PreprocessingConfig
+
+TRANSFORMS = ("log", "scale", "onehot", "passthrough", "exclude")
+NUMERIC_TRANSFORMS = ("log", "scale", "passthrough")
+MISSING_SUFFIX = "__missing"
+OTHER = "other"
+STATE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """One row of the feature catalog."""
+
+    name: str
+    group: str
+    transform: str
+
+    def __post_init__(self) -> None:
+        if self.transform not in TRANSFORMS:
+            raise ValueError(f"feature {self.name!r}: unknown transform {self.transform!r}")
+
+
+def load_catalog(catalog: pa.Table | Iterable[FeatureSpec | Mapping[str, Any]]) -> list[FeatureSpec]:
+    """Feature specs from a catalog table (`feature_name`, `feature_group`, `transform`) or rows."""
+    if isinstance(catalog, pa.Table):
+        rows: Iterable[Any] = catalog.to_pylist()
+    else:
+        rows = catalog
+    specs: list[FeatureSpec] = []
+    for row in rows:
+        if isinstance(row, FeatureSpec):
+            specs.append(row)
+        else:
+            specs.append(
+                FeatureSpec(
+                    name=str(row.get("feature_name", row.get("name"))),
+                    group=str(row.get("feature_group", row.get("group", ""))),
+                    transform=str(row["transform"]),
+                )
+            )
+    names = [s.name for s in specs]
+    if len(set(names)) != len(names):
+        raise ValueError("feature catalog has duplicate feature names")
+    return specs
+
+
+def numeric_column(table: pa.Table, name: str) -> np.ndarray:
+    """A column as float64 with NaN for nulls (and for NaN values)."""
+    if name not in table.column_names:
+        raise KeyError(f"feature {name!r} from the catalog is missing from the table")
+    col = table.column(name)
+    if not pa.types.is_floating(col.type):
+        col = pc.cast(col, pa.float64())
+    values = np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.float64)
+    return values
+
+
+def _text_array(table: pa.Table, name: str) -> pa.ChunkedArray:
+    """A categorical column cast to string (nulls kept)."""
+    if name not in table.column_names:
+        raise KeyError(f"feature {name!r} from the catalog is missing from the table")
+    col = table.column(name)
+    if pa.types.is_dictionary(col.type):
+        col = pc.cast(col, col.type.value_type)
+    if not pa.types.is_string(col.type):
+        col = pc.cast(col, pa.string())
+    return col
+
+
+class FeaturePreprocessor:
+    """Fits catalog transforms on a pyarrow Table and turns tables into a float32 matrix.
+
+    Numeric features: log1p of the value clipped at 0 (for `log`), then robust scaling (median / IQR,
+    falling back to the standard deviation, then 1, when the spread is 0) clipped to +-`clip`, median
+    imputation and a missing-value indicator for every feature that had nulls in training; `passthrough`
+    features are imputed but not scaled. Categorical features are one-hot encoded over the top training
+    categories plus `other` (nulls, rare and unseen values). Features that are entirely null in training
+    are dropped and listed in `dropped_features_`.
+    """
+
+    def __init__(self, catalog: Any, config: PreprocessingConfig | None = None) -> None:
+        self.catalog = catalog
+        self.config = config
+
+    # -- fitting ---------------------------------------------------------------------------------------
+    def fit(self, table: pa.Table) -> FeaturePreprocessor:
+        """Learn medians, scales, indicator columns and kept categories from `table`."""
+        cfg = self.config or PreprocessingConfig()
+        self.specs_ = load_catalog(self.catalog)
+        self.numeric_: dict[str, dict[str, Any]] = {}
+        self.categories_: dict[str, list[str]] = {}
+        self.dropped_features_: list[str] = []
+        n = table.num_rows
+        if n == 0:
+            raise ValueError("cannot fit preprocessing on an empty table")
+        for spec in self.specs_:
+            if spec.transform == "exclude":
+                continue
+            if spec.transform == "onehot":
+                counts = {
+                    row["values"]: row["counts"]
+                    for row in pc.value_counts(_text_array(table, spec.name)).to_pylist()
+                    if row["values"] is not None
+                }
+                if not counts:
+                    self.dropped_features_.append(spec.name)
+                    continue
+                ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+                keep = [c for c, cnt in ranked if cnt >= cfg.min_category_share * n and c != OTHER]
+                self.categories_[spec.name] = keep[: cfg.max_categories]
+                continue
+            raw = numeric_column(table, spec.name)
+            missing = np.isnan(raw)
+            if missing.all():
+                self.dropped_features_.append(spec.name)
+                continue
+            values = raw[~missing]
+            if spec.transform == "log":
+                values = np.log1p(np.clip(values, 0.0, None))
+            median = float(np.median(values))
+            if spec.transform == "passthrough":
+                center, scale = 0.0, 1.0
+            else:
+                q25, q75 = np.percentile(values, [25, 75])
+                scale = float(q75 - q25)
+                if not scale > 0:
+                    scale = float(np.std(values))
+                if not scale > 0:
+                    scale = 1.0
+                center = median
+            self.numeric_[spec.name] = {
+                "transform": spec.transform,
+                "median": median,
+                "center": center,
+                "scale": scale,
+                "indicator": bool(missing.any()),
+            }
+        self.clip_ = float(cfg.clip)
+        self.feature_names_out_ = self._names_out()
+        return self
+
+    def _names_out(self) -> list[str]:
+        names: list[str] = []
+        for spec in self.specs_:
+            if spec.name in self.numeric_:
+                names.append(spec.name)
+                if self.numeric_[spec.name]["indicator"]:
+                    names.append(spec.name + MISSING_SUFFIX)
+            elif spec.name in self.categories_:
+                names.extend(f"{spec.name}={c}" for c in self.categories_[spec.name])
+                names.append(f"{spec.name}={OTHER}")
+        return names
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "feature_names_out_"):
+            raise NotFittedError("FeaturePreprocessor is not fitted yet; call fit() or from_state() first")
+
+    # -- applying --------------------------------------------------------------------------------------
+    def transform(self, table: pa.Table) -> np.ndarray:
+        """The float32 model matrix of `table`, columns in `feature_names_out_` order."""
+        self._check_fitted()
+        n = table.num_rows
+        out = np.empty((n, len(self.feature_names_out_)), dtype=np.float32)
+        j = 0
+        for spec in self.specs_:
+            if spec.name in self.numeric_:
+                st = self.numeric_[spec.name]
+                raw = numeric_column(table, spec.name)
+                missing = np.isnan(raw)
+                values = raw
+                if st["transform"] == "log":
+                    values = np.log1p(np.clip(raw, 0.0, None))
+                values = np.where(missing, st["median"], values)
+                if st["transform"] != "passthrough":
+                    values = np.clip((values - st["center"]) / st["scale"], -self.clip_, self.clip_)
+                out[:, j] = values
+                j += 1
+                if st["indicator"]:
+                    out[:, j] = missing
+                    j += 1
+            elif spec.name in self.categories_:
+                cats = self.categories_[spec.name]
+                found = pc.index_in(_text_array(table, spec.name), value_set=pa.array(cats, type=pa.string()))
+                codes = pc.fill_null(found, len(cats)).to_numpy(zero_copy_only=False).astype(np.int64)
+                block = np.zeros((n, len(cats) + 1), dtype=np.float32)
+                block[np.arange(n), codes] = 1.0
+                out[:, j : j + len(cats) + 1] = block
+                j += len(cats) + 1
+        return out
+
+    def fit_transform(self, table: pa.Table) -> np.ndarray:
+        """`fit` then `transform` on the same table."""
+        return self.fit(table).transform(table)
+
+    # -- state -----------------------------------------------------------------------------------------
+    def to_state(self) -> dict[str, Any]:
+        """JSON-serialisable fitted statistics, enough to transform without refitting."""
+        self._check_fitted()
+        return {
+            "version": STATE_VERSION,
+            "specs": [{"name": s.name, "group": s.group, "transform": s.transform} for s in self.specs_],
+            "numeric": {k: dict(v) for k, v in self.numeric_.items()},
+            "categories": {k: list(v) for k, v in self.categories_.items()},
+            "dropped_features": list(self.dropped_features_),
+            "clip": self.clip_,
+            "feature_names_out": list(self.feature_names_out_),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> FeaturePreprocessor:
+        """A fitted preprocessor from `to_state` output."""
+        if state.get("version") != STATE_VERSION:
+            raise ValueError(f"unsupported preprocessing state version {state.get('version')!r}")
+        specs = [FeatureSpec(**s) for s in state["specs"]]
+        obj = cls(specs)
+        obj.specs_ = specs
+        obj.numeric_ = {k: dict(v) for k, v in state["numeric"].items()}
+        obj.categories_ = {k: list(v) for k, v in state["categories"].items()}
+        obj.dropped_features_ = list(state["dropped_features"])
+        obj.clip_ = float(state["clip"])
+        obj.feature_names_out_ = obj._names_out()
+        if obj.feature_names_out_ != list(state["feature_names_out"]):
+            raise ValueError("preprocessing state is inconsistent: feature names do not match")
+        return obj

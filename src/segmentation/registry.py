@@ -1,0 +1,251 @@
+"""The model registry kept in the warehouse: one row per model version, and the retrain decision.
+
+A version row holds what is needed to apply the model later without refitting: its config, the input
+feature list, the fitted preprocessing statistics, a profile of the training features (for drift), the
+metrics measured at training time, the weights as a blob, and its parent version.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from segmentation.config import SegmentationConfig
+from segmentation.model import SegmentationModel
+from segmentation.preprocessing import FeatureSpec, load_catalog, numeric_column
+
+REGISTRY_SCHEMA = pa.schema(
+    [
+        ("model_version", pa.string()),
+        ("model_kind", pa.string()),
+        ("version_number", pa.int64()),
+        ("parent_version", pa.string()),
+        ("trained_at", pa.timestamp("us")),
+        ("as_of_date", pa.date32()),
+        ("training_rows", pa.int64()),
+        ("retrain_reason", pa.string()),
+        ("config", pa.string()),
+        ("feature_names", pa.string()),
+        ("preprocessing", pa.string()),
+        ("feature_profile", pa.string()),
+        ("metrics", pa.string()),
+        ("weights", pa.binary()),
+    ]
+)
+RETRAIN_MODES = ("auto", "always", "never")
+PSI_FLOOR = 1e-4
+
+
+@dataclass(frozen=True)
+class RetrainPolicy:
+    """When a build trains a new version instead of applying the stored one."""
+
+    mode: str = "auto"
+    """auto: train when there is no model, the feature set changed, features drifted or the model is
+    too old; always: train on every build; never: only apply (fails when there is no stored model)."""
+    max_age_days: int = 90
+    """A model whose training as-of date is this many days before the current one is retrained."""
+    max_drift_psi: float = 0.2
+    """A model is retrained when any input feature's population stability index passes this."""
+
+    def __post_init__(self) -> None:
+        if self.mode not in RETRAIN_MODES:
+            raise ValueError(f"retrain must be one of {', '.join(RETRAIN_MODES)}, got {self.mode!r}")
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Whether to train, and why, with the drift measured against the stored version."""
+
+    retrain: bool
+    reason: str
+    drift: dict[str, float]
+
+
+def model_inputs(catalog: Any, entity: str = "customer") -> list[FeatureSpec]:
+    """The catalog's model inputs (transform other than exclude) for one entity, in catalog order."""
+    rows = catalog.to_pylist() if isinstance(catalog, pa.Table) else list(catalog)
+    rows = [row for row in rows if row.get("entity", entity) == entity and row["transform"] != "exclude"]
+    return load_catalog(rows)
+
+
+def latest_version(versions: pa.Table | None, kind: str) -> dict[str, Any] | None:
+    """The newest stored version of a model kind, as a dict, or None."""
+    if versions is None or versions.num_rows == 0:
+        return None
+    rows = [row for row in versions.to_pylist() if row["model_kind"] == kind]
+    return max(rows, key=lambda row: row["version_number"]) if rows else None
+
+
+def feature_profile(table: pa.Table, specs: list[FeatureSpec], bins: int = 10) -> dict[str, Any]:
+    """Decile edges and shares of each numeric input, shares of each categorical one: the drift baseline."""
+    profile: dict[str, Any] = {}
+    for spec in specs:
+        if spec.name not in table.column_names:
+            continue
+        if spec.transform == "onehot":
+            values = pc.cast(table.column(spec.name), pa.string()).fill_null("(null)")
+            counts = pc.value_counts(values).to_pylist()
+            total = max(1, table.num_rows)
+            profile[spec.name] = {
+                "kind": "categorical",
+                "shares": {
+                    c["values"]: c["counts"] / total for c in sorted(counts, key=lambda c: c["values"])
+                },
+            }
+        else:
+            values = numeric_column(table, spec.name)
+            present = values[~np.isnan(values)]
+            edges = (
+                np.unique(np.quantile(present, np.linspace(0, 1, bins + 1)[1:-1])).tolist()
+                if len(present)
+                else []
+            )
+            profile[spec.name] = {"kind": "numeric", "edges": edges, "shares": _numeric_shares(values, edges)}
+    return profile
+
+
+def _by_value(count: dict[str, Any]) -> str:
+    return count["values"]
+
+
+def _numeric_shares(values: np.ndarray, edges: list[float]) -> list[float]:
+    """Share of values per bin (right-closed bins over the edges), plus a last bin for nulls."""
+    missing = np.isnan(values)
+    bins = np.searchsorted(np.asarray(edges, dtype=np.float64), values[~missing], side="left")
+    counts = np.bincount(bins, minlength=len(edges) + 1).astype(np.float64)
+    counts = np.append(counts, missing.sum())
+    return (counts / max(1, len(values))).tolist()
+
+
+def _psi(expected: np.ndarray, actual: np.ndarray) -> float:
+    expected = np.maximum(np.asarray(expected, dtype=np.float64), PSI_FLOOR)
+    actual = np.maximum(np.asarray(actual, dtype=np.float64), PSI_FLOOR)
+    return float(np.sum((actual - expected) * np.log(actual / expected)))
+
+
+def population_stability(profile: dict[str, Any], table: pa.Table) -> dict[str, float]:
+    """Population stability index of each profiled feature: the training profile against `table`."""
+    drift: dict[str, float] = {}
+    for name, entry in profile.items():
+        if name not in table.column_names:
+            continue
+        if entry["kind"] == "categorical":
+            values = pc.cast(table.column(name), pa.string()).fill_null("(null)")
+            counts = {c["values"]: c["counts"] for c in pc.value_counts(values).to_pylist()}
+            total = max(1, table.num_rows)
+            categories = sorted(set(entry["shares"]) | set(counts))
+            expected = [entry["shares"].get(c, 0.0) for c in categories]
+            actual = [counts.get(c, 0) / total for c in categories]
+        else:
+            expected = entry["shares"]
+            actual = _numeric_shares(numeric_column(table, name), entry["edges"])
+        drift[name] = round(_psi(np.asarray(expected), np.asarray(actual)), 6)
+    return drift
+
+
+def decide_retrain(
+    previous: dict[str, Any] | None,
+    table: pa.Table,
+    specs: list[FeatureSpec],
+    as_of_date: dt.date,
+    policy: RetrainPolicy,
+) -> Decision:
+    """Train or apply: the policy's mode, then a missing model, a changed feature set, age and drift."""
+    if previous is None:
+        if policy.mode == "never":
+            raise RuntimeError(
+                "retrain is 'never' but the registry holds no segmentation model yet: "
+                "build once with retrain 'auto' or 'always'"
+            )
+        return Decision(True, "no stored model", {})
+    names = [spec.name for spec in specs]
+    stored = json.loads(previous["feature_names"])
+    drift = population_stability(json.loads(previous["feature_profile"]), table)
+    worst = max(drift.items(), key=lambda item: item[1], default=("none", 0.0))
+    age = (as_of_date - previous["as_of_date"]).days
+    if policy.mode == "always":
+        return Decision(True, "retrain is 'always'", drift)
+    if policy.mode == "never":
+        return Decision(False, "retrain is 'never': stored model applied", drift)
+    if names != stored:
+        added = sorted(set(names) - set(stored))
+        removed = sorted(set(stored) - set(names))
+        return Decision(
+            True, f"feature set changed (added {added or 'none'}, removed {removed or 'none'})", drift
+        )
+    if age > policy.max_age_days:
+        return Decision(True, f"model is {age} days old (limit {policy.max_age_days})", drift)
+    if worst[1] > policy.max_drift_psi:
+        return Decision(
+            True, f"feature drift: PSI of {worst[0]} is {worst[1]:.3f} (limit {policy.max_drift_psi})", drift
+        )
+    return Decision(
+        False, f"stored model applied (age {age} days, largest PSI {worst[1]:.3f} on {worst[0]})", drift
+    )
+
+
+def train_segmentation_version(
+    table: pa.Table,
+    catalog: Any,
+    previous: dict[str, Any] | None,
+    config: SegmentationConfig,
+    as_of_date: dt.date,
+    reason: str,
+    progress: Callable[[str], None] | None = None,
+) -> pa.Table:
+    """Fit a new segmentation version on `table` and return its registry row (segment ids kept from the
+    previous version where a segment is still the same group)."""
+    specs = model_inputs(catalog)
+    model = SegmentationModel(config).fit(table, specs, progress)
+    if previous is not None:
+        parent = load_segmentation_model(previous)
+        mapping = model.align_to(parent)
+        if progress:
+            progress(f"segment ids matched to {previous['model_version']}: {mapping}")
+    record = model.to_record()
+    number = 1 if previous is None else int(previous["version_number"]) + 1
+    row = {
+        "model_version": f"segmentation-{number:04d}",
+        "model_kind": "segmentation",
+        "version_number": number,
+        "parent_version": None if previous is None else previous["model_version"],
+        "trained_at": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),
+        "as_of_date": as_of_date,
+        "training_rows": table.num_rows,
+        "retrain_reason": reason,
+        "config": json.dumps(record["config"], sort_keys=True),
+        "feature_names": json.dumps([spec.name for spec in specs]),
+        "preprocessing": json.dumps(record["preprocessing"], sort_keys=True),
+        "feature_profile": json.dumps(feature_profile(table, specs), sort_keys=True),
+        "metrics": json.dumps(record["metrics"], sort_keys=True),
+        "weights": record["weights"],
+    }
+    return pa.Table.from_pylist([row], schema=REGISTRY_SCHEMA)
+
+
+def load_segmentation_model(row: dict[str, Any], device: str | None = None) -> SegmentationModel:
+    """The fitted model of a registry row, ready to apply."""
+    preprocessing = json.loads(row["preprocessing"])
+    return SegmentationModel.from_record(
+        {
+            "config": json.loads(row["config"]),
+            "feature_names": preprocessing["feature_names_out"],
+            "preprocessing": preprocessing,
+            "metrics": json.loads(row["metrics"]),
+            "weights": row["weights"],
+        },
+        device=device,
+    )
+
+
+def empty_registry() -> pa.Table:
+    """A registry table with no rows (what an applying build appends)."""
+    return REGISTRY_SCHEMA.empty_table()

@@ -1,0 +1,176 @@
+"""What the marts show people: plain-language segment profiles and names, and a 2-D map for plots."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from segmentation.model import map_2d
+from segmentation.preprocessing import numeric_column
+
+# Words for a segment that stands out on a feature: (when higher than average, when lower). Features not
+# listed fall back to "high <label>" / "low <label>".
+ADJECTIVES: dict[str, tuple[str | None, str | None]] = {
+    "recency_days": ("Lapsed", "Recent"),
+    "frequency": ("Frequent", "Occasional"),
+    "monetary": ("High-spending", "Low-spending"),
+    "average_order_value": ("Big-basket", "Small-basket"),
+    "tenure_days": ("Long-standing", "New"),
+    "signup_tenure_days": ("Long-registered", "Newly registered"),
+    "store_order_share": ("In-store", None),
+    "app_order_share": ("App-first", None),
+    "web_order_share": ("Web-first", None),
+    "searches": ("Searching", None),
+    "page_views": ("Browsing", None),
+    "events": ("Highly active", "Quiet"),
+    "refund_rate": ("Returns-prone", None),
+    "returned_amount_share": ("Returns-prone", None),
+    "chargeback_rate": ("Chargeback-prone", None),
+    "referrals_made": ("Referring", None),
+    "friends": ("Well-connected", None),
+    "degree": ("Well-connected", None),
+    "spend_trend": ("Growing", "Declining"),
+    "activity_trend": ("Warming", "Cooling"),
+    "days_since_last_event": ("Inactive", "Active"),
+    "support_tickets": ("Support-heavy", None),
+    "category_entropy": ("Wide-ranging", "Focused"),
+}
+MAX_PER_GROUP = 2
+N_DESCRIBED = 3
+
+
+def _fmt(value: float, share: bool) -> str:
+    if share:
+        return f"{100 * value:.0f}%"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.3g}"
+
+
+def _phrase(label: str, segment: float, overall: float, share: bool) -> str:
+    """One distinguishing feature in words, with numbers."""
+    if not share and overall > 0 and segment > 0:
+        ratio = segment / overall
+        numbers = f"{_fmt(segment, share)} against {_fmt(overall, share)}"
+        if ratio >= 1.5:
+            return f"{label} {ratio:.1f} times the average ({numbers})"
+        if ratio <= 1 / 1.5:
+            return f"{label} {1 / ratio:.1f} times below average ({numbers})"
+    return f"{label} {_fmt(segment, share)} against {_fmt(overall, share)} overall"
+
+
+def describe_segments(table: pa.Table, catalog: pa.Table, segment_column: str = "segment_id") -> pa.Table:
+    """Per segment: what sets it apart from the whole population, in words with numbers, and a short name.
+
+    Numeric catalog features are ranked by the standardised gap between the segment's mean and the
+    population's (on log1p for skewed `log` features, so one big spender does not dominate); at most two
+    per feature group are kept, so a segment is not described three times by the same thing.
+    """
+    rows = [r for r in catalog.to_pylist() if r.get("entity", "customer") == "customer"]
+    segments = table.column(segment_column).to_numpy()
+    ids = np.unique(segments)
+    gaps: dict[int, list[tuple[float, dict[str, Any], float, float]]] = {int(s): [] for s in ids}
+    for row in rows:
+        name = row["feature_name"]
+        if row["transform"] == "onehot" or name not in table.column_names or name == "gender":
+            continue
+        try:
+            values = numeric_column(table, name)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+        present = ~np.isnan(values)
+        if present.sum() < 2:
+            continue
+        ranked = np.log1p(np.clip(values, 0, None)) if row["transform"] == "log" else values
+        spread = float(np.nanstd(ranked[present]))
+        if spread == 0:
+            continue
+        overall = float(np.nanmean(values))
+        centre = float(np.nanmean(ranked))
+        for s in ids:
+            mask = (segments == s) & present
+            if not mask.any():
+                continue
+            gap = (float(np.mean(ranked[mask])) - centre) / spread
+            gaps[int(s)].append((gap, row, float(np.mean(values[mask])), overall))
+    names: dict[int, str] = {}
+    descriptions: dict[int, str] = {}
+    top_features: dict[int, str] = {}
+    for s in sorted(gaps):
+        chosen: list[tuple[float, dict[str, Any], float, float]] = []
+        per_group: dict[str, int] = {}
+        for item in sorted(gaps[s], key=lambda g: (-abs(g[0]), g[1]["feature_name"])):
+            group = item[1]["feature_group"]
+            if per_group.get(group, 0) >= MAX_PER_GROUP:
+                continue
+            per_group[group] = per_group.get(group, 0) + 1
+            chosen.append(item)
+        descriptions[s] = "; ".join(
+            _phrase(row["label"], seg, overall, row["transform"] == "passthrough")
+            for _gap, row, seg, overall in chosen[:N_DESCRIBED]
+        )
+        top_features[s] = ", ".join(row["feature_name"] for _gap, row, _s, _o in chosen[:N_DESCRIBED])
+        names[s] = _name(chosen, set(names.values()))
+    counts = {int(s): int(c) for s, c in zip(*np.unique(segments, return_counts=True), strict=True)}
+    return pa.table(
+        {
+            segment_column: pa.array(sorted(gaps), pa.int64()),
+            "segment_name": pa.array([names[s] for s in sorted(gaps)], pa.string()),
+            "description": pa.array([descriptions[s] for s in sorted(gaps)], pa.string()),
+            "distinguishing_features": pa.array([top_features[s] for s in sorted(gaps)], pa.string()),
+            "customers": pa.array([counts[s] for s in sorted(gaps)], pa.int64()),
+        }
+    )
+
+
+def _word(gap: float, row: dict[str, Any]) -> str:
+    high, low = ADJECTIVES.get(row["feature_name"], (None, None))
+    if row["feature_name"].startswith("category_share_") and gap > 0:
+        return row["label"].removeprefix("share of spend on ").capitalize() + " buyers,"
+    word = high if gap > 0 else low
+    return word or f"{'High' if gap > 0 else 'Low'} {row['label']},"
+
+
+def _name(chosen: list[tuple[float, dict[str, Any], float, float]], taken: set[str]) -> str:
+    """A short name from the two most distinguishing features; a third is added until it is unique."""
+    words: list[str] = []
+    for gap, row, _seg, _overall in chosen:
+        word = _word(gap, row).rstrip(",")
+        if word.lower() not in (w.lower() for w in words):
+            words.append(word)
+        name = ", ".join(words[:1] + [w[0].lower() + w[1:] for w in words[1:]])
+        if len(words) >= 2 and name not in taken:
+            return name
+    base = ", ".join(words) or "Segment"
+    suffix = 2
+    while f"{base} ({suffix})" in taken:
+        suffix += 1
+    return base if base not in taken else f"{base} ({suffix})"
+
+
+def map_2d_table(assignments: pa.Table, tsne_sample_size: int = 3000, seed: int = 42) -> pa.Table:
+    """customer_id, segment_id, PCA coordinates for everyone and t-SNE coordinates for a seeded sample."""
+    columns = [c for c in assignments.column_names if c.startswith("embedding_")]
+    columns.sort(key=lambda c: int(c.removeprefix("embedding_")))
+    embeddings = np.column_stack([numeric_column(assignments, c) for c in columns])
+    pca_x, pca_y = map_2d(embeddings, "pca", sample_size=None, seed=seed)
+    tsne_x = np.full(len(embeddings), math.nan)
+    tsne_y = np.full(len(embeddings), math.nan)
+    if len(embeddings) >= 10:
+        x, y, idx = map_2d(embeddings, "tsne", sample_size=tsne_sample_size, seed=seed, return_index=True)
+        tsne_x[idx], tsne_y[idx] = x, y
+    in_sample = ~np.isnan(tsne_x)
+    return pa.table(
+        {
+            "customer_id": assignments.column("customer_id"),
+            "segment_id": assignments.column("segment_id"),
+            "pca_x": pa.array(pca_x),
+            "pca_y": pa.array(pca_y),
+            "tsne_x": pa.array(tsne_x, mask=~in_sample),
+            "tsne_y": pa.array(tsne_y, mask=~in_sample),
+            "is_in_tsne_sample": pa.array(in_sample),
+        }
+    )

@@ -1,0 +1,23 @@
+"""Reading warehouse relations into Arrow, the one place that touches DuckDB's Python relation API.
+
+DuckDB 2.0 changed that API (`relation.arrow()` returns a record batch reader there); everything in the
+package and the dbt Python models goes through these helpers, which take a whole Arrow table.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+
+
+def to_arrow(relation: Any) -> pa.Table:
+    """A DuckDB relation as one Arrow table (works on DuckDB 1.x and 2.x)."""
+    if hasattr(relation, "to_arrow_table"):
+        return relation.to_arrow_table()
+    return relation.fetch_arrow_table()  # pragma: no cover - DuckDB releases before to_arrow_table
+
+
+def current_snapshot(features: Any, key: str = "customer_id") -> pa.Table:
+    """The rows of a feature relation at the current as-of date, filtered in DuckDB, ordered by key."""
+    return to_arrow(features.filter("snapshot_name = 'current'").order(key))

@@ -1,0 +1,87 @@
+import numpy as np
+import pytest
+import torch
+from planted import make_planted
+from sklearn.exceptions import NotFittedError
+
+from segmentation.autoencoder import AdversarialAutoencoder, fgsm
+from segmentation.config import AutoencoderConfig, DECConfig
+from segmentation.device import resolve_device
+from segmentation.preprocessing import FeaturePreprocessor
+
+SMALL = AutoencoderConfig(hidden=(32, 16), embedding_dim=4, max_epochs=12, patience=50, learning_rate=3e-3)
+
+
+@pytest.fixture(scope="module")
+def X():
+    table, catalog, _ = make_planted(n=800, seed=5)
+    return FeaturePreprocessor(catalog).fit_transform(table)
+
+
+def _state(ae):
+    return {k: v.clone() for k, v in ae.net_.state_dict().items()}
+
+
+def test_two_fits_are_bit_identical(X):
+    a = AdversarialAutoencoder(SMALL, DECConfig(max_epochs=4), seed=7, device="cpu").fit(X).fit_dec(X, 4)
+    b = AdversarialAutoencoder(SMALL, DECConfig(max_epochs=4), seed=7, device="cpu").fit(X).fit_dec(X, 4)
+    sa, sb = _state(a), _state(b)
+    assert sa.keys() == sb.keys()
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    np.testing.assert_array_equal(a.centroids_, b.centroids_)
+    c = AdversarialAutoencoder(SMALL, seed=8, device="cpu").fit(X)
+    assert not all(torch.equal(sa[k], _state(c)[k]) for k in sa)
+
+
+def test_loss_decreases_and_progress_lines(X):
+    lines: list[str] = []
+    ae = AdversarialAutoencoder(SMALL, seed=0, device="cpu").fit(X, progress=lines.append)
+    hist = ae.history_
+    assert len(lines) == len(hist) == SMALL.max_epochs
+    assert hist[-1]["train_loss"] < 0.8 * hist[0]["train_loss"]
+    assert hist[-1]["val_loss"] < 0.8 * hist[0]["val_loss"]
+    assert all(h["adversarial_loss"] >= h["train_loss"] * 0.9 for h in hist)
+    for word in ("epoch 1", "train_loss=", "adversarial_loss=", "val_loss=", "seconds="):
+        assert word in lines[0]
+
+
+def test_early_stopping_keeps_best_weights(X):
+    cfg = AutoencoderConfig(hidden=(32, 16), embedding_dim=4, max_epochs=200, patience=2, min_delta=0.3)
+    ae = AdversarialAutoencoder(cfg, seed=0, device="cpu").fit(X)
+    assert ae.stopped_early_ and ae.n_epochs_ < cfg.max_epochs
+    assert ae.best_val_loss_ == min(h["val_loss"] for h in ae.history_)
+
+
+def test_fgsm_perturbation_has_max_norm_epsilon(X):
+    ae = AdversarialAutoencoder(SMALL, seed=0, device="cpu").fit(X)
+    for eps in (0.05, 0.3):
+        X_adv = ae.perturb(X[:200], eps)
+        delta = np.abs(X_adv.astype(np.float64) - X[:200])
+        assert delta.max() == pytest.approx(eps, abs=1e-5)
+        assert np.mean(np.isclose(delta, eps, atol=1e-5)) > 0.99
+        assert ae.reconstruction_error(X_adv, X[:200]).mean() > ae.reconstruction_error(X[:200]).mean()
+    x = torch.randn(5, 3)
+    out = fgsm(x, lambda t: (t * torch.tensor([1.0, -2.0, 0.5])).sum(), 0.1)
+    torch.testing.assert_close(out - x, torch.tensor([0.1, -0.1, 0.1]).expand(5, 3))
+
+
+def test_dec_learns_centroids_and_sharpens(X):
+    dec = DECConfig(max_epochs=15, tol=0.0, update_interval=1)
+    ae = AdversarialAutoencoder(SMALL, dec, seed=0, device="cpu").fit(X)
+    ae.fit_dec(X, 5)
+    assert ae.centroids_.shape == (5, SMALL.embedding_dim)
+    confidence = [h["confidence"] for h in ae.dec_history_]
+    # the soft assignments sharpen epoch after epoch
+    assert len(confidence) == 15 and confidence[-1] > confidence[0] + 0.02
+    assert all(b >= a for a, b in zip(confidence, confidence[1:], strict=False))
+    assert ae.transform(X).shape == (len(X), SMALL.embedding_dim)
+
+
+def test_not_fitted_and_device():
+    ae = AdversarialAutoencoder(SMALL)
+    with pytest.raises(NotFittedError):
+        ae.transform(np.zeros((3, 4), dtype=np.float32))
+    assert resolve_device("cpu").type == "cpu"
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(ValueError):
+        resolve_device("tpu")

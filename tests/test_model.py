@@ -1,0 +1,179 @@
+import json
+import re
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from planted import make_planted
+from scipy.stats import spearmanr
+from sklearn.cluster import KMeans
+from sklearn.exceptions import NotFittedError
+from sklearn.metrics import adjusted_rand_score
+
+from segmentation.clustering import SegmentClusterer
+from segmentation.config import (
+    AutoencoderConfig,
+    ClusteringConfig,
+    DECConfig,
+    SegmentationConfig,
+    SelectionConfig,
+)
+from segmentation.model import SegmentationModel, map_2d
+
+# k fixed at the planted 6 (k selection is tested in test_clustering); fewer bootstrap rounds for speed
+CONFIG = SegmentationConfig(
+    seed=3,
+    clustering=ClusteringConfig(k_min=6, k_max=6),
+    selection=SelectionConfig(n_bootstrap=3),
+    robustness_sample_size=1500,
+)
+
+
+@pytest.fixture(scope="module")
+def planted():
+    return make_planted(n=2400, seed=0)
+
+
+@pytest.fixture(scope="module")
+def fitted(planted):
+    table, catalog, _ = planted
+    lines: list[str] = []
+    model = SegmentationModel(CONFIG).fit(table, catalog, progress=lines.append)
+    return model, lines
+
+
+def test_predict_output_schema(planted, fitted):
+    table, _, _ = planted
+    model, lines = fitted
+    out = model.predict(table)
+    d = CONFIG.autoencoder.embedding_dim
+    assert out.column_names == [
+        "customer_id",
+        "segment_id",
+        "segment_probability",
+        "distance_to_centroid",
+        "anomaly_score",
+        *[f"embedding_{j}" for j in range(d)],
+        "top_features",
+    ]
+    assert out.num_rows == table.num_rows
+    assert out.column("customer_id").equals(table.column("customer_id"))
+    assert out.schema.field("segment_id").type == pa.int64()
+    seg = out.column("segment_id").to_numpy()
+    assert set(seg) == set(range(6))
+    prob = out.column("segment_probability").to_numpy()
+    assert np.all((prob > 1.0 / 6) & (prob <= 1.0))
+    assert np.all(out.column("distance_to_centroid").to_numpy() >= 0)
+    anomaly = out.column("anomaly_score").to_numpy()
+    assert anomaly.min() >= 0 and anomaly.max() <= 1 and 0.4 < np.median(anomaly) < 0.6
+    pattern = re.compile(r"^[^;]+ (high|low)(; [^;]+ (high|low)){2}$")
+    tops = out.column("top_features").to_pylist()
+    assert np.mean([bool(pattern.match(t)) for t in tops]) > 0.95
+    assert any(line.startswith("autoencoder epoch 1:") for line in lines)
+    assert any(line.startswith("representation:") for line in lines)
+
+
+def test_recovery_matches_or_beats_kmeans_on_scaled_features(planted, fitted):
+    table, _, kinds = planted
+    model, _ = fitted
+    X = model.preprocessor_.transform(table)
+    baseline = adjusted_rand_score(kinds, KMeans(6, n_init=10, random_state=0).fit_predict(X))
+    ari = adjusted_rand_score(kinds, model.predict(table).column("segment_id").to_numpy())
+    print(f"ARI model={ari:.3f} ({model.representation_}) kmeans on scaled features={baseline:.3f}")
+    assert ari >= baseline - 0.02
+
+
+def test_selection_criterion_tracks_recovery(planted, fitted):
+    table, _, kinds = planted
+    model, _ = fitted
+    X = model.preprocessor_.transform(table)
+    Z = model.autoencoder_.transform(X)
+    names = list(CONFIG.selection.candidates)
+    crit = [model.metrics_["candidates"][n][CONFIG.selection.criterion] for n in names]
+    aris = []
+    for name in names:
+        labels = SegmentClusterer(CONFIG.clustering, 6, CONFIG.seed).fit(model._represent(name, X, Z)).labels_
+        aris.append(adjusted_rand_score(kinds, labels))
+    print("candidates", dict(zip(names, zip(crit, aris, strict=True), strict=True)))
+    assert names[int(np.argmax(crit))] == model.representation_
+    assert np.argmax(crit) == np.argmax(aris)
+    assert spearmanr(crit, aris).statistic > 0.4
+    for scores in model.metrics_["candidates"].values():
+        assert {"stability", "silhouette", "silhouette_features"} <= set(scores)
+
+
+def test_adversarial_training_lowers_segment_flips(planted, fitted):
+    table, _, _ = planted
+    model, _ = fitted
+    m = model.metrics_
+    print(f"robustness adversarial={m['robustness_adversarial']:.3f} plain={m['robustness_plain']:.3f}")
+    assert m["robustness_adversarial"] < m["robustness_plain"]
+    assert model.robustness(table.slice(0, 500), epsilon=0.0) == 0.0
+    big = model.robustness(table.slice(0, 500), epsilon=0.5)
+    assert 0.0 < big <= 1.0 and big >= model.robustness(table.slice(0, 500), epsilon=0.05)
+
+
+def test_record_round_trip_predicts_identically(planted, fitted):
+    table, _, _ = planted
+    model, _ = fitted
+    record = model.to_record()
+    assert isinstance(record["weights"], bytes)
+    text = json.dumps({k: v for k, v in record.items() if k != "weights"})
+    restored_record = {**json.loads(text), "weights": record["weights"]}
+    restored = SegmentationModel.from_record(restored_record)
+    first, second = restored.predict(table), restored.predict(table)
+    assert first.equals(second)
+    assert first.equals(model.predict(table))
+    assert restored.metrics_["representation"] == model.representation_
+    assert restored_record["feature_names"] == model.preprocessor_.feature_names_out_
+
+
+def test_align_to_keeps_ids_of_previous_version(planted, fitted):
+    table, _, _ = planted
+    model, _ = fitted
+    other = SegmentationModel.from_record(model.to_record())
+    other.segment_ids_ = np.array([5, 3, 1, 0, 2, 4])
+    mapping = other.align_to(model)
+    np.testing.assert_array_equal(other.segment_ids_, model.segment_ids_)
+    assert mapping == {5: 0, 3: 1, 1: 2, 0: 3, 2: 4, 4: 5}
+    assert other.predict(table).equals(model.predict(table))
+    # against bare centroids: reversed order gives reversed ids
+    third = SegmentationModel.from_record(model.to_record())
+    third.align_to(model.segment_centroids_[::-1])
+    np.testing.assert_array_equal(third.segment_ids_, np.arange(6)[::-1])
+
+
+def test_small_fit_is_deterministic_and_chooses_k(planted):
+    table, catalog, _ = planted
+    small = table.slice(0, 600)
+    cfg = SegmentationConfig(
+        seed=1,
+        autoencoder=AutoencoderConfig(hidden=(16,), embedding_dim=4, max_epochs=4),
+        dec=DECConfig(max_epochs=2),
+        clustering=ClusteringConfig(k_min=3, k_max=5, sample_size=600, n_init=3),
+        train_twin=False,
+        train_sample_size=500,
+    )
+    a = SegmentationModel(cfg).fit(small, catalog)
+    b = SegmentationModel(cfg).fit(small, catalog)
+    assert a.to_record()["weights"] == b.to_record()["weights"]
+    assert a.predict(small).equals(b.predict(small))
+    assert a.metrics_["n_train_rows"] == 500
+    assert [r["k"] for r in a.metrics_["k_selection"]] == [3, 4, 5]
+    assert a.n_segments_ in (3, 4, 5) and "robustness_plain" not in a.metrics_
+
+
+def test_not_fitted_and_map_2d(planted, fitted):
+    table, catalog, _ = planted
+    with pytest.raises(NotFittedError):
+        SegmentationModel().predict(table)
+    with pytest.raises(NotFittedError):
+        SegmentationModel().to_record()
+    model, _ = fitted
+    emb = model.transform(table)
+    x, y = map_2d(emb, "pca", sample_size=400, seed=0)
+    assert x.shape == y.shape == (400,)
+    x, y, idx = map_2d(emb, "tsne", sample_size=120, seed=0, return_index=True)
+    assert x.shape == (120,) and len(np.unique(idx)) == 120
+    with pytest.raises(ValueError):
+        map_2d(emb, "umap")
