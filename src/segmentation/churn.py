@@ -29,8 +29,12 @@ from scipy import stats
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.exceptions import NotFittedError
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
-from sklearn.model_selection import StratifiedKFold, train_test_split
+from sklearn.model_selection import StratifiedKFold, cross_val_predict, train_test_split
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from segmentation.btyd import BetaGeometricNBD, GammaGamma, rfm_summary
 from segmentation.preprocessing import FeaturePreprocessor, load_catalog
@@ -509,6 +513,24 @@ def _booster_kwargs(cfg: ChurnConfig | ValueConfig) -> dict[str, Any]:
 # ----------------------------------------------------------------------------------------------------------
 
 
+def _logistic(cfg: ChurnConfig) -> Pipeline:
+    """A regularised logistic regression on the same inputs (median-imputed, standardised)."""
+    return make_pipeline(
+        SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
+        StandardScaler(),
+        LogisticRegression(C=0.5, max_iter=2000, random_state=cfg.random_state),
+    )
+
+
+def _uncalibrated(name: str, cfg: ChurnConfig) -> Any:
+    """The candidate without its calibration wrapper, for out-of-fold ranking (AUC ignores calibration)."""
+    return (
+        HistGradientBoostingClassifier(**_booster_kwargs(cfg))
+        if name == "gradient_boosting"
+        else _logistic(cfg)
+    )
+
+
 def _fallback_churn(table: pa.Table, horizon: float) -> np.ndarray:
     """P(no purchase in the next h days): exp(-expected purchases), BTYD where present, else history rate."""
     expected = _column(table, "expected_purchases")
@@ -531,7 +553,9 @@ class ChurnModel:
     customer_id, the catalog features and, ideally, the columns of :func:`add_history_features`.
 
     With enough labelled history the model is a HistGradientBoostingClassifier calibrated by
-    CalibratedClassifierCV (seeded stratified folds) and ``method_ == "gradient_boosting"``. When the
+    CalibratedClassifierCV (seeded stratified folds), a regularised logistic regression, or their average,
+    whichever ranks best out of fold (``method_`` says which: "gradient_boosting", "logistic", "blend";
+    ``selection_`` holds the out-of-fold AUCs). When the
     labels are missing, too few or all one class, it falls back to ``method_ == "btyd"``: churn_risk =
     exp(-E[purchases in h]), the Poisson probability of no purchase given the BG/NBD expected purchases
     (for customers without BTYD scores: their purchases per h-day window so far);
@@ -572,11 +596,27 @@ class ChurnModel:
         self.design_ = _Design(self.catalog, cfg.catalog_features, self.horizon_days_).fit(features)
         X = self.design_.transform(features)[X_rows]
         self.feature_names_ = list(self.design_.feature_names_)
-        booster = HistGradientBoostingClassifier(**_booster_kwargs(cfg))
+        target = (y > 0.5).astype(np.int64)
         folds = StratifiedKFold(n_splits=cfg.calibration_folds, shuffle=True, random_state=cfg.random_state)
-        self.estimator_ = CalibratedClassifierCV(booster, method=cfg.calibration, cv=folds)
-        self.estimator_.fit(X, (y > 0.5).astype(np.int64))
-        self.method_ = "gradient_boosting"
+        candidates = {
+            "gradient_boosting": CalibratedClassifierCV(
+                HistGradientBoostingClassifier(**_booster_kwargs(cfg)), method=cfg.calibration, cv=folds
+            ),
+            "logistic": _logistic(cfg),
+        }
+        # Out-of-fold AUC of each candidate and of their average picks the model: boosting wins on large
+        # histories, a regularised linear model (or the blend) on small ones.
+        oof = {
+            name: cross_val_predict(_uncalibrated(name, cfg), X, target, cv=folds, method="predict_proba")
+            for name in candidates
+        }
+        oof = {name: proba[:, 1] for name, proba in oof.items()}
+        oof["blend"] = (oof["gradient_boosting"] + oof["logistic"]) / 2.0
+        self.selection_ = {name: float(roc_auc_score(target, score)) for name, score in oof.items()}
+        self.method_ = max(self.selection_, key=lambda name: (self.selection_[name], name == "blend"))
+        names = ("gradient_boosting", "logistic") if self.method_ == "blend" else (self.method_,)
+        self.estimators_ = {name: candidates[name].fit(X, target) for name in names}
+        self.estimator_ = self.estimators_.get(self.method_)
         return self
 
     def predict_proba(self, features: pa.Table) -> np.ndarray:
@@ -586,7 +626,7 @@ class ChurnModel:
         if self.method_ == "btyd":
             return _fallback_churn(features, self.horizon_days_)
         X = self.design_.transform(features)
-        proba = self.estimator_.predict_proba(X)[:, 1]
+        proba = np.mean([model.predict_proba(X)[:, 1] for model in self.estimators_.values()], axis=0)
         return np.clip(proba, 0.0, 1.0)
 
 
@@ -706,6 +746,19 @@ class ValueModel:
                 self.target_scores_[candidate] = score if math.isfinite(score) else -np.inf
             target = max(_VALUE_TARGETS, key=lambda k: self.target_scores_[k])  # first wins ties
         self.target_ = target
+        # Shrinking towards the BG/NBD x Gamma-Gamma expected revenue helps where history is short and
+        # noisy; the weight is chosen on the held-out split by the same criterion (0 = model alone).
+        self.btyd_weight_ = 0.0
+        self.blend_scores_: dict[float, float] = {}
+        btyd = _fallback_value(features, self.horizon_days_)[rows]
+        X_fit, X_sel, y_fit, y_sel, _b_fit, b_sel = train_test_split(
+            X, y, btyd, test_size=cfg.selection_fraction, random_state=cfg.random_state
+        )
+        held_out = _ValueRegressor(target, cfg).fit(X_fit, y_fit).predict(X_sel)
+        for weight in (0.0, 0.25, 0.5, 0.75):
+            scores = evaluate_value(y_sel, (1 - weight) * held_out + weight * b_sel)
+            self.blend_scores_[weight] = 0.5 * (scores["spearman"] + scores["top20_capture"])
+        self.btyd_weight_ = max(self.blend_scores_, key=lambda w: (self.blend_scores_[w], -w))
         self.estimator_ = _ValueRegressor(target, cfg).fit(X, y)
         self.method_ = "gradient_boosting"
         return self
@@ -716,7 +769,11 @@ class ValueModel:
             raise NotFittedError("ValueModel is not fitted yet; call fit() first")
         if self.method_ == "btyd":
             return _fallback_value(features, self.horizon_days_)
-        return self.estimator_.predict(self.design_.transform(features))
+        model = self.estimator_.predict(self.design_.transform(features))
+        weight = getattr(self, "btyd_weight_", 0.0)
+        if weight == 0.0:
+            return model
+        return (1 - weight) * model + weight * _fallback_value(features, self.horizon_days_)
 
 
 # ----------------------------------------------------------------------------------------------------------

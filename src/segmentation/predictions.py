@@ -226,3 +226,54 @@ def backtest_evaluation(version: dict[str, Any]) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+FRAUD_KIND = "fraud"
+
+
+def train_fraud_version(
+    risk: pa.Table,
+    labels: pa.Table | None,
+    catalog: Any,
+    previous: dict[str, Any] | None,
+    as_of_date: dt.date,
+    reason: str,
+    seed: int,
+) -> pa.Table:
+    """Fit the fraud scorer on the transactions' risk features (and the labels known before the as-of
+    date): one registry row, whose metrics hold the held-out evaluation against IsolationForest."""
+    from segmentation.fraud import FraudConfig, FraudScorer
+
+    scorer = FraudScorer(FraudConfig(seed=seed)).fit(risk, catalog, labels)
+    record = scorer.to_record()
+    number = 1 if previous is None else int(previous["version_number"]) + 1
+    evaluation = [_clean(row) for row in scorer.evaluate().to_pylist()]
+    # Everything but config and weights: preprocessing state, thresholds, label status, metrics.
+    state = {key: value for key, value in record.items() if key not in ("config", "weights")}
+    row = {
+        "model_version": f"{FRAUD_KIND}-{number:04d}",
+        "model_kind": FRAUD_KIND,
+        "version_number": number,
+        "parent_version": None if previous is None else previous["model_version"],
+        "trained_at": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),
+        "as_of_date": as_of_date,
+        "training_rows": risk.num_rows,
+        "retrain_reason": reason,
+        "config": json.dumps(_clean(record["config"]), sort_keys=True),
+        "feature_names": json.dumps(_clean(record.get("feature_names", []))),
+        "preprocessing": json.dumps(_clean(state), sort_keys=True),
+        "feature_profile": json.dumps({}),
+        "metrics": json.dumps({"evaluation": evaluation}, sort_keys=True),
+        "weights": record["weights"],
+    }
+    return pa.Table.from_pylist([row], schema=REGISTRY_SCHEMA)
+
+
+def load_fraud_scorer(version: dict[str, Any]) -> Any:
+    """The fitted fraud scorer of a registry row."""
+    from segmentation.fraud import FraudScorer
+
+    record = json.loads(version["preprocessing"])
+    record["config"] = json.loads(version["config"])
+    record["weights"] = version["weights"]
+    return FraudScorer.from_record(record)

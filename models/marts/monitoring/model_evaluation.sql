@@ -40,6 +40,41 @@ churn_value_evaluation as (
     where try_cast(struct_extract(backtest_row, 'value') as double) is not null
 ),
 
+fraud_model_versions as (
+    select * from {{ ref('fraud_model_versions') }}
+),
+
+latest_fraud_version as (
+    select *
+    from fraud_model_versions
+    qualify version_number = max(version_number) over ()
+),
+
+fraud_evaluation_rows as (
+    select
+        model_version,
+        as_of_date,
+        unnest(
+            from_json(
+                json_extract(metrics, '$.evaluation'),
+                '[{"task": "VARCHAR", "model": "VARCHAR", "metric": "VARCHAR", "value": "DOUBLE"}]'
+            )
+        ) as evaluation_row
+    from latest_fraud_version
+),
+
+fraud_evaluation as (
+    select
+        struct_extract(evaluation_row, 'task') as task,
+        struct_extract(evaluation_row, 'model') as model,
+        struct_extract(evaluation_row, 'metric') as metric,
+        struct_extract(evaluation_row, 'value') as value,
+        model_version,
+        as_of_date,
+        'held-out labelled transactions (the latest 25% by time)' as note
+    from fraud_evaluation_rows
+),
+
 final as (
     select
         task,
@@ -62,6 +97,17 @@ final as (
         note,
         {{ build_started_at() }} as evaluated_at
     from churn_value_evaluation
+    union all
+    select
+        task,
+        model,
+        metric,
+        value,
+        model_version,
+        as_of_date,
+        note,
+        {{ build_started_at() }} as evaluated_at
+    from fraud_evaluation
 )
 
 select * from final

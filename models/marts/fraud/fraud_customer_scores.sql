@@ -1,0 +1,20 @@
+with
+
+customer_fraud_scores as (
+    select * from {{ ref('customer_fraud_scores') }}
+),
+
+final as (
+    select
+        customer_id,
+        fraud_score,
+        is_flagged,
+        top_reasons,
+        n_transactions as transactions,
+        n_flagged as flagged_transactions,
+        model_version,
+        {{ build_started_at() }} as scored_at
+    from customer_fraud_scores
+)
+
+select * from final

@@ -1,0 +1,66 @@
+with
+
+customers_item_spend as (
+    select * from {{ ref('int_customers_item_spend') }}
+),
+
+segment_assignments as (
+    select * from {{ ref('customer_segment_assignments') }}
+),
+
+segment_descriptions as (
+    select * from {{ ref('segment_descriptions') }}
+),
+
+segment_spend as (
+    select
+        segment_assignments.segment_id,
+        customers_item_spend.category,
+        sum(customers_item_spend.spend) as spend,
+        count(distinct customers_item_spend.customer_id) as buyers
+    from customers_item_spend
+    inner join segment_assignments
+        on customers_item_spend.customer_id = segment_assignments.customer_id
+    group by segment_assignments.segment_id, customers_item_spend.category
+),
+
+segment_sizes as (
+    select
+        segment_id,
+        count(*) as customers
+    from segment_assignments
+    group by segment_id
+),
+
+shares as (
+    select
+        segment_spend.*,
+        segment_spend.spend / sum(segment_spend.spend) over (partition by segment_spend.segment_id)
+            as share_of_segment_spend,
+        sum(segment_spend.spend) over (partition by segment_spend.category)
+        / sum(segment_spend.spend) over () as share_of_all_spend
+    from segment_spend
+),
+
+final as (
+    select
+        shares.segment_id,
+        segment_descriptions.segment_name,
+        shares.category,
+        cast(shares.spend as double) as spend,
+        cast(shares.share_of_segment_spend as double) as share_of_segment_spend,
+        cast(shares.share_of_all_spend as double) as share_of_all_spend,
+        cast(shares.share_of_segment_spend / nullif(shares.share_of_all_spend, 0) as double) as lift,
+        cast(shares.buyers as double) / segment_sizes.customers as share_of_segment_buying,
+        row_number() over (
+            partition by shares.segment_id
+            order by shares.share_of_segment_spend / nullif(shares.share_of_all_spend, 0) desc, shares.category
+        ) as lift_rank
+    from shares
+    inner join segment_sizes
+        on shares.segment_id = segment_sizes.segment_id
+    inner join segment_descriptions
+        on shares.segment_id = segment_descriptions.segment_id
+)
+
+select * from final

@@ -1,0 +1,14 @@
+"""Fraud score, flag and reasons of every customer, rolled up from their transactions' scores."""
+
+import pyarrow as pa
+
+from segmentation.predictions import FRAUD_KIND, load_fraud_scorer
+from segmentation.registry import latest_version
+from segmentation.warehouse import to_arrow
+
+
+def model(dbt, session):
+    version = latest_version(to_arrow(dbt.ref("fraud_model_versions")), FRAUD_KIND)
+    transaction_scores = to_arrow(dbt.ref("transaction_fraud_scores").order("transaction_id"))
+    customers = load_fraud_scorer(version).customer_scores(transaction_scores)
+    return customers.append_column("model_version", pa.array([version["model_version"]] * customers.num_rows))

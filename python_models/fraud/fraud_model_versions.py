@@ -1,0 +1,25 @@
+"""Fraud model versions: the scorer is refitted when the as-of date moves on (or when asked to)."""
+
+from segmentation.predictions import FRAUD_KIND, should_train, train_fraud_version
+from segmentation.progress import dbt_progress
+from segmentation.registry import RetrainPolicy, empty_registry, latest_version
+from segmentation.warehouse import to_arrow
+
+
+def model(dbt, session):
+    current = to_arrow(dbt.ref("int_as_of_dates").filter("is_current"))
+    as_of_date = current.column("as_of_date")[0].as_py()
+    stored = to_arrow(session.sql(f"select * from {dbt.this}")) if dbt.is_incremental else None
+    previous = latest_version(stored, FRAUD_KIND)
+    train, reason = should_train(previous, as_of_date, RetrainPolicy(dbt.config.meta_get("retrain")))
+    dbt_progress("fraud")(("training a new version: " if train else "") + reason)
+    if not train:
+        return empty_registry()
+    risk = to_arrow(dbt.ref("int_transactions_risk").order("transaction_id"))
+    # Only outcomes known before the as-of date, so a replay of the past learns what was known then.
+    labels = dbt.ref("stg_raw__fraud_labels").filter(
+        f"coalesce(labeled_at, '{as_of_date}') <= '{as_of_date}'"
+    )
+    catalog = to_arrow(dbt.ref("int_feature_catalog"))
+    seed = int(dbt.config.meta_get("seed"))
+    return train_fraud_version(risk, to_arrow(labels), catalog, previous, as_of_date, reason, seed)

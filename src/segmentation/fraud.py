@@ -1,0 +1,963 @@
+"""Transaction fraud scoring: an autoencoder anomaly score, plain-words rules and, where labels exist, a
+supervised model, blended into one 0-1 fraud score with a flagging threshold and the reasons behind it.
+
+Input is one row per transaction with point-in-time risk features (the dbt model `int_transactions_risk`);
+any risk column may be null or absent (a transactions-only table works: the customer velocity, prior count,
+hour and weekend features are then derived from customer_id and transacted_at). Labels (`fraud_labels`:
+transaction_id, is_fraud, labeled_at) are optional and may cover only part of the transactions.
+
+The pieces:
+
+- anomaly: an adversarially trained autoencoder (`segmentation.autoencoder`) on the catalog-preprocessed
+  risk features; `anomaly_score` is the percentile of a transaction's reconstruction error among the
+  training transactions (0-1).
+- rules (graded 0-1, 0.5 at the threshold rising to 1 at twice it): velocity (customer or device
+  transactions in the last hour / day), shared device (`device_customers`), a new device with a foreign IP
+  country, earlier chargebacks, an amount far above the customer's history (`amount_zscore`).
+- supervised (only with labels of both classes): a HistGradientBoostingClassifier on the labelled
+  transactions before a time cut; the latest `holdout_fraction` of labelled transactions (by transacted_at)
+  are held out for the threshold and the evaluation.
+- blend: with labels, a logistic regression stacked on [anomaly strength, rule strengths, supervised logit]
+  fitted on out-of-fold supervised scores of the training part (so its probabilities are calibrated to the
+  labelled sample, not to the population). Without labels, a noisy-or with fixed weights:
+  ``1 - (1 - anomaly_weight * percentile ** anomaly_power) * prod_r (1 - rule_weight_r * strength_r)``.
+- flagging: the best-F1 threshold on the held-out labelled transactions, or (without usable labels, or with
+  ``threshold="alert_rate"``) the score quantile that flags `alert_rate` of the training transactions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import pickle
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import torch
+from sklearn.ensemble import HistGradientBoostingClassifier, IsolationForest
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
+from sklearn.model_selection import StratifiedKFold
+from threadpoolctl import threadpool_limits
+
+from segmentation.autoencoder import AdversarialAutoencoder, AutoencoderNet
+from segmentation.config import AutoencoderConfig
+from segmentation.device import resolve_device
+from segmentation.preprocessing import FeaturePreprocessor, FeatureSpec, load_catalog
+
+__all__ = [
+    "DEFAULT_RISK_CATALOG",
+    "RULES",
+    "FraudConfig",
+    "FraudScorer",
+]
+
+RECORD_VERSION = 1
+RULES = ("velocity", "shared_device", "new_device_foreign_ip", "chargeback_history", "amount_spike")
+"""Rule signals, in the order of `FraudConfig.rule_weights` and of the `rule_<name>` output columns."""
+
+# Known risk columns and their types: absent ones are added as nulls so that every input conforms.
+RISK_COLUMNS: dict[str, pa.DataType] = {
+    "amount": pa.float64(),
+    "status": pa.string(),
+    "payment_method": pa.string(),
+    "channel": pa.string(),
+    "device_id": pa.string(),
+    "ip_country": pa.string(),
+    "customer_country": pa.string(),
+    "customer_transactions_last_hour": pa.float64(),
+    "customer_transactions_last_day": pa.float64(),
+    "customer_purchase_amount_last_day": pa.float64(),
+    "device_transactions_last_hour": pa.float64(),
+    "device_transactions_last_day": pa.float64(),
+    "device_customers": pa.float64(),
+    "amount_zscore": pa.float64(),
+    "amount_to_prior_mean": pa.float64(),
+    "is_first_device_use": pa.bool_(),
+    "is_foreign_ip": pa.bool_(),
+    "days_since_signup": pa.float64(),
+    "customer_prior_transactions": pa.float64(),
+    "prior_purchases": pa.float64(),
+    "prior_refunds": pa.float64(),
+    "prior_chargebacks": pa.float64(),
+    "hour_of_day": pa.float64(),
+    "is_weekend": pa.bool_(),
+}
+DERIVABLE = (
+    "customer_transactions_last_hour",
+    "customer_transactions_last_day",
+    "customer_prior_transactions",
+    "hour_of_day",
+    "is_weekend",
+)
+
+DEFAULT_RISK_CATALOG: tuple[FeatureSpec, ...] = tuple(
+    FeatureSpec(name, group, transform)
+    for name, group, transform in (
+        ("amount", "amount", "log"),
+        ("amount_zscore", "amount", "scale"),
+        ("amount_to_prior_mean", "amount", "log"),
+        ("customer_purchase_amount_last_day", "velocity", "log"),
+        ("customer_transactions_last_hour", "velocity", "log"),
+        ("customer_transactions_last_day", "velocity", "log"),
+        ("device_transactions_last_hour", "device", "log"),
+        ("device_transactions_last_day", "device", "log"),
+        ("device_customers", "device", "log"),
+        ("is_first_device_use", "device", "passthrough"),
+        ("is_foreign_ip", "device", "passthrough"),
+        ("days_since_signup", "history", "log"),
+        ("customer_prior_transactions", "history", "log"),
+        ("prior_purchases", "history", "log"),
+        ("prior_refunds", "history", "log"),
+        ("prior_chargebacks", "history", "log"),
+        ("hour_of_day", "time", "scale"),
+        ("is_weekend", "time", "passthrough"),
+        ("status", "transaction", "onehot"),
+        ("payment_method", "transaction", "onehot"),
+        ("channel", "transaction", "onehot"),
+    )
+)
+"""The risk features the anomaly and supervised models use when the catalog has no transaction rows."""
+
+
+def _default_autoencoder() -> AutoencoderConfig:
+    return AutoencoderConfig(hidden=(64, 32), embedding_dim=8, batch_size=512, max_epochs=25, patience=4)
+
+
+@dataclass(frozen=True)
+class FraudConfig:
+    """Hyperparameters of `FraudScorer`; the defaults work on the demo data."""
+
+    seed: int = 42
+    device: str = "cpu"
+    n_threads: int = 1
+    """CPU threads for torch and OpenMP while fitting and scoring (small models gain nothing from more, and
+    oversubscribed cores slow gradient boosting down by orders of magnitude)."""
+    alert_rate: float = 0.01
+    """Share of transactions flagged when the threshold is set by alert rate; also the rate at which
+    `precision_at_alert_rate` is measured."""
+    threshold: Literal["best_f1", "alert_rate"] = "best_f1"
+    """`best_f1`: best F1 on the held-out labelled transactions (falls back to `alert_rate` without them)."""
+    holdout_fraction: float = 0.25
+    """Latest share (by transacted_at) of the labelled transactions held out for threshold and evaluation."""
+    min_labels_per_class: int = 10
+    """Fewest fraud and fewest legitimate labels needed in the training part for the supervised model
+    (and in the held-out part for the best-F1 threshold and the evaluation)."""
+    train_sample_size: int = 100_000
+    """Transactions (seeded sample) on which the autoencoder and the IsolationForest baseline are fitted."""
+    velocity_hour: int = 3
+    """Transactions of a customer or device in the last hour at which the velocity rule starts."""
+    velocity_day: int = 10
+    """Transactions of a customer or device in the last 24 hours at which the velocity rule starts."""
+    shared_device_customers: int = 3
+    """Customers seen on a device at which the shared-device rule starts."""
+    amount_zscore: float = 3.0
+    """Standard deviations above the customer's earlier orders at which the amount rule starts."""
+    anomaly_power: float = 20.0
+    """Unlabelled blend: anomaly strength = percentile ** power (0.12 at the 90th, 0.82 at the 99th)."""
+    anomaly_weight: float = 0.6
+    """Unlabelled blend: weight of the anomaly strength in the noisy-or."""
+    rule_weights: tuple[float, ...] = (0.8, 0.8, 0.7, 0.6, 0.5)
+    """Unlabelled blend: weight of each rule (order of `RULES`) in the noisy-or."""
+    anomaly_reason_share: float = 0.05
+    """The anomaly is given as a reason when the transaction is in this top share of anomaly scores."""
+    supervised_reason_probability: float = 0.5
+    """The supervised model is given as a reason from this probability on."""
+    n_reasons: int = 3
+    supervised_max_iter: int = 200
+    supervised_learning_rate: float = 0.05
+    n_stack_folds: int = 5
+    isolation_forest_estimators: int = 200
+    autoencoder: AutoencoderConfig = field(default_factory=_default_autoencoder)
+
+    def __post_init__(self) -> None:
+        if len(self.rule_weights) != len(RULES):
+            raise ValueError(f"rule_weights needs one weight per rule {RULES}")
+        if not 0 < self.alert_rate < 1:
+            raise ValueError("alert_rate must lie in (0, 1)")
+        if not 0 < self.holdout_fraction < 1:
+            raise ValueError("holdout_fraction must lie in (0, 1)")
+        if self.threshold not in ("best_f1", "alert_rate"):
+            raise ValueError(f"unknown threshold method {self.threshold!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable nested dict."""
+        out = dataclasses.asdict(self)
+        out["rule_weights"] = list(self.rule_weights)
+        out["autoencoder"]["hidden"] = list(self.autoencoder.hidden)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FraudConfig:
+        """Inverse of `to_dict`; missing keys take their defaults, unknown keys raise."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown FraudConfig keys: {sorted(unknown)}")
+        kwargs = dict(data)
+        if "rule_weights" in kwargs:
+            kwargs["rule_weights"] = tuple(kwargs["rule_weights"])
+        if "autoencoder" in kwargs:
+            ae = dict(kwargs["autoencoder"])
+            if "hidden" in ae:
+                ae["hidden"] = tuple(ae["hidden"])
+            kwargs["autoencoder"] = AutoencoderConfig(**ae)
+        return cls(**kwargs)
+
+
+# ------------------------------------------------------------------------------------------ helpers
+
+
+@contextmanager
+def _limited_threads(n: int) -> Iterator[None]:
+    """Limit torch and OpenMP/BLAS threads to `n` inside the block."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(max(1, n))
+    try:
+        with threadpool_limits(limits=max(1, n)):
+            yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _float(table: pa.Table, name: str) -> np.ndarray:
+    """A column as float64 with NaN for nulls."""
+    col = table.column(name)
+    if pa.types.is_dictionary(col.type):
+        col = pc.cast(col, col.type.value_type)
+    if not pa.types.is_floating(col.type):
+        col = pc.cast(col, pa.float64())
+    return np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
+def _text(table: pa.Table, name: str) -> list[str | None]:
+    col = table.column(name)
+    if not pa.types.is_string(col.type):
+        col = pc.cast(col, pa.string())
+    return col.to_pylist()
+
+
+def _ramp(x: np.ndarray, start: float) -> np.ndarray:
+    """0 below `start`, 0.5 at it, rising linearly to 1 at twice it (NaN counts as 0)."""
+    x = np.nan_to_num(x, nan=-np.inf)
+    graded = np.clip(0.5 + 0.5 * (x - start) / max(start, 1e-9), 0.5, 1.0)
+    return np.where(x >= start, graded, 0.0)
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-4, 1 - 1e-4)
+    return np.log(p / (1 - p))
+
+
+def _anomaly_strength(pct: np.ndarray) -> np.ndarray:
+    """-log10 of the share of training transactions at least as anomalous (0 to 4)."""
+    return -np.log10(np.clip(1.0 - pct, 1e-4, 1.0))
+
+
+def _top_share_text(pct: float) -> str:
+    share = max(1.0 - pct, 0.0)
+    if share <= 0.01:
+        return "top 1%"
+    return f"top {math.ceil(share * 100 - 1e-9)}%"
+
+
+def _plural(n: float, word: str) -> str:
+    k = int(round(n))
+    return f"{k} {word}" + ("" if k == 1 else "s")
+
+
+def _best_f1_threshold(y: np.ndarray, s: np.ndarray) -> tuple[float, float]:
+    """(threshold, F1) maximising F1 of `s >= threshold`."""
+    precision, recall, thresholds = precision_recall_curve(y, s)
+    f1 = np.where(precision + recall > 0, 2 * precision * recall / np.maximum(precision + recall, 1e-12), 0)
+    i = int(np.argmax(f1[:-1])) if len(thresholds) else 0
+    if not len(thresholds):
+        return float(np.max(s)), 0.0
+    return float(thresholds[i]), float(f1[i])
+
+
+def _f1_at(y: np.ndarray, s: np.ndarray, threshold: float) -> float:
+    pred = s >= threshold
+    tp = float(np.sum(pred & y))
+    denom = float(np.sum(pred) + np.sum(y))
+    return 2 * tp / denom if denom else float("nan")
+
+
+def _metric_rows(
+    model: str, y: np.ndarray, s: np.ndarray, threshold: float, alert_threshold: float
+) -> list[dict[str, Any]]:
+    """AUC-ROC, PR-AUC, F1 at `threshold`, precision and recall at the alert-rate threshold."""
+    both = bool(y.any() and (~y).any())
+    alerted = s >= alert_threshold
+    values = {
+        "auc_roc": float(roc_auc_score(y, s)) if both else float("nan"),
+        "pr_auc": float(average_precision_score(y, s)) if both else float("nan"),
+        "f1": _f1_at(y, s, threshold),
+        "precision_at_alert_rate": float(np.mean(y[alerted])) if alerted.any() else float("nan"),
+        "recall_at_alert_rate": float(np.mean(alerted[y])) if y.any() else float("nan"),
+        "n_evaluated": float(len(y)),
+        "n_fraud": float(np.sum(y)),
+    }
+    return [{"task": "fraud", "model": model, "metric": k, "value": v} for k, v in values.items()]
+
+
+def _conform(risk: pa.Table) -> pa.Table:
+    """`risk` with derivable features computed when absent and the other known columns added as nulls."""
+    if "transaction_id" not in risk.column_names or "customer_id" not in risk.column_names:
+        raise KeyError("the risk table needs transaction_id and customer_id columns")
+    missing = [c for c in DERIVABLE if c not in risk.column_names]
+    if missing and "transacted_at" in risk.column_names and risk.num_rows:
+        risk = _derive(risk, missing)
+    n = risk.num_rows
+    for name, typ in RISK_COLUMNS.items():
+        if name not in risk.column_names:
+            risk = risk.append_column(name, pa.nulls(n, type=typ))
+    return risk
+
+
+def _derive(risk: pa.Table, names: list[str]) -> pa.Table:
+    """Customer velocity, prior count, hour and weekend from customer_id and transacted_at (duckdb)."""
+    exprs = {
+        "customer_transactions_last_hour": "count(*) over (partition by customer_id order by ts "
+        "range between interval 1 hour preceding and current row)",
+        "customer_transactions_last_day": "count(*) over (partition by customer_id order by ts "
+        "range between interval 1 day preceding and current row)",
+        "customer_prior_transactions": "count(*) over (partition by customer_id order by ts "
+        "range between unbounded preceding and current row exclude group)",
+        "hour_of_day": "hour(ts)",
+        "is_weekend": "isodow(ts) in (6, 7)",
+    }
+    base = pa.table(
+        {
+            "row_number": pa.array(np.arange(risk.num_rows, dtype=np.int64)),
+            "customer_id": risk.column("customer_id"),
+            "transacted_at": risk.column("transacted_at"),
+        }
+    )
+    select = ", ".join(f"{exprs[name]} as {name}" for name in names)
+    try:
+        con = duckdb.connect()
+        try:
+            con.register("base", base)
+            derived = con.execute(
+                f"select row_number, {select} from "
+                "(select *, cast(transacted_at as timestamp) as ts from base) order by row_number"
+            ).fetch_arrow_table()
+        finally:
+            con.close()
+    except (duckdb.Error, pa.ArrowException):
+        return risk  # left null (for example an unparseable transacted_at)
+    for name in names:
+        risk = risk.append_column(name, derived.column(name))
+    return risk
+
+
+def _pick_catalog(catalog: Any, columns: Iterable[str]) -> list[FeatureSpec]:
+    """Transaction-level catalog rows (the `entity` column, when present, selects them) whose feature
+    is a column of the risk table; the default risk catalog when none is left."""
+    specs: list[FeatureSpec] = []
+    if catalog is not None:
+        rows: Any = catalog
+        if isinstance(catalog, pa.Table):
+            if "entity" in catalog.column_names:
+                keep = pc.is_in(catalog.column("entity"), pa.array(["transaction", "transactions"]))
+                catalog = catalog.filter(pc.fill_null(keep, False))
+            rows = catalog
+        specs = load_catalog(rows)
+    cols = set(columns)
+    specs = [s for s in specs if s.name in cols]
+    if not any(s.transform != "exclude" for s in specs):
+        specs = [s for s in DEFAULT_RISK_CATALOG if s.name in cols]
+    return specs
+
+
+def _clean_labels(labels: pa.Table | None) -> pa.Table | None:
+    """transaction_id -> is_fraud, one row per transaction (the latest label wins), nulls dropped."""
+    if labels is None or labels.num_rows == 0:
+        return None
+    if "transaction_id" not in labels.column_names or "is_fraud" not in labels.column_names:
+        raise KeyError("labels need transaction_id and is_fraud columns")
+    cols = ["transaction_id", "is_fraud"] + (["labeled_at"] if "labeled_at" in labels.column_names else [])
+    t = labels.select(cols)
+    t = t.filter(pc.is_valid(t.column("is_fraud")))
+    if "labeled_at" in cols:
+        t = t.sort_by([("transaction_id", "ascending"), ("labeled_at", "ascending")])
+    ids = _text(t, "transaction_id")
+    fraud = t.column("is_fraud").to_pylist()
+    latest: dict[str, bool] = {}
+    for tid, y in zip(ids, fraud, strict=True):
+        if tid is not None:
+            latest[tid] = bool(y)
+    if not latest:
+        return None
+    return pa.table({"transaction_id": list(latest), "is_fraud": list(latest.values())})
+
+
+# ------------------------------------------------------------------------------------------ scorer
+
+
+class FraudScorer:
+    """Scores transactions for fraud (anomaly + rules + supervised model where labels exist).
+
+    `fit(risk, catalog, labels)` learns everything; `score(risk)` gives one row per transaction;
+    `customer_scores` rolls them up per customer; `evaluate` compares the blended score with an
+    IsolationForest baseline on held-out labelled transactions; `to_record`/`from_record` store and
+    restore a fitted scorer.
+    """
+
+    def __init__(self, config: FraudConfig | None = None) -> None:
+        self.config = config
+
+    @property
+    def _cfg(self) -> FraudConfig:
+        return self.config or FraudConfig()
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "preprocessor_"):
+            raise NotFittedError("FraudScorer is not fitted yet; call fit() or from_record() first")
+
+    # -- fitting ---------------------------------------------------------------------------------------
+    def fit(self, risk: pa.Table, catalog: Any = None, labels: pa.Table | None = None) -> FraudScorer:
+        """Learn the anomaly model, the IsolationForest baseline and, with labels of both classes, the
+        supervised model and the stacked blend; choose the flagging threshold."""
+        with _limited_threads(self._cfg.n_threads):
+            return self._fit(risk, catalog, labels)
+
+    def _fit(self, risk: pa.Table, catalog: Any, labels: pa.Table | None) -> FraudScorer:
+        cfg = self._cfg
+        if risk.num_rows == 0:
+            raise ValueError("cannot fit the fraud scorer on an empty table")
+        torch.manual_seed(cfg.seed)
+        rng = np.random.default_rng(cfg.seed)
+        table = _conform(risk)
+        n = table.num_rows
+
+        # Anomaly model and baseline, on a seeded sample.
+        specs = _pick_catalog(catalog, table.column_names)
+        self.preprocessor_ = FeaturePreprocessor(specs).fit(table)
+        self.feature_names_ = list(self.preprocessor_.feature_names_out_)
+        X = self.preprocessor_.transform(table)
+        sample = (
+            np.sort(rng.choice(n, cfg.train_sample_size, replace=False))
+            if n > cfg.train_sample_size
+            else None
+        )
+        X_fit = X if sample is None else X[sample]
+        self.autoencoder_: AdversarialAutoencoder | None = None
+        self.isolation_forest_: IsolationForest | None = None
+        if X.shape[1] > 0:
+            self.autoencoder_ = AdversarialAutoencoder(cfg.autoencoder, None, cfg.seed, cfg.device).fit(X_fit)
+            errors = self.autoencoder_.reconstruction_error(X_fit).astype(np.float64)
+            self.error_quantiles_ = np.quantile(errors, np.linspace(0.0, 1.0, 2001))
+            self.isolation_forest_ = IsolationForest(
+                n_estimators=cfg.isolation_forest_estimators, random_state=cfg.seed
+            ).fit(X_fit)
+        else:
+            self.error_quantiles_ = np.zeros(2001)
+        anomaly = self._anomaly(X)
+        strengths, _ = self._rules(table)
+        baseline = self._baseline(X)
+        self.baseline_alert_threshold_ = float(np.quantile(baseline, 1 - cfg.alert_rate))
+
+        # Labels: time-respecting split, supervised model, stacked blend.
+        self.supervised_: HistGradientBoostingClassifier | None = None
+        self.stacker_: LogisticRegression | None = None
+        self.train_transaction_ids_: list[str] = []
+        self.holdout_transaction_ids_: list[str] = []
+        self.label_status_ = "no labels"
+        self.metrics_: list[dict[str, Any]] = []
+        y_all, labelled = self._join_labels(table, _clean_labels(labels))
+        train_idx = holdout_idx = np.zeros(0, dtype=np.int64)
+        if len(labelled):
+            ts = _float_time(table)[labelled]
+            order = np.argsort(ts, kind="stable")
+            labelled, ts = labelled[order], ts[order]
+            cut = ts[min(len(ts) - 1, int(math.floor(len(ts) * (1 - cfg.holdout_fraction))))]
+            train_idx, holdout_idx = labelled[ts < cut], labelled[ts >= cut]
+            self.train_transaction_ids_ = [
+                str(v) for v in table.column("transaction_id").take(train_idx).to_pylist()
+            ]
+            self.holdout_transaction_ids_ = [
+                str(v) for v in table.column("transaction_id").take(holdout_idx).to_pylist()
+            ]
+            y_train = y_all[train_idx]
+            counts = (int(y_train.sum()), int((~y_train).sum()))
+            if min(counts) >= cfg.min_labels_per_class:
+                self._fit_supervised(X, anomaly, strengths, train_idx, y_train)
+                self.label_status_ = "supervised"
+            else:
+                self.label_status_ = (
+                    f"too few labels of a class in training (fraud {counts[0]}, legit {counts[1]})"
+                )
+
+        supervised = self._supervised(X, anomaly)
+        score, _ = self._blend(anomaly, strengths, supervised)
+        self.alert_threshold_ = float(np.quantile(score, 1 - cfg.alert_rate))
+        self.supervised_alert_threshold_ = (
+            float(np.quantile(supervised, 1 - cfg.alert_rate)) if self.supervised_ is not None else 1.0
+        )
+        self.threshold_ = self.alert_threshold_
+        self.threshold_method_ = "alert_rate"
+        self.baseline_threshold_ = self.baseline_alert_threshold_
+        y_hold = y_all[holdout_idx]
+        usable_holdout = min(int(y_hold.sum()), int((~y_hold).sum())) >= cfg.min_labels_per_class
+        if usable_holdout:
+            self.baseline_threshold_, _ = _best_f1_threshold(y_hold, baseline[holdout_idx])
+            if cfg.threshold == "best_f1" and self.stacker_ is not None:
+                self.threshold_, _ = _best_f1_threshold(y_hold, score[holdout_idx])
+                self.threshold_method_ = "best_f1"
+            self.metrics_ = self._evaluate_arrays(
+                y_hold,
+                score[holdout_idx],
+                baseline[holdout_idx],
+                anomaly[holdout_idx],
+                supervised[holdout_idx],
+            )
+        self.flag_rate_ = float(np.mean(score >= self.threshold_))
+        self.n_fit_transactions_ = int(n)
+        return self
+
+    def _join_labels(self, table: pa.Table, labels: pa.Table | None) -> tuple[np.ndarray, np.ndarray]:
+        """(is_fraud per row, indices of the labelled rows)."""
+        n = table.num_rows
+        y = np.zeros(n, dtype=bool)
+        if labels is None:
+            return y, np.zeros(0, dtype=np.int64)
+        ids = table.column("transaction_id")
+        if not pa.types.is_string(ids.type):
+            ids = pc.cast(ids, pa.string())
+        pos = pc.index_in(ids, value_set=labels.column("transaction_id"))
+        pos_np = pc.fill_null(pos, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+        labelled = np.flatnonzero(pos_np >= 0)
+        lab = np.asarray(labels.column("is_fraud").to_numpy(zero_copy_only=False), dtype=bool)
+        y[labelled] = lab[pos_np[labelled]]
+        return y, labelled
+
+    def _supervised_inputs(self, X: np.ndarray, anomaly: np.ndarray) -> np.ndarray:
+        return np.column_stack([X, anomaly]) if X.shape[1] else anomaly[:, None]
+
+    def _new_supervised(self) -> HistGradientBoostingClassifier:
+        cfg = self._cfg
+        return HistGradientBoostingClassifier(
+            max_iter=cfg.supervised_max_iter,
+            learning_rate=cfg.supervised_learning_rate,
+            early_stopping=False,
+            random_state=cfg.seed,
+        )
+
+    def _fit_supervised(
+        self, X: np.ndarray, anomaly: np.ndarray, strengths: np.ndarray, idx: np.ndarray, y: np.ndarray
+    ) -> None:
+        """Supervised model on the training labels; stacker on its out-of-fold scores."""
+        cfg = self._cfg
+        Z = self._supervised_inputs(X[idx], anomaly[idx])
+        oof = np.zeros(len(idx))
+        folds = max(2, min(cfg.n_stack_folds, int(y.sum()), int((~y).sum())))
+        for fit_rows, out_rows in StratifiedKFold(folds, shuffle=True, random_state=cfg.seed).split(Z, y):
+            model = self._new_supervised().fit(Z[fit_rows], y[fit_rows])
+            oof[out_rows] = model.predict_proba(Z[out_rows])[:, 1]
+        self.supervised_ = self._new_supervised().fit(Z, y)
+        S = self._stack_inputs(anomaly[idx], strengths[idx], oof)
+        self.stacker_ = LogisticRegression(C=1.0, max_iter=1000).fit(S, y)
+        self.stack_reference_ = S.mean(axis=0)
+
+    # -- signals ---------------------------------------------------------------------------------------
+    def _anomaly(self, X: np.ndarray) -> np.ndarray:
+        """Percentile (0-1) of the reconstruction error among the training transactions."""
+        if self.autoencoder_ is None or X.shape[0] == 0:
+            return np.full(X.shape[0], 0.5)
+        err = self.autoencoder_.reconstruction_error(X).astype(np.float64)
+        grid = np.linspace(0.0, 1.0, len(self.error_quantiles_))
+        return np.interp(err, self.error_quantiles_, grid)
+
+    def _baseline(self, X: np.ndarray) -> np.ndarray:
+        """IsolationForest anomaly score (higher is more anomalous)."""
+        if self.isolation_forest_ is None or X.shape[0] == 0:
+            return np.zeros(X.shape[0])
+        return -self.isolation_forest_.score_samples(X)
+
+    def _supervised(self, X: np.ndarray, anomaly: np.ndarray) -> np.ndarray:
+        """Supervised fraud probability; NaN without a supervised model."""
+        if self.supervised_ is None:
+            return np.full(X.shape[0], np.nan)
+        return self.supervised_.predict_proba(self._supervised_inputs(X, anomaly))[:, 1]
+
+    def _rules(self, table: pa.Table) -> tuple[np.ndarray, list[list[str | None]]]:
+        """Rule strengths (n x len(RULES), 0-1) and the plain-words reason of each active rule."""
+        cfg = self._cfg
+        n = table.num_rows
+        strengths = np.zeros((n, len(RULES)))
+        texts: list[list[str | None]] = [[None] * n for _ in RULES]
+
+        velocity = [
+            (
+                "customer_transactions_last_hour",
+                cfg.velocity_hour,
+                "transaction{s} by this customer in the last hour",
+            ),
+            (
+                "device_transactions_last_hour",
+                cfg.velocity_hour,
+                "transaction{s} on this device in the last hour",
+            ),
+            (
+                "customer_transactions_last_day",
+                cfg.velocity_day,
+                "transaction{s} by this customer in the last 24 hours",
+            ),
+            (
+                "device_transactions_last_day",
+                cfg.velocity_day,
+                "transaction{s} on this device in the last 24 hours",
+            ),
+        ]
+        values = np.column_stack([_float(table, c) for c, _, _ in velocity])
+        ramps = np.column_stack([_ramp(values[:, j], t) for j, (_, t, _) in enumerate(velocity)])
+        strengths[:, 0] = ramps.max(axis=1)
+        which = ramps.argmax(axis=1)
+        for i in np.flatnonzero(strengths[:, 0] > 0):
+            k = int(values[i, which[i]])
+            texts[0][i] = f"{k} " + velocity[which[i]][2].format(s="" if k == 1 else "s")
+
+        shared = _float(table, "device_customers")
+        strengths[:, 1] = _ramp(shared, cfg.shared_device_customers)
+        for i in np.flatnonzero(strengths[:, 1] > 0):
+            texts[1][i] = f"{int(shared[i])} customers share this device"
+
+        first = _float(table, "is_first_device_use") == 1
+        foreign = _float(table, "is_foreign_ip") == 1
+        strengths[:, 2] = (first & foreign).astype(float)
+        active = np.flatnonzero(strengths[:, 2] > 0)
+        if len(active):
+            ip = _text(table, "ip_country")
+            home = _text(table, "customer_country")
+            for i in active:
+                where = ip[i] or "unknown"
+                where += f" vs customer's {home[i]}" if home[i] else ""
+                texts[2][i] = f"new device with a foreign IP country ({where})"
+
+        chargebacks = _float(table, "prior_chargebacks")
+        strengths[:, 3] = _ramp(chargebacks, 1)
+        for i in np.flatnonzero(strengths[:, 3] > 0):
+            texts[3][i] = _plural(chargebacks[i], "earlier chargeback")
+
+        z = _float(table, "amount_zscore")
+        strengths[:, 4] = _ramp(z, cfg.amount_zscore)
+        for i in np.flatnonzero(strengths[:, 4] > 0):
+            texts[4][i] = f"amount {z[i]:.1f} standard deviations above the customer's usual"
+        return strengths, texts
+
+    def _stack_inputs(self, anomaly: np.ndarray, strengths: np.ndarray, supervised: np.ndarray) -> np.ndarray:
+        return np.column_stack([_anomaly_strength(anomaly), strengths, _logit(supervised)])
+
+    def _blend(
+        self, anomaly: np.ndarray, strengths: np.ndarray, supervised: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(fraud score 0-1, contributions n x (1 + len(RULES) + 1): anomaly, rules, supervised)."""
+        cfg = self._cfg
+        n = len(anomaly)
+        if self.stacker_ is not None:
+            S = self._stack_inputs(anomaly, strengths, supervised)
+            score = self.stacker_.predict_proba(S)[:, 1]
+            contrib = self.stacker_.coef_[0] * (S - self.stack_reference_)
+            return score, contrib
+        parts = np.column_stack(
+            [cfg.anomaly_weight * anomaly**cfg.anomaly_power, strengths * np.asarray(cfg.rule_weights)]
+        )
+        score = 1.0 - np.prod(1.0 - np.clip(parts, 0.0, 1.0), axis=1)
+        return score, np.column_stack([parts, np.zeros(n)])
+
+    def _reasons(
+        self,
+        anomaly: np.ndarray,
+        strengths: np.ndarray,
+        supervised: np.ndarray,
+        rule_texts: list[list[str | None]],
+        contrib: np.ndarray,
+        flagged: np.ndarray,
+    ) -> list[str]:
+        """Up to `n_reasons` reasons per transaction, largest contribution first; at least one if flagged."""
+        cfg = self._cfg
+        n = len(anomaly)
+        has_sup = self.supervised_ is not None
+        active = np.column_stack(
+            [
+                anomaly >= 1.0 - cfg.anomaly_reason_share,
+                strengths > 0,
+                (np.nan_to_num(supervised, nan=0.0) >= cfg.supervised_reason_probability) & has_sup,
+            ]
+        )
+        shown = active & (contrib > 0)
+        out = [""] * n
+        for i in np.flatnonzero(shown.any(axis=1) | flagged):
+            ranked = [int(j) for j in np.argsort(-contrib[i], kind="stable")]
+            cols = [j for j in ranked if shown[i, j]]
+            if not cols:  # flagged without a clear signal: the largest contribution that can be named
+                nameable = np.concatenate([[True], strengths[i] > 0, [has_sup]])
+                cols = [j for j in ranked if nameable[j]][:1]
+            texts = []
+            for j in cols[: cfg.n_reasons]:
+                if j == 0:
+                    top = _top_share_text(anomaly[i])
+                    texts.append(f"unusual pattern for this customer (anomaly score in the {top})")
+                elif j == contrib.shape[1] - 1:
+                    texts.append("model: similar to confirmed fraud")
+                else:
+                    texts.append(str(rule_texts[j - 1][i]))
+            out[i] = "; ".join(texts)
+        return out
+
+    # -- applying --------------------------------------------------------------------------------------
+    def score(self, risk: pa.Table) -> pa.Table:
+        """One row per transaction: transaction_id, customer_id, fraud_score, is_flagged, top_reasons,
+        anomaly_score, supervised_score (null without a supervised model) and rule_<name> strengths."""
+        self._check_fitted()
+        with _limited_threads(self._cfg.n_threads):
+            return self._score(risk)
+
+    def _score(self, risk: pa.Table) -> pa.Table:
+        table = _conform(risk)
+        X = self.preprocessor_.transform(table)
+        anomaly = self._anomaly(X)
+        strengths, texts = self._rules(table)
+        supervised = self._supervised(X, anomaly)
+        score, contrib = self._blend(anomaly, strengths, supervised)
+        flagged = score >= self.threshold_
+        reasons = self._reasons(anomaly, strengths, supervised, texts, contrib, flagged)
+        cols: dict[str, Any] = {
+            "transaction_id": table.column("transaction_id"),
+            "customer_id": table.column("customer_id"),
+            "fraud_score": pa.array(score, pa.float64()),
+            "is_flagged": pa.array(flagged),
+            "top_reasons": pa.array(reasons, pa.string()),
+            "anomaly_score": pa.array(anomaly, pa.float64()),
+            "supervised_score": pa.array(supervised, pa.float64(), from_pandas=True),
+        }
+        for j, name in enumerate(RULES):
+            cols[f"rule_{name}"] = pa.array(strengths[:, j], pa.float64())
+        return pa.table(cols)
+
+    def baseline_score(self, risk: pa.Table) -> np.ndarray:
+        """The IsolationForest baseline's anomaly score of each transaction (higher is more anomalous)."""
+        self._check_fitted()
+        with _limited_threads(self._cfg.n_threads):
+            return self._baseline(self.preprocessor_.transform(_conform(risk)))
+
+    def customer_scores(self, transaction_scores: pa.Table) -> pa.Table:
+        """One row per customer: fraud_score (the max over their transactions), is_flagged (any flagged
+        transaction), n_transactions, n_flagged and top_reasons (from their three riskiest transactions,
+        one per kind of reason, at most `n_reasons`)."""
+        cfg = self._cfg
+        t = transaction_scores
+        if t.num_rows == 0:
+            return pa.table(
+                {
+                    "customer_id": pa.array([], pa.string()),
+                    "fraud_score": pa.array([], pa.float64()),
+                    "is_flagged": pa.array([], pa.bool_()),
+                    "n_transactions": pa.array([], pa.int64()),
+                    "n_flagged": pa.array([], pa.int64()),
+                    "top_reasons": pa.array([], pa.string()),
+                }
+            )
+        t = t.sort_by([("customer_id", "ascending"), ("fraud_score", "descending")])
+        customers = t.column("customer_id").to_pylist()
+        score = _float(t, "fraud_score")
+        flagged = np.asarray(t.column("is_flagged").to_numpy(zero_copy_only=False), dtype=bool)
+        reasons = t.column("top_reasons").to_pylist()
+        starts = [0] + [i for i in range(1, len(customers)) if customers[i] != customers[i - 1]]
+        ends = starts[1:] + [len(customers)]
+        rows: dict[str, list[Any]] = {k: [] for k in ("customer_id", "fraud_score", "is_flagged")}
+        rows.update({"n_transactions": [], "n_flagged": [], "top_reasons": []})
+        for a, b in zip(starts, ends, strict=True):
+            seen: list[str] = []
+            kinds: set[str] = set()
+            for text in reasons[a : min(b, a + 3)]:
+                for r in (text or "").split("; "):
+                    kind = re.sub(r"\d+(\.\d+)?", "#", r)  # one reason per kind: the riskiest one's
+                    if r and kind not in kinds:
+                        seen.append(r)
+                        kinds.add(kind)
+            rows["customer_id"].append(customers[a])
+            rows["fraud_score"].append(float(score[a]))
+            rows["is_flagged"].append(bool(flagged[a:b].any()))
+            rows["n_transactions"].append(b - a)
+            rows["n_flagged"].append(int(flagged[a:b].sum()))
+            rows["top_reasons"].append("; ".join(seen[: cfg.n_reasons]))
+        return pa.table(
+            {
+                "customer_id": pa.array(rows["customer_id"], t.column("customer_id").type),
+                "fraud_score": pa.array(rows["fraud_score"], pa.float64()),
+                "is_flagged": pa.array(rows["is_flagged"], pa.bool_()),
+                "n_transactions": pa.array(rows["n_transactions"], pa.int64()),
+                "n_flagged": pa.array(rows["n_flagged"], pa.int64()),
+                "top_reasons": pa.array(rows["top_reasons"], pa.string()),
+            }
+        )
+
+    # -- evaluation ------------------------------------------------------------------------------------
+    def _evaluate_arrays(
+        self,
+        y: np.ndarray,
+        score: np.ndarray,
+        baseline: np.ndarray,
+        anomaly: np.ndarray,
+        supervised: np.ndarray,
+    ) -> list[dict[str, Any]]:
+        rows = _metric_rows("blended", y, score, self.threshold_, self.alert_threshold_)
+        rows += _metric_rows(
+            "isolation_forest", y, baseline, self.baseline_threshold_, self.baseline_alert_threshold_
+        )
+        rows += _metric_rows("autoencoder", y, anomaly, 2.0, 1.0 - self._cfg.alert_rate)
+        if self.supervised_ is not None:
+            rows += _metric_rows("supervised", y, supervised, 0.5, self.supervised_alert_threshold_)
+        return [r for r in rows if not (r["model"] in ("autoencoder", "supervised") and r["metric"] == "f1")]
+
+    def _evaluate_table(self, table: pa.Table, y_all: np.ndarray, idx: np.ndarray) -> list[dict[str, Any]]:
+        table = table.take(pa.array(idx))
+        X = self.preprocessor_.transform(table)
+        anomaly = self._anomaly(X)
+        strengths, _ = self._rules(table)
+        supervised = self._supervised(X, anomaly)
+        score, _ = self._blend(anomaly, strengths, supervised)
+        return self._evaluate_arrays(y_all[idx], score, self._baseline(X), anomaly, supervised)
+
+    def evaluate(self, risk: pa.Table | None = None, labels: pa.Table | None = None) -> pa.Table:
+        """Tidy metrics (task, model, metric, value) of the blended score and the IsolationForest baseline
+        (plus the autoencoder alone and the supervised model alone): AUC-ROC, PR-AUC, F1 at the flagging
+        threshold, precision and recall at the alert-rate threshold. Without arguments: on the held-out
+        labelled transactions of `fit`; with `risk` and `labels`: on the labelled rows of `risk`."""
+        self._check_fitted()
+        schema = pa.schema(
+            [("task", pa.string()), ("model", pa.string()), ("metric", pa.string()), ("value", pa.float64())]
+        )
+        if risk is None and labels is None:
+            rows = self.metrics_
+        else:
+            if risk is None or labels is None:
+                raise ValueError("evaluate needs both risk and labels, or neither")
+            table = _conform(risk)
+            y_all, idx = self._join_labels(table, _clean_labels(labels))
+            if len(idx) == 0:
+                rows = []
+            else:
+                with _limited_threads(self._cfg.n_threads):
+                    rows = self._evaluate_table(table, y_all, idx)
+        values = [None if (v is None or not np.isfinite(v)) else float(v) for v in (r["value"] for r in rows)]
+        return pa.table(
+            {
+                "task": [r["task"] for r in rows],
+                "model": [r["model"] for r in rows],
+                "metric": [r["metric"] for r in rows],
+                "value": values,
+            },
+            schema=schema,
+        )
+
+    # -- serialisation ---------------------------------------------------------------------------------
+    def to_record(self) -> dict[str, Any]:
+        """JSON-serialisable config, thresholds, preprocessing state and metrics, plus a `weights` blob
+        (bytes) with the fitted models."""
+        self._check_fitted()
+        blob = {
+            "error_quantiles": self.error_quantiles_,
+            "autoencoder": None
+            if self.autoencoder_ is None
+            else {k: v.detach().cpu().numpy() for k, v in self.autoencoder_.net_.state_dict().items()},
+            "n_features_in": len(self.feature_names_),
+            "isolation_forest": self.isolation_forest_,
+            "supervised": self.supervised_,
+            "stacker": self.stacker_,
+            "stack_reference": getattr(self, "stack_reference_", None),
+        }
+        return {
+            "version": RECORD_VERSION,
+            "config": self._cfg.to_dict(),
+            "preprocessing": self.preprocessor_.to_state(),
+            "feature_names": list(self.feature_names_),
+            "thresholds": {
+                "threshold": self.threshold_,
+                "method": self.threshold_method_,
+                "alert_threshold": self.alert_threshold_,
+                "baseline_threshold": self.baseline_threshold_,
+                "baseline_alert_threshold": self.baseline_alert_threshold_,
+                "supervised_alert_threshold": self.supervised_alert_threshold_,
+                "flag_rate": self.flag_rate_,
+            },
+            "label_status": self.label_status_,
+            "n_fit_transactions": self.n_fit_transactions_,
+            "metrics": [
+                {**r, "value": None if not np.isfinite(r["value"]) else float(r["value"])}
+                for r in self.metrics_
+            ],
+            "weights": pickle.dumps(blob, protocol=pickle.HIGHEST_PROTOCOL),
+        }
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any], device: str | None = None) -> FraudScorer:
+        """A fitted scorer from `to_record` output; scores identically without refitting. The `weights`
+        blob is unpickled: load records from trusted storage only."""
+        if record.get("version") != RECORD_VERSION:
+            raise ValueError(f"unsupported fraud record version {record.get('version')!r}")
+        cfg = FraudConfig.from_dict(record["config"])
+        obj = cls(cfg)
+        obj.preprocessor_ = FeaturePreprocessor.from_state(record["preprocessing"])
+        obj.feature_names_ = list(record["feature_names"])
+        if obj.feature_names_ != obj.preprocessor_.feature_names_out_:
+            raise ValueError("record is inconsistent: feature names differ from the preprocessing state")
+        th = record["thresholds"]
+        obj.threshold_ = float(th["threshold"])
+        obj.threshold_method_ = str(th["method"])
+        obj.alert_threshold_ = float(th["alert_threshold"])
+        obj.baseline_threshold_ = float(th["baseline_threshold"])
+        obj.baseline_alert_threshold_ = float(th["baseline_alert_threshold"])
+        obj.supervised_alert_threshold_ = float(th["supervised_alert_threshold"])
+        obj.flag_rate_ = float(th["flag_rate"])
+        obj.label_status_ = str(record["label_status"])
+        obj.n_fit_transactions_ = int(record["n_fit_transactions"])
+        obj.metrics_ = [
+            {**r, "value": float("nan") if r["value"] is None else float(r["value"])}
+            for r in record["metrics"]
+        ]
+        obj.train_transaction_ids_, obj.holdout_transaction_ids_ = [], []
+        blob = pickle.loads(record["weights"])  # noqa: S301 - records are written by to_record
+        obj.error_quantiles_ = np.asarray(blob["error_quantiles"])
+        obj.autoencoder_ = None
+        if blob["autoencoder"] is not None:
+            ae = AdversarialAutoencoder(cfg.autoencoder, None, cfg.seed, device or cfg.device)
+            ae.device_ = resolve_device(device or cfg.device)
+            ae.n_features_in_ = int(blob["n_features_in"])
+            ae.net_ = AutoencoderNet(
+                ae.n_features_in_, tuple(cfg.autoencoder.hidden), cfg.autoencoder.embedding_dim
+            )
+            ae.net_.load_state_dict(
+                {k: torch.from_numpy(np.array(v)) for k, v in blob["autoencoder"].items()}
+            )
+            ae.net_.to(ae.device_).eval()
+            obj.autoencoder_ = ae
+        obj.isolation_forest_ = blob["isolation_forest"]
+        obj.supervised_ = blob["supervised"]
+        obj.stacker_ = blob["stacker"]
+        if blob["stack_reference"] is not None:
+            obj.stack_reference_ = np.asarray(blob["stack_reference"])
+        return obj
+
+
+def _float_time(table: pa.Table) -> np.ndarray:
+    """transacted_at as float seconds (NaN when null or absent), for ordering."""
+    if "transacted_at" not in table.column_names:
+        return np.zeros(table.num_rows)
+    col = table.column("transacted_at")
+    if pa.types.is_string(col.type):
+        col = pc.cast(col, pa.timestamp("us"))
+    if pa.types.is_timestamp(col.type) or pa.types.is_date(col.type):
+        col = pc.cast(pc.cast(col, pa.timestamp("us")), pa.int64())
+    return np.asarray(pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)

@@ -1,0 +1,220 @@
+"""Tests of the fraud scorer on small demo data whose risk features come from the dbt model's own SQL."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+from sklearn.exceptions import NotFittedError
+
+from segmentation.config import AutoencoderConfig
+from segmentation.demo_data import generate
+from segmentation.fraud import RULES, FraudConfig, FraudScorer
+
+RISK_SQL = Path(__file__).resolve().parents[1] / "models/intermediate/transactions/int_transactions_risk.sql"
+FAST = FraudConfig(
+    seed=7,
+    train_sample_size=20_000,
+    supervised_max_iter=100,
+    isolation_forest_estimators=100,
+    autoencoder=AutoencoderConfig(
+        hidden=(32, 16), embedding_dim=6, batch_size=512, max_epochs=12, patience=3
+    ),
+)
+
+
+def risk_table(transactions: pa.Table, customers: pa.Table | None = None) -> pa.Table:
+    """int_transactions_risk computed by the model's SQL in plain DuckDB: refs become views over the raw
+    tables (staging adds is_purchase; the as-of date is the day after the latest transaction)."""
+    sql = re.sub(r"\{#.*?#\}", "", RISK_SQL.read_text(), flags=re.S)
+    sql = re.sub(r"\{\{\s*ref\(\s*['\"](\w+)['\"]\s*\)\s*\}\}", r"\1", sql)
+    if "{{" in sql or "{%" in sql:
+        raise RuntimeError(f"{RISK_SQL.name} has Jinja the test helper does not render")
+    if customers is None:
+        customers = pa.table(
+            {
+                "customer_id": pa.array([], pa.string()),
+                "signed_up_at": pa.array([], pa.timestamp("us")),
+                "country": pa.array([], pa.string()),
+            }
+        )
+    con = duckdb.connect()
+    try:
+        con.register("raw_transactions", transactions)
+        con.register("raw_customers", customers)
+        con.execute(
+            "create view stg_raw__transactions as select *, status = 'completed' as is_purchase "
+            "from raw_transactions"
+        )
+        con.execute("create view stg_raw__customers as select * from raw_customers")
+        con.execute(
+            "create view int_as_of_dates as select cast(max(transacted_at) as date) + 1 as as_of_date, "
+            "true as is_current from raw_transactions"
+        )
+        return con.execute(f"select * from ({sql}) order by transaction_id").fetch_arrow_table()
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def demo():
+    data = generate(3000, seed=11)
+    risk = risk_table(data.tables["transactions"], data.tables["customers"])
+    return data, risk
+
+
+@pytest.fixture(scope="module")
+def fitted(demo):
+    data, risk = demo
+    return FraudScorer(FAST).fit(risk, None, data.tables["fraud_labels"])
+
+
+def test_not_fitted_raises(demo):
+    _, risk = demo
+    with pytest.raises(NotFittedError):
+        FraudScorer(FAST).score(risk)
+
+
+def test_scores_in_unit_interval_and_schema(demo, fitted):
+    _, risk = demo
+    out = fitted.score(risk)
+    assert out.num_rows == risk.num_rows
+    expected = {"transaction_id", "customer_id", "fraud_score", "is_flagged", "top_reasons", "anomaly_score"}
+    assert expected | {"supervised_score"} | {f"rule_{r}" for r in RULES} <= set(out.column_names)
+    for col in ["fraud_score", "anomaly_score", "supervised_score", *(f"rule_{r}" for r in RULES)]:
+        v = out.column(col).to_numpy(zero_copy_only=False).astype(float)
+        assert np.all((v >= 0) & (v <= 1)), col
+    assert fitted.label_status_ == "supervised" and fitted.threshold_method_ == "best_f1"
+    assert out.column("supervised_score").null_count == 0
+
+
+def test_flagged_rows_have_reasons(demo, fitted):
+    _, risk = demo
+    out = fitted.score(risk)
+    flagged = out.filter(out.column("is_flagged"))
+    assert flagged.num_rows > 0
+    reasons = flagged.column("top_reasons").to_pylist()
+    assert all(r and 1 <= len(r.split("; ")) <= 3 for r in reasons)
+    text = " | ".join(reasons)
+    assert re.search(r"\d+ customers share this device", text)
+    assert re.search(r"\d+ transactions (on this device|by this customer) in the last (hour|24 hours)", text)
+
+
+def test_beats_isolation_forest_on_pr_auc(fitted):
+    metrics = fitted.evaluate().to_pylist()
+    value = {(r["model"], r["metric"]): r["value"] for r in metrics}
+    assert {r["task"] for r in metrics} == {"fraud"}
+    assert value[("blended", "n_fraud")] >= FAST.min_labels_per_class
+    assert value[("blended", "pr_auc")] > value[("isolation_forest", "pr_auc")] + 0.1
+    assert value[("blended", "auc_roc")] > value[("isolation_forest", "auc_roc")]
+
+
+def test_time_respecting_split(demo, fitted):
+    _, risk = demo
+    ids, at = risk.column("transaction_id").to_pylist(), risk.column("transacted_at").to_pylist()
+    times = dict(zip(ids, at, strict=True))
+    train = [times[t] for t in fitted.train_transaction_ids_]
+    held = [times[t] for t in fitted.holdout_transaction_ids_]
+    assert train and held
+    assert max(train) < min(held)
+    share = len(held) / (len(held) + len(train))
+    assert 0.2 <= share <= 0.3
+
+
+def test_customer_scores(demo, fitted):
+    _, risk = demo
+    tx = fitted.score(risk)
+    cust = fitted.customer_scores(tx)
+    assert cust.num_rows == len(set(tx.column("customer_id").to_pylist()))
+    best = pc.max(tx.column("fraud_score")).as_py()
+    assert pc.max(cust.column("fraud_score")).as_py() == best
+    flagged_customers = set(tx.filter(tx.column("is_flagged")).column("customer_id").to_pylist())
+    assert set(cust.filter(cust.column("is_flagged")).column("customer_id").to_pylist()) == flagged_customers
+    reasons = cust.filter(cust.column("is_flagged")).column("top_reasons").to_pylist()
+    assert all(reasons)
+    for text in reasons:  # one reason per kind: no "17 transactions ...; 10 transactions ..."
+        kinds = [re.sub(r"\d+(\.\d+)?", "#", r) for r in text.split("; ")]
+        assert len(kinds) == len(set(kinds)) <= 3
+
+
+def test_record_round_trip_gives_identical_scores(demo, fitted):
+    _, risk = demo
+    record = fitted.to_record()
+    json.dumps({k: v for k, v in record.items() if k != "weights"})
+    assert isinstance(record["weights"], bytes)
+    restored = FraudScorer.from_record(record)
+    assert restored.score(risk).equals(fitted.score(risk))
+    assert restored.evaluate().equals(fitted.evaluate())
+
+
+def test_deterministic(demo):
+    data, risk = demo
+    part = risk.slice(0, 6000)
+    a = FraudScorer(FAST).fit(part, None, data.tables["fraud_labels"]).score(part)
+    b = FraudScorer(FAST).fit(part, None, data.tables["fraud_labels"]).score(part)
+    assert a.equals(b)
+
+
+def test_without_labels_uses_alert_rate(demo):
+    _, risk = demo
+    scorer = FraudScorer(FAST).fit(risk, None, None)
+    out = scorer.score(risk)
+    assert scorer.threshold_method_ == "alert_rate" and scorer.label_status_ == "no labels"
+    assert out.column("supervised_score").null_count == out.num_rows
+    rate = np.mean(out.column("is_flagged").to_numpy(zero_copy_only=False))
+    assert rate == pytest.approx(FAST.alert_rate, abs=0.005)
+    flagged = out.filter(out.column("is_flagged")).column("top_reasons").to_pylist()
+    assert flagged and all(flagged)
+    assert scorer.evaluate().num_rows == 0
+
+
+def test_single_class_labels(demo):
+    data, risk = demo
+    labels = data.tables["fraud_labels"]
+    legit_only = labels.filter(pc.invert(labels.column("is_fraud")))
+    scorer = FraudScorer(FAST).fit(risk, None, legit_only)
+    out = scorer.score(risk)
+    assert scorer.supervised_ is None and scorer.threshold_method_ == "alert_rate"
+    assert "too few labels" in scorer.label_status_
+    assert np.all(np.isfinite(out.column("fraud_score").to_numpy()))
+
+
+def test_transactions_only_input(demo):
+    data, _ = demo
+    tx = data.tables["transactions"].select(
+        ["transaction_id", "customer_id", "transacted_at", "amount", "quantity"]
+    )
+    scorer = FraudScorer(FAST).fit(tx, None, data.tables["fraud_labels"])
+    out = scorer.score(tx)
+    score = out.column("fraud_score").to_numpy()
+    assert np.all((score >= 0) & (score <= 1))
+    flagged = out.filter(out.column("is_flagged")).column("top_reasons").to_pylist()
+    assert flagged and all(flagged)
+    # Customer velocity is derived from customer_id and transacted_at; device rules stay silent.
+    assert pc.max(out.column("rule_velocity")).as_py() > 0
+    assert pc.max(out.column("rule_shared_device")).as_py() == 0
+    # Scoring a table from the full model with the transactions-only scorer works too.
+    assert FraudScorer.from_record(scorer.to_record()).score(tx).equals(out)
+
+
+def test_mostly_null_risk_columns(demo):
+    data, risk = demo
+    nulled = risk
+    for name in (
+        "device_id",
+        "ip_country",
+        "device_transactions_last_hour",
+        "device_customers",
+        "is_foreign_ip",
+    ):
+        i = nulled.column_names.index(name)
+        nulled = nulled.set_column(i, name, pa.nulls(nulled.num_rows, nulled.column(name).type))
+    scorer = FraudScorer(FAST).fit(nulled, None, data.tables["fraud_labels"])
+    out = scorer.score(risk.drop_columns(["device_customers", "is_foreign_ip"]))
+    assert np.all(np.isfinite(out.column("fraud_score").to_numpy()))
