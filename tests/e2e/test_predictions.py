@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.e2e.dbt_runner import Build, check_contract
+from tests.e2e.dbt_runner import Build, check_contract, dbt_build
 
 
 def _evaluation(build: Build, task: str, metric: str) -> dict[str, float]:
@@ -70,3 +70,17 @@ def test_transactions_only_export_gets_every_score(transactions_only_build: Buil
         ["customer_segments", "segment_profiles", "fraud_transaction_scores", "fraud_customer_scores"],
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_same_data_and_seed_give_identical_scores(
+    transactions_only_dir, transactions_only_build, tmp_path
+) -> None:
+    again = dbt_build(tmp_path, transactions_only_dir)
+    assert again.returncode == 0, again.output[-4000:]
+    query = (
+        "select customer_id, segment_id, segment_probability, anomaly_score, churn_risk, predicted_ltv "
+        "from marts.customer_segments order by customer_id"
+    )
+    assert again.query(query) == transactions_only_build.query(query)
+    fraud = "select transaction_id, fraud_score, is_flagged from marts.fraud_transaction_scores order by 1"
+    assert again.query(fraud) == transactions_only_build.query(fraud)

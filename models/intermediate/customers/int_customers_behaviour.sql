@@ -62,13 +62,17 @@ final as (
         {{ zero_if_present('per_customer.active_days', 'source_presence.has_events_source') }} as active_days,
         {{ zero_if_present('per_customer.page_views', 'source_presence.has_events_source') }} as page_views,
         {{ zero_if_present('per_customer.searches', 'source_presence.has_events_source') }} as searches,
-        {{ zero_if_present('per_customer.add_to_carts', 'source_presence.has_events_source') }} as add_to_carts,
+        {{ zero_if_present('per_customer.add_to_carts', 'source_presence.has_events_source') }}
+            as add_to_carts,
         {{ zero_if_present('per_customer.logins', 'source_presence.has_events_source') }} as logins,
         {{ zero_if_present('per_customer.support_tickets', 'source_presence.has_events_source') }}
             as support_tickets,
-        {{ share_of('per_customer.add_to_carts', 'per_customer.page_views') }} as view_to_cart_rate,
-        least(1, {{ share_of('customers_rfm.frequency', 'per_customer.add_to_carts') }})
-            as cart_to_purchase_rate,
+        -- Rates capped at 1 by capping the numerator: least() skips nulls, so least(1, null) would be 1.
+        {{ share_of('least(per_customer.add_to_carts, per_customer.page_views)', 'per_customer.page_views') }}
+            as view_to_cart_rate,
+        {{ share_of(
+            'least(customers_rfm.frequency, per_customer.add_to_carts)', 'per_customer.add_to_carts'
+        ) }} as cart_to_purchase_rate,
         customers_rfm.as_of_date - cast(per_customer.last_event_at as date) as days_since_last_event,
         case when source_presence.has_events_source then
             {{ balance(

@@ -57,7 +57,11 @@ linked as (
     select
         link_ends.*,
         others.monetary as other_monetary,
-        others.recency_days > link_ends.horizon_days as is_other_lapsed
+        others.recency_days > link_ends.horizon_days as is_other_lapsed,
+        -- A customer linked several ways (friends both ways, friend and referral) counts once in the means.
+        row_number() over (
+            partition by link_ends.as_of_date, link_ends.customer_id, link_ends.other_customer_id
+        ) = 1 as is_first_link_to_other
     from link_ends
     left join customers_rfm as others
         on link_ends.as_of_date = others.as_of_date
@@ -74,9 +78,11 @@ per_customer as (
             as referrals_received,
         count(distinct other_customer_id) filter (where relation = 'friend') as friends,
         count(distinct other_customer_id) as degree,
-        sum(other_monetary) filter (where relation = 'referral' and is_outgoing) as referred_customers_revenue,
-        avg(other_monetary) as linked_customers_mean_spend,
-        avg(cast(is_other_lapsed as double)) as linked_customers_lapse_rate
+        sum(other_monetary) filter (where relation = 'referral' and is_outgoing)
+            as referred_customers_revenue,
+        avg(other_monetary) filter (where is_first_link_to_other) as linked_customers_mean_spend,
+        avg(cast(is_other_lapsed as double)) filter (where is_first_link_to_other)
+            as linked_customers_lapse_rate
     from linked
     group by as_of_date, customer_id
 ),

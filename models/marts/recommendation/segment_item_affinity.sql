@@ -54,7 +54,9 @@ final as (
         cast(shares.buyers as double) / segment_sizes.customers as share_of_segment_buying,
         row_number() over (
             partition by shares.segment_id
-            order by shares.share_of_segment_spend / nullif(shares.share_of_all_spend, 0) desc, shares.category
+            order by
+                shares.share_of_segment_spend / nullif(shares.share_of_all_spend, 0) desc,
+                shares.category asc
         ) as lift_rank
     from shares
     inner join segment_sizes
