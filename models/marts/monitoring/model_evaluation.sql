@@ -75,39 +75,27 @@ fraud_evaluation as (
     from fraud_evaluation_rows
 ),
 
+all_evaluations as (
+    select
+        task,
+        model,
+        metric,
+        value,
+        model_version,
+        as_of_date,
+        note
+    from segmentation_evaluation
+    union all by name
+    select * from churn_value_evaluation
+    union all by name
+    select * from fraud_evaluation
+),
+
 final as (
     select
-        task,
-        model,
-        metric,
-        value,
-        model_version,
-        as_of_date,
-        note,
+        *,
         {{ build_started_at() }} as evaluated_at
-    from segmentation_evaluation
-    union all
-    select
-        task,
-        model,
-        metric,
-        value,
-        model_version,
-        as_of_date,
-        note,
-        {{ build_started_at() }} as evaluated_at
-    from churn_value_evaluation
-    union all
-    select
-        task,
-        model,
-        metric,
-        value,
-        model_version,
-        as_of_date,
-        note,
-        {{ build_started_at() }} as evaluated_at
-    from fraud_evaluation
+    from all_evaluations
 )
 
 select * from final
