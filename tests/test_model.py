@@ -86,7 +86,7 @@ def test_recovery_matches_or_beats_kmeans_on_scaled_features(planted, fitted):
 def test_selection_criterion_tracks_recovery(planted, fitted):
     table, _, kinds = planted
     model, _ = fitted
-    X = model.preprocessor_.transform(table)
+    X = model.inputs(table)
     Z = model.autoencoder_.transform(X)
     names = list(CONFIG.selection.candidates)
     crit = [model.metrics_["candidates"][n][CONFIG.selection.criterion] for n in names]
@@ -177,3 +177,32 @@ def test_not_fitted_and_map_2d(planted, fitted):
     assert x.shape == (120,) and len(np.unique(idx)) == 120
     with pytest.raises(ValueError):
         map_2d(emb, "umap")
+
+
+def test_input_weights_standardise_columns_and_share_blocks():
+    from segmentation.model import input_weights
+
+    rng = np.random.default_rng(0)
+    X = np.column_stack(
+        [rng.normal(0, 4, 500), rng.normal(0, 0.1, 500), np.eye(4)[rng.integers(0, 4, 500)], np.ones(500)]
+    ).astype(np.float32)
+    sources = ["a", "b", "c", "c", "c", "c", "d"]
+    assert np.all(input_weights(X, sources, "none") == 1.0)
+    w = input_weights(X, sources, "standardise")
+    assert np.allclose((X * w)[:, :6].std(axis=0), 1.0, atol=1e-4) and w[6] == 1.0
+    wb = input_weights(X, sources, "standardise_blocks")
+    assert np.allclose(((X * wb)[:, 2:6].std(axis=0) ** 2).sum(), 1.0, atol=1e-4)
+    assert np.allclose(wb[:2], w[:2])
+    with pytest.raises(ValueError):
+        input_weights(X, sources, "bogus")
+
+
+def test_inputs_apply_the_stored_weights(planted, fitted):
+    table, _, _ = planted
+    model, _ = fitted
+    assert model.input_weights_.shape == (len(model.feature_names_),)
+    np.testing.assert_allclose(
+        model.inputs(table), model.preprocessor_.transform(table) * model.input_weights_, rtol=1e-6
+    )
+    restored = SegmentationModel.from_record(model.to_record())
+    np.testing.assert_array_equal(restored.input_weights_, model.input_weights_)

@@ -15,7 +15,7 @@ from sklearn.exceptions import NotFittedError
 from torch import nn
 
 from segmentation.config import AutoencoderConfig, DECConfig
-from segmentation.device import resolve_device, cpu_threads
+from segmentation.device import cpu_threads, resolve_device
 
 Progress = Callable[[str], None] | None
 F = TypeVar("F", bound=Callable[..., Any])

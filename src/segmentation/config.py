@@ -69,8 +69,10 @@ class ClusteringConfig:
     """Rows (seeded sample) on which silhouette, Davies-Bouldin and BIC are computed."""
     min_share: float = 0.03
     """A k is only eligible when every segment holds at least this share of customers."""
-    n_init: int = 10
-    """K-means restarts; few restarts leave k-means in poor local optima on overlapping segments."""
+    n_init: int = 30
+    """K-means restarts; few restarts leave k-means in poor local optima on overlapping segments (on the
+    demo data 10 restarts still gave ARI 0.30 or 0.36 at the same k depending on the seed; 30 give the
+    lowest-inertia solution on every seed tried)."""
     selection_space: Literal["features", "embedding"] = "features"
     """Space in which k is chosen: the scaled features or the pretrained embedding."""
 
@@ -82,8 +84,10 @@ class SelectionConfig:
     candidates: tuple[str, ...] = ("embedding", "joint", "features")
     criterion: Literal["silhouette_features", "stability", "silhouette"] = "silhouette_features"
     """`silhouette_features`: silhouette of each candidate's segments in the common scaled feature space
-    (comparable across candidates); `stability` (bootstrap ARI) and `silhouette` (in the candidate's own
-    space) are recorded too but favour the collapsed clusters of a DEC embedding."""
+    (comparable across candidates; the unweighted space, so the `features` candidate, clustered on the
+    weighted inputs, is not scored in the very space it optimises); `stability` (bootstrap ARI) and
+    `silhouette` (in the candidate's own space) are recorded too but favour the collapsed clusters of a
+    DEC embedding."""
     n_bootstrap: int = 6
     sample_size: int = 3000
 
@@ -104,6 +108,13 @@ class SegmentationConfig:
     """Rows on which the non-adversarial twin is trained to measure what the adversarial term buys."""
     train_twin: bool = True
     n_top_features: int = 3
+    input_weighting: Literal["none", "standardise", "standardise_blocks"] = "standardise_blocks"
+    """Column weights applied to the preprocessed matrix before the autoencoder and the clustering:
+    `standardise` divides each column by its training standard deviation (robust IQR scaling leaves
+    shares, rates and indicators with a far smaller spread than the clipped heavy-tailed counts, so a few
+    families dominated distances); `standardise_blocks` also divides the columns of one source feature
+    (one-hot categories, value plus missing indicator) by the square root of their count, so a
+    ten-category attribute weighs as much as one numeric feature, not ten."""
     preprocessing: PreprocessingConfig = field(default_factory=PreprocessingConfig)
     autoencoder: AutoencoderConfig = field(default_factory=AutoencoderConfig)
     dec: DECConfig = field(default_factory=DECConfig)

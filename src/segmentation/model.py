@@ -70,7 +70,9 @@ class SegmentationModel:
         rows = seeded_sample(table.num_rows, cfg.train_sample_size, cfg.seed)
         train = table.take(pa.array(rows)) if len(rows) < table.num_rows else table
         self.preprocessor_ = FeaturePreprocessor(load_catalog(catalog), cfg.preprocessing).fit(train)
-        X = self.preprocessor_.transform(train)
+        X_scaled = self.preprocessor_.transform(train)
+        self.input_weights_ = input_weights(X_scaled, column_sources(self.preprocessor_), cfg.input_weighting)
+        X = X_scaled * self.input_weights_
         say(f"preprocessing: {X.shape[0]} rows x {X.shape[1]} model inputs")
         timings = {"preprocessing": time.perf_counter() - t_start}
         t0 = time.perf_counter()
@@ -110,7 +112,7 @@ class SegmentationModel:
             R = self._represent(name, X, Z)
             clusterer = SegmentClusterer(cfg.clustering, n_clusters=k, seed=cfg.seed).fit(R)
             fitted[name] = clusterer
-            candidates[name] = self._score(R, clusterer, X, eval_rows)
+            candidates[name] = self._score(R, clusterer, X_scaled, eval_rows)
             say(f"candidate {name}: " + " ".join(f"{m}={v:.4f}" for m, v in candidates[name].items()))
         crit = cfg.selection.criterion
         self.representation_ = max(
@@ -123,9 +125,9 @@ class SegmentationModel:
         self.segment_ids_ = np.arange(k)
         self.profiles_ = np.stack(
             [
-                X[labels == c].astype(np.float64).mean(axis=0)
+                X_scaled[labels == c].astype(np.float64).mean(axis=0)
                 if (labels == c).any()
-                else np.zeros(X.shape[1])
+                else np.zeros(X_scaled.shape[1])
                 for c in range(k)
             ]
         )
@@ -226,7 +228,8 @@ class SegmentationModel:
     def predict(self, table: pa.Table) -> pa.Table:
         """Per customer: segment, soft membership, distance, anomaly score, embedding and top features."""
         self._check_fitted()
-        X_all = self.preprocessor_.transform(table)
+        X_scaled_all = self.preprocessor_.transform(table)
+        X_all = X_scaled_all * self.input_weights_
         n, d = X_all.shape[0], self.autoencoder_._cfg.embedding_dim
         seg = np.empty(n, dtype=np.int64)
         prob = np.empty(n, dtype=np.float64)
@@ -252,7 +255,7 @@ class SegmentationModel:
             emb[sl] = Z
             runner = d2.copy()
             runner[rows, labels] = np.inf
-            top.extend(self._top_features(X, labels, runner.argmin(axis=1)))
+            top.extend(self._top_features(X_scaled_all[start : start + bs], labels, runner.argmin(axis=1)))
         cols: dict[str, Any] = {
             "customer_id": table.column("customer_id"),
             "segment_id": pa.array(seg, type=pa.int64()),
@@ -278,17 +281,22 @@ class SegmentationModel:
         labels[contrib[rows, order] <= 0] = ""
         return ["; ".join(part for part in row if part) for row in labels.tolist()]
 
+    def inputs(self, table: pa.Table) -> np.ndarray:
+        """The weighted model matrix (scaled features times `input_weights_`) the autoencoder reads."""
+        self._check_fitted()
+        return self.preprocessor_.transform(table) * self.input_weights_
+
     def transform(self, table: pa.Table) -> np.ndarray:
         """Embeddings (n x embedding_dim) of the customers in `table`."""
         self._check_fitted()
-        return self.autoencoder_.transform(self.preprocessor_.transform(table), self._cfg.predict_batch_size)
+        return self.autoencoder_.transform(self.inputs(table), self._cfg.predict_batch_size)
 
     @_threaded
     def robustness(self, table: pa.Table, epsilon: float | None = None) -> float:
         """Share of customers whose segment changes under an FGSM push (max-norm epsilon) off its centroid."""
         self._check_fitted()
         eps = self._cfg.robustness_epsilon if epsilon is None else epsilon
-        return self._robustness_matrix(self.preprocessor_.transform(table), eps)
+        return self._robustness_matrix(self.inputs(table), eps)
 
     def _robustness_matrix(self, X: np.ndarray, epsilon: float) -> float:
         net = self.autoencoder_.net_
@@ -355,6 +363,7 @@ class SegmentationModel:
             "profiles": torch.from_numpy(self.profiles_),
             "segment_ids": torch.from_numpy(self.segment_ids_),
             "block_scales": torch.from_numpy(self.block_scales_),
+            "input_weights": torch.from_numpy(np.asarray(self.input_weights_, dtype=np.float32)),
             "clusterer": {
                 k: (torch.from_numpy(v) if isinstance(v, np.ndarray) else v)
                 for k, v in self.clusterer_.to_state().items()
@@ -398,6 +407,10 @@ class SegmentationModel:
         obj.profiles_ = blob["profiles"].numpy()
         obj.segment_ids_ = blob["segment_ids"].numpy()
         obj.block_scales_ = blob["block_scales"].numpy()
+        n_in = len(obj.feature_names_)
+        obj.input_weights_ = (
+            blob["input_weights"].numpy() if "input_weights" in blob else np.ones(n_in, dtype=np.float32)
+        )
         state = {k: (v.numpy() if isinstance(v, torch.Tensor) else v) for k, v in blob["clusterer"].items()}
         obj.clusterer_ = SegmentClusterer.from_state(state, cfg.clustering)
         obj.representation_ = str(blob["representation"])
@@ -405,6 +418,33 @@ class SegmentationModel:
         if obj.feature_names_ != obj.preprocessor_.feature_names_out_:
             raise ValueError("record is inconsistent: feature names differ from the preprocessing state")
         return obj
+
+
+def column_sources(preprocessor: FeaturePreprocessor) -> list[str]:
+    """For each output column of a fitted preprocessor, the catalog feature it comes from."""
+    sources: list[str] = []
+    for spec in preprocessor.specs_:
+        if spec.name in preprocessor.numeric_:
+            sources.extend([spec.name] * (2 if preprocessor.numeric_[spec.name]["indicator"] else 1))
+        elif spec.name in preprocessor.categories_:
+            sources.extend([spec.name] * (len(preprocessor.categories_[spec.name]) + 1))
+    return sources
+
+
+def input_weights(X: np.ndarray, sources: list[str], mode: str = "standardise_blocks") -> np.ndarray:
+    """Label-free column weights (float32) of the scaled feature matrix; see `input_weighting`."""
+    if mode not in ("none", "standardise", "standardise_blocks"):
+        raise ValueError(f"unknown input_weighting {mode!r}")
+    w = np.ones(X.shape[1], dtype=np.float64)
+    if mode == "none":
+        return w.astype(np.float32)
+    sd = np.asarray(X, dtype=np.float64).std(axis=0)
+    w = np.where(sd > 1e-8, 1.0 / np.where(sd > 1e-8, sd, 1.0), 1.0)
+    if mode == "standardise_blocks":
+        names, counts = np.unique(np.asarray(sources), return_counts=True)
+        size = dict(zip(names.tolist(), counts.tolist(), strict=True))
+        w = w / np.sqrt([size[s] for s in sources])
+    return w.astype(np.float32)
 
 
 def _embedding_robustness(

@@ -1,0 +1,103 @@
+"""Fit `SegmentationModel` on a features parquet and print how well its segments recover the hidden kinds.
+
+Figures are those of `segmentation.evaluation.segmentation_evaluation` (ARI / NMI of the learned segments,
+of k-means(k) on the standardised features and of k-means(k) on recency/frequency/monetary), plus the
+chosen k and representation, the robustness measurements and the fit time.
+
+    .venv/bin/python bench/bench_segmentation.py \
+        --features /tmp/seg_tuning/features_3000.parquet \
+        --kinds /tmp/seg_tuning/kinds_3000.parquet \
+        --catalog /tmp/seg_tuning/catalog.parquet --seeds 42 7
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import time
+
+import numpy as np
+import pyarrow.parquet as pq
+from sklearn.metrics import adjusted_rand_score
+
+from segmentation.clustering import SegmentClusterer
+from segmentation.config import SegmentationConfig
+from segmentation.evaluation import segmentation_evaluation
+from segmentation.model import SegmentationModel
+from segmentation.registry import model_inputs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--features", required=True, help="features parquet, one row per customer")
+    parser.add_argument("--kinds", required=True, help="parquet with customer_id, kind (ground truth)")
+    parser.add_argument("--catalog", required=True, help="feature catalog parquet")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[42])
+    parser.add_argument("--config", default=None, help="JSON of SegmentationConfig overrides (nested dict)")
+    parser.add_argument(
+        "--candidates", action="store_true", help="also print every candidate's criteria and ARI (diagnostic)"
+    )
+    parser.add_argument("--no-twin", action="store_true", help="skip the non-adversarial twin (faster)")
+    args = parser.parse_args()
+
+    features = pq.read_table(args.features)
+    truth = pq.read_table(args.kinds)
+    catalog = model_inputs(pq.read_table(args.catalog))
+    overrides = json.loads(args.config) if args.config else {}
+    print(f"{args.features}: {features.num_rows} customers, {len(catalog)} catalog inputs")
+    header = (
+        f"{'seed':>5} {'k':>3} {'repr':>9} {'ARI_learn':>9} {'ARI_kmstd':>9} {'ARI_rfm':>8} "
+        f"{'NMI_learn':>9} {'NMI_kmstd':>9} {'NMI_rfm':>8} {'rob_adv':>7} {'rob_plain':>9} {'fit_s':>6}"
+    )
+    print(header)
+    for seed in args.seeds:
+        cfg = SegmentationConfig.from_dict({**overrides, "seed": seed})
+        if args.no_twin:
+            cfg = dataclasses.replace(cfg, train_twin=False)
+        t0 = time.perf_counter()
+        model = SegmentationModel(cfg).fit(features, catalog)
+        fit_s = time.perf_counter() - t0
+        rows = segmentation_evaluation(model, features, model.predict(features), truth, seed=seed)
+        value = {(r["model"], r["metric"]): r["value"] for r in rows}
+        m = model.metrics_
+
+        def f(key: tuple[str, str], width: int, value: dict = value) -> str:
+            v = value.get(key)
+            return f"{v:>{width}.3f}" if v is not None else f"{'-':>{width}}"
+
+        print(
+            f"{seed:>5} {model.n_segments_:>3} {model.representation_:>9} "
+            f"{f(('learned', 'adjusted_rand_index'), 9)} "
+            f"{f(('kmeans_standardised_features', 'adjusted_rand_index'), 9)} "
+            f"{f(('kmeans_rfm', 'adjusted_rand_index'), 8)} "
+            f"{f(('learned', 'nmi'), 9)} {f(('kmeans_standardised_features', 'nmi'), 9)} "
+            f"{f(('kmeans_rfm', 'nmi'), 8)} "
+            f"{m.get('robustness_adversarial', float('nan')):>7.3f} "
+            f"{m.get('robustness_plain', float('nan')):>9.3f} {fit_s:>6.1f}",
+            flush=True,
+        )
+        if args.candidates:
+            print_candidates(model, features, truth, seed)
+
+
+def print_candidates(model: SegmentationModel, features, truth, seed: int) -> None:
+    """Each candidate representation's label-free scores next to its ARI against the hidden kinds."""
+    kinds = dict(zip(truth.column("customer_id").to_pylist(), truth.column("kind").to_pylist(), strict=True))
+    y = np.array([kinds.get(c, "?") for c in features.column("customer_id").to_pylist()])
+    X = model.inputs(features)
+    Z = model.autoencoder_.transform(X)
+    k = model.n_segments_
+    for name, scores in model.metrics_["candidates"].items():
+        labels = SegmentClusterer(model.config.clustering, k, seed).fit(model._represent(name, X, Z)).labels_
+        text = " ".join(f"{m}={v:.3f}" for m, v in scores.items())
+        print(f"      candidate {name:>9}: ARI={adjusted_rand_score(y, labels):.3f} {text}")
+    for row in model.metrics_["k_selection"]:
+        text = " ".join(f"{m}={v:.3f}" if isinstance(v, float) else f"{m}={v}" for m, v in row.items())
+        print(f"      k-selection {text}")
+
+
+if __name__ == "__main__":
+    main()
