@@ -33,3 +33,16 @@
     {%- endfor -%}
     {{ return(categories) }}
 {% endmacro %}
+
+{% macro exact_stddev_samp(integer_expression) -%}
+    {#- Sample standard deviation of an integer column from exact integer sums. DuckDB's stddev_samp
+        merges per-thread partial states in whatever order threads finish, which changes the last bits
+        between runs; features must be identical for the same data. -#}
+    sqrt(
+        greatest(
+            count({{ integer_expression }}) * sum(cast({{ integer_expression }} as hugeint) * {{ integer_expression }})
+            - sum(cast({{ integer_expression }} as hugeint)) * sum(cast({{ integer_expression }} as hugeint)),
+            0
+        ) / nullif(count({{ integer_expression }}) * (count({{ integer_expression }}) - 1), 0)
+    )
+{%- endmacro %}

@@ -3,13 +3,13 @@
 from segmentation.predictions import KIND, should_train, train_version
 from segmentation.progress import dbt_progress
 from segmentation.registry import RetrainPolicy, empty_registry, latest_version
-from segmentation.warehouse import to_arrow
+from segmentation.warehouse import feature_catalog, purchase_log, to_arrow
 
 
 def model(dbt, session):
     features = to_arrow(dbt.ref("int_customers_features").order("snapshot_name, customer_id"))
     outcomes = to_arrow(dbt.ref("int_customers_outcomes").order("snapshot_name, customer_id"))
-    purchases = dbt.ref("stg_raw__transactions").select("customer_id, transacted_at, amount, is_purchase")
+    purchases = purchase_log(dbt.ref("stg_raw__transactions"))
     stored = to_arrow(session.sql(f"select * from {dbt.this}")) if dbt.is_incremental else None
     previous = latest_version(stored, KIND)
     current = to_arrow(dbt.ref("int_as_of_dates").filter("is_current"))
@@ -19,6 +19,6 @@ def model(dbt, session):
     say(("training a new version: " if train else "") + reason)
     if not train:
         return empty_registry()
-    catalog = to_arrow(dbt.ref("int_feature_catalog"))
+    catalog = feature_catalog(dbt.ref("int_feature_catalog"))
     horizon = int(dbt.config.meta_get("prediction_horizon_days"))
-    return train_version(features, outcomes, to_arrow(purchases), catalog, previous, horizon, reason)
+    return train_version(features, outcomes, purchases, catalog, previous, horizon, reason)

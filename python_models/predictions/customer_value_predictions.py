@@ -2,11 +2,11 @@
 
 from segmentation.predictions import KIND, apply_version
 from segmentation.registry import latest_version
-from segmentation.warehouse import current_snapshot, to_arrow
+from segmentation.warehouse import current_snapshot, purchase_log, to_arrow
 
 
 def model(dbt, session):
     version = latest_version(to_arrow(dbt.ref("churn_value_model_versions")), KIND)
     features = current_snapshot(dbt.ref("int_customers_features"))
-    purchases = dbt.ref("stg_raw__transactions").select("customer_id, transacted_at, amount, is_purchase")
-    return apply_version(version, features, to_arrow(purchases))
+    purchases = purchase_log(dbt.ref("stg_raw__transactions"))
+    return apply_version(version, features, purchases)

@@ -12,12 +12,12 @@ from segmentation.registry import (
     model_inputs,
     train_segmentation_version,
 )
-from segmentation.warehouse import current_snapshot, to_arrow
+from segmentation.warehouse import current_snapshot, feature_catalog, to_arrow
 
 
 def model(dbt, session):
     features = current_snapshot(dbt.ref("int_customers_features"))
-    catalog = to_arrow(dbt.ref("int_feature_catalog"))
+    catalog = feature_catalog(dbt.ref("int_feature_catalog"))
     stored = to_arrow(session.sql(f"select * from {dbt.this}")) if dbt.is_incremental else None
     previous = latest_version(stored, "segmentation")
     policy = RetrainPolicy(

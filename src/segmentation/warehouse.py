@@ -21,3 +21,15 @@ def to_arrow(relation: Any) -> pa.Table:
 def current_snapshot(features: Any, key: str = "customer_id") -> pa.Table:
     """The rows of a feature relation at the current as-of date, filtered in DuckDB, ordered by key."""
     return to_arrow(features.filter("snapshot_name = 'current'").order(key))
+
+
+def purchase_log(transactions: Any) -> pa.Table:
+    """customer_id, transacted_at, amount, is_purchase of a transactions relation, in a fixed order
+    (numpy sums over it must not depend on the order DuckDB's threads happened to return rows in)."""
+    columns = "customer_id, transacted_at, amount, is_purchase"
+    return to_arrow(transactions.order(f"{columns}, transaction_id").select(columns))
+
+
+def feature_catalog(catalog: Any) -> pa.Table:
+    """The feature catalog in a fixed order (model inputs are laid out in this order)."""
+    return to_arrow(catalog.order("entity, feature_name"))

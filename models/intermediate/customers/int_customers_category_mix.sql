@@ -59,8 +59,10 @@ final as (
         {%- endfor %}
         count(*) as distinct_categories,
         -- Shannon entropy of the spend shares, in nats: 0 = one category only (0 - x, not -x, so it is
-        -- never -0.0).
-        coalesce(0 - sum(spend_share * ln(spend_share)) filter (where spend_share > 0), 0) as category_entropy
+        -- never -0). Summed in category order, so the result is identical run after run.
+        coalesce(
+            0 - sum(spend_share * ln(spend_share) order by category) filter (where spend_share > 0), 0
+        ) as category_entropy
     from shares
     group by as_of_date, customer_id
 )

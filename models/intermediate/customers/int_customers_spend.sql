@@ -46,7 +46,7 @@ gap_statistics as (
         as_of_date,
         customer_id,
         avg(gap_days) as interpurchase_days_mean,
-        stddev_samp(gap_days) as interpurchase_days_std
+        {{ exact_stddev_samp('gap_days') }} as interpurchase_days_std
     from purchase_gaps
     where gap_days is not null
     group by as_of_date, customer_id
