@@ -82,6 +82,12 @@ def test_psi_matches_a_hand_computed_value() -> None:
     assert population_stability(profile, table)["x"] == pytest.approx(expected, abs=1e-6)
 
 
+def test_too_few_customers_stop_with_a_clear_message(planted) -> None:
+    table, catalog = planted
+    with pytest.raises(RuntimeError, match="only 5 customers"):
+        decide_retrain(None, table.slice(0, 5), model_inputs(catalog), AS_OF, RetrainPolicy())
+
+
 def test_first_build_trains_and_never_refuses(planted) -> None:
     table, catalog = planted
     decision = decide_retrain(None, table, model_inputs(catalog), AS_OF, RetrainPolicy())
