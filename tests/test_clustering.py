@@ -77,3 +77,20 @@ def test_clusterer_chooses_k_and_raises_before_fit():
     assert cl.n_clusters_ == 5 and len(cl.selection_) == 5
     with pytest.raises(NotFittedError):
         SegmentClusterer().predict(X)
+
+
+def test_previous_k_is_kept_when_the_criteria_barely_differ() -> None:
+    rng = np.random.default_rng(5)
+    centers = rng.normal(0, 6, size=(4, 3))
+    X = np.vstack([c + rng.normal(0, 1, size=(150, 3)) for c in centers])
+    config = ClusteringConfig(k_min=3, k_max=6, n_init=4, sample_size=600)
+    best, rows = select_k(X, config, seed=1)
+    ranks = {r["k"]: r["mean_rank"] for r in rows}
+    near = [k for k in ranks if k != best and ranks[k] is not None and ranks[k] <= ranks[best] + 1.0]
+    far = [k for k in ranks if ranks[k] is not None and ranks[k] > ranks[best] + 1.0]
+    if near:
+        assert select_k(X, config, seed=1, preferred_k=near[0])[0] == near[0]
+    assert far, rows
+    assert select_k(X, config, seed=1, preferred_k=far[0])[0] == best
+    strict = ClusteringConfig(k_min=3, k_max=6, n_init=4, sample_size=600, k_stickiness=0.0)
+    assert select_k(X, strict, seed=1, preferred_k=far[0])[0] == best

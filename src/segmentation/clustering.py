@@ -35,12 +35,16 @@ def student_t_membership(d2: np.ndarray, alpha: float = 1.0) -> np.ndarray:
     return w / w.sum(axis=1, keepdims=True)
 
 
-def select_k(X: np.ndarray, config: ClusteringConfig | None = None, seed: int = 0) -> tuple[int, list[dict]]:
+def select_k(
+    X: np.ndarray, config: ClusteringConfig | None = None, seed: int = 0, preferred_k: int | None = None
+) -> tuple[int, list[dict]]:
     """Choose the number of segments on a seeded sample of X; returns (k, per-k metrics rows).
 
     Each k in k_min..k_max is scored by silhouette (higher is better), Davies-Bouldin and BIC of a
     Gaussian mixture (lower is better); ks whose smallest segment is under `min_share` are ineligible.
-    The eligible k with the best mean rank over the three metrics wins (silhouette breaks ties).
+    The eligible k with the best mean rank over the three metrics wins (silhouette breaks ties), except
+    that `preferred_k` (the previous version's k) is kept while it is eligible and within
+    `k_stickiness` of the best mean rank.
     """
     cfg = config or ClusteringConfig()
     sample = np.asarray(X, dtype=np.float64)[seeded_sample(len(X), cfg.sample_size, seed)]
@@ -79,6 +83,9 @@ def select_k(X: np.ndarray, config: ClusteringConfig | None = None, seed: int = 
     for r, rank in zip(eligible, ranks, strict=True):
         r["mean_rank"] = float(rank)
     best = min(eligible, key=lambda r: (r["mean_rank"], -r["silhouette"]))
+    kept = [r for r in eligible if r["k"] == preferred_k]
+    if kept and kept[0]["mean_rank"] <= best["mean_rank"] + cfg.k_stickiness:
+        best = kept[0]
     best["chosen"] = True
     return int(best["k"]), rows
 

@@ -75,6 +75,9 @@ class ClusteringConfig:
     lowest-inertia solution on every seed tried)."""
     selection_space: Literal["features", "embedding"] = "features"
     """Space in which k is chosen: the scaled features or the pretrained embedding."""
+    k_stickiness: float = 1.0
+    """On a retrain, the previous version's k is kept when it is eligible and its mean rank is within this
+    of the best k's, so segments (and their ids) do not split or merge over noise in the criteria."""
 
 
 @dataclass(frozen=True)

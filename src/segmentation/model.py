@@ -60,8 +60,13 @@ class SegmentationModel:
 
     # -- fitting ---------------------------------------------------------------------------------------
     @_threaded
-    def fit(self, table: pa.Table, catalog: Any, progress: Progress = None) -> SegmentationModel:
-        """Fit every stage on `table` (a seeded sample of `train_sample_size` rows when larger)."""
+    def fit(
+        self, table: pa.Table, catalog: Any, progress: Progress = None, preferred_k: int | None = None
+    ) -> SegmentationModel:
+        """Fit every stage on `table` (a seeded sample of `train_sample_size` rows when larger).
+
+        `preferred_k`, the previous version's number of segments, is kept when the criteria barely
+        prefer another (see `ClusteringConfig.k_stickiness`)."""
         cfg = self._cfg
         say = progress or (lambda _msg: None)
         t_start = time.perf_counter()
@@ -84,7 +89,7 @@ class SegmentationModel:
         timings["autoencoder"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         space = X if cfg.clustering.selection_space == "features" else self.autoencoder_.transform(X)
-        k, selection = select_k(space, cfg.clustering, cfg.seed)
+        k, selection = select_k(space, cfg.clustering, cfg.seed, preferred_k)
         say(f"segments: k={k} chosen on the {cfg.clustering.selection_space} space")
         init = KMeans(n_clusters=k, n_init=cfg.clustering.n_init, random_state=cfg.seed).fit_predict(
             np.asarray(space, dtype=np.float64)

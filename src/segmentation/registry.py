@@ -210,7 +210,8 @@ def train_segmentation_version(
     """Fit a new segmentation version on `table` and return its registry row (segment ids kept from the
     previous version where a segment is still the same group)."""
     specs = model_inputs(catalog)
-    model = SegmentationModel(config).fit(table, specs, progress)
+    preferred_k = None if previous is None else json.loads(previous["metrics"]).get("n_segments")
+    model = SegmentationModel(config).fit(table, specs, progress, preferred_k=preferred_k)
     if previous is not None:
         parent = load_segmentation_model(previous)
         mapping = model.align_to(parent)
