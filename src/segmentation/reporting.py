@@ -16,20 +16,35 @@ from segmentation.preprocessing import numeric_column
 ADJECTIVES: dict[str, tuple[str | None, str | None]] = {
     "recency_days": ("Lapsed", "Recent"),
     "frequency": ("Frequent", "Occasional"),
+    "purchase_days": ("Frequent", "Occasional"),
     "monetary": ("High-spending", "Low-spending"),
+    "gross_revenue": ("High-spending", "Low-spending"),
+    "net_revenue": ("High-spending", "Low-spending"),
     "average_order_value": ("Big-basket", "Small-basket"),
+    "units_per_order": ("Bulk-buying", "Single-item"),
     "tenure_days": ("Long-standing", "New"),
     "signup_tenure_days": ("Long-registered", "Newly registered"),
-    "store_order_share": ("In-store", None),
+    "interpurchase_days_mean": ("Infrequent", "Regular"),
+    "interpurchase_days_std": ("Irregular", "Steady"),
+    "spend_last_90_days": ("Currently spending", "Currently idle"),
+    "spend_previous_90_days": ("Recently active", "Recently idle"),
+    "store_order_share": ("In-store", "Online"),
     "app_order_share": ("App-first", None),
     "web_order_share": ("Web-first", None),
+    "distinct_devices": ("Multi-device", None),
     "searches": ("Searching", None),
-    "page_views": ("Browsing", None),
+    "page_views": ("Browsing", "Quiet"),
+    "sessions": ("Browsing", "Quiet"),
+    "active_days": ("Active", "Quiet"),
     "events": ("Highly active", "Quiet"),
+    "logins": ("Logged-in", None),
+    "view_to_cart_rate": ("Cart-happy", None),
+    "cart_to_purchase_rate": ("Decisive", "Hesitant"),
     "refund_rate": ("Returns-prone", None),
     "returned_amount_share": ("Returns-prone", None),
     "chargeback_rate": ("Chargeback-prone", None),
     "referrals_made": ("Referring", None),
+    "referred_customers_revenue": ("Referring", None),
     "friends": ("Well-connected", None),
     "degree": ("Well-connected", None),
     "spend_trend": ("Growing", "Declining"),
@@ -37,6 +52,8 @@ ADJECTIVES: dict[str, tuple[str | None, str | None]] = {
     "days_since_last_event": ("Inactive", "Active"),
     "support_tickets": ("Support-heavy", None),
     "category_entropy": ("Wide-ranging", "Focused"),
+    "distinct_categories": ("Wide-ranging", "Focused"),
+    "age_years": ("Older", "Younger"),
 }
 MAX_PER_GROUP = 2
 N_DESCRIBED = 3
@@ -57,6 +74,8 @@ def _phrase(label: str, segment: float, overall: float, share: bool) -> str:
         numbers = f"{_fmt(segment, share)} against {_fmt(overall, share)}"
         if ratio >= 1.5:
             return f"{label} {ratio:.1f} times the average ({numbers})"
+        if ratio <= 0.1:
+            return f"almost no {label} ({numbers})"
         if ratio <= 1 / 1.5:
             return f"{label} {1 / ratio:.1f} times below average ({numbers})"
     return f"{label} {_fmt(segment, share)} against {_fmt(overall, share)} overall"
