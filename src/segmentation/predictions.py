@@ -29,7 +29,7 @@ from segmentation.churn import (
     add_history_features,
     backtest,
 )
-from segmentation.registry import REGISTRY_SCHEMA, RetrainPolicy, model_inputs
+from segmentation.registry import RetrainPolicy, model_inputs, version_row
 
 KIND = "churn_value"
 
@@ -122,7 +122,6 @@ def _train_version(
         churn.fit(current, None)
         value.fit(current, None)
     _, btyd_current = add_history_features(current, transactions, _date(current), btyd_cfg)
-    number = 1 if previous is None else int(previous["version_number"]) + 1
     metrics = {
         "backtest": [_clean(row) for row in backtest_rows],
         "churn_method": churn.method_,
@@ -133,25 +132,17 @@ def _train_version(
     }
     buffer = io.BytesIO()
     pickle.dump({"churn": churn, "value": value}, buffer)
-    row = {
-        "model_version": f"{KIND}-{number:04d}",
-        "model_kind": KIND,
-        "version_number": number,
-        "parent_version": None if previous is None else previous["model_version"],
-        "trained_at": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),
-        "as_of_date": _date(current),
-        "training_rows": training.num_rows,
-        "retrain_reason": reason,
-        "config": json.dumps(
-            {"churn": asdict(churn_cfg), "value": asdict(value_cfg), "btyd": asdict(btyd_cfg)}, sort_keys=True
-        ),
-        "feature_names": json.dumps([spec.name for spec in specs]),
-        "preprocessing": json.dumps({}),
-        "feature_profile": json.dumps({}),
-        "metrics": json.dumps(metrics, sort_keys=True),
-        "weights": buffer.getvalue(),
-    }
-    return pa.Table.from_pylist([row], schema=REGISTRY_SCHEMA)
+    return version_row(
+        KIND,
+        previous,
+        as_of_date=_date(current),
+        training_rows=training.num_rows,
+        reason=reason,
+        config={"churn": asdict(churn_cfg), "value": asdict(value_cfg), "btyd": asdict(btyd_cfg)},
+        feature_names=[spec.name for spec in specs],
+        metrics=metrics,
+        weights=buffer.getvalue(),
+    )
 
 
 def _aligned_labels(features: pa.Table, labels: pa.Table) -> tuple[np.ndarray, np.ndarray]:
@@ -246,27 +237,21 @@ def train_fraud_version(
 
     scorer = FraudScorer(FraudConfig(seed=seed)).fit(risk, catalog, labels)
     record = scorer.to_record()
-    number = 1 if previous is None else int(previous["version_number"]) + 1
     evaluation = [_clean(row) for row in scorer.evaluate().to_pylist()]
     # Everything but config and weights: preprocessing state, thresholds, label status, metrics.
     state = {key: value for key, value in record.items() if key not in ("config", "weights")}
-    row = {
-        "model_version": f"{FRAUD_KIND}-{number:04d}",
-        "model_kind": FRAUD_KIND,
-        "version_number": number,
-        "parent_version": None if previous is None else previous["model_version"],
-        "trained_at": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),
-        "as_of_date": as_of_date,
-        "training_rows": risk.num_rows,
-        "retrain_reason": reason,
-        "config": json.dumps(_clean(record["config"]), sort_keys=True),
-        "feature_names": json.dumps(_clean(record.get("feature_names", []))),
-        "preprocessing": json.dumps(_clean(state), sort_keys=True),
-        "feature_profile": json.dumps({}),
-        "metrics": json.dumps({"evaluation": evaluation}, sort_keys=True),
-        "weights": record["weights"],
-    }
-    return pa.Table.from_pylist([row], schema=REGISTRY_SCHEMA)
+    return version_row(
+        FRAUD_KIND,
+        previous,
+        as_of_date=as_of_date,
+        training_rows=risk.num_rows,
+        reason=reason,
+        config=_clean(record["config"]),
+        feature_names=_clean(record.get("feature_names", [])),
+        preprocessing=_clean(state),
+        metrics={"evaluation": evaluation},
+        weights=record["weights"],
+    )
 
 
 def load_fraud_scorer(version: dict[str, Any]) -> Any:

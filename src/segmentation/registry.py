@@ -198,6 +198,42 @@ def decide_retrain(
     )
 
 
+def version_row(
+    kind: str,
+    previous: dict[str, Any] | None,
+    *,
+    as_of_date: dt.date | None,
+    training_rows: int,
+    reason: str,
+    config: Any,
+    feature_names: list[str],
+    metrics: Any,
+    weights: bytes,
+    preprocessing: Any = None,
+    feature_profile: Any = None,
+) -> pa.Table:
+    """One registry row for a new version of `kind`: numbered after `previous`, which becomes its parent.
+    The JSON fields are serialised here, with sorted keys, so every kind's row reads the same way."""
+    number = 1 if previous is None else int(previous["version_number"]) + 1
+    row = {
+        "model_version": f"{kind}-{number:04d}",
+        "model_kind": kind,
+        "version_number": number,
+        "parent_version": None if previous is None else previous["model_version"],
+        "trained_at": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),
+        "as_of_date": as_of_date,
+        "training_rows": training_rows,
+        "retrain_reason": reason,
+        "config": json.dumps(config, sort_keys=True),
+        "feature_names": json.dumps(feature_names),
+        "preprocessing": json.dumps(preprocessing or {}, sort_keys=True),
+        "feature_profile": json.dumps(feature_profile or {}, sort_keys=True),
+        "metrics": json.dumps(metrics, sort_keys=True),
+        "weights": weights,
+    }
+    return pa.Table.from_pylist([row], schema=REGISTRY_SCHEMA)
+
+
 def train_segmentation_version(
     table: pa.Table,
     catalog: Any,
@@ -218,24 +254,19 @@ def train_segmentation_version(
         if progress:
             progress(f"segment ids matched to {previous['model_version']}: {mapping}")
     record = model.to_record()
-    number = 1 if previous is None else int(previous["version_number"]) + 1
-    row = {
-        "model_version": f"segmentation-{number:04d}",
-        "model_kind": "segmentation",
-        "version_number": number,
-        "parent_version": None if previous is None else previous["model_version"],
-        "trained_at": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),
-        "as_of_date": as_of_date,
-        "training_rows": table.num_rows,
-        "retrain_reason": reason,
-        "config": json.dumps(record["config"], sort_keys=True),
-        "feature_names": json.dumps([spec.name for spec in specs]),
-        "preprocessing": json.dumps(record["preprocessing"], sort_keys=True),
-        "feature_profile": json.dumps(feature_profile(table, specs), sort_keys=True),
-        "metrics": json.dumps(record["metrics"], sort_keys=True),
-        "weights": record["weights"],
-    }
-    return pa.Table.from_pylist([row], schema=REGISTRY_SCHEMA)
+    return version_row(
+        "segmentation",
+        previous,
+        as_of_date=as_of_date,
+        training_rows=table.num_rows,
+        reason=reason,
+        config=record["config"],
+        feature_names=[spec.name for spec in specs],
+        preprocessing=record["preprocessing"],
+        feature_profile=feature_profile(table, specs),
+        metrics=record["metrics"],
+        weights=record["weights"],
+    )
 
 
 def load_segmentation_model(row: dict[str, Any], device: str | None = None) -> SegmentationModel:
