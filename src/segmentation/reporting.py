@@ -53,6 +53,9 @@ ADJECTIVES: dict[str, tuple[str | None, str | None]] = {
     "support_tickets": ("Support-heavy", None),
     "category_entropy": ("Wide-ranging", "Focused"),
     "distinct_categories": ("Wide-ranging", "Focused"),
+    "lines_per_order": ("Multi-item", "One-item"),
+    "discounted_line_share": ("Discount-seeking", "Full-price"),
+    "average_discount": ("Discount-seeking", "Full-price"),
     "age_years": ("Older", "Younger"),
 }
 MAX_PER_GROUP = 2

@@ -16,7 +16,16 @@ def test_transactions_only_folder_builds_rfm_and_spend(transactions_only_build: 
     assert build.scalar(f"select count(*) {current} and rfm_segment is null") == 0
     assert build.scalar(f"select count(units_per_order) {current}") == customers
     # Features of the absent tables stay null: never zero, never invented.
-    for column in ("events", "page_views", "referrals_made", "country", "category_entropy", "age_years"):
+    for column in (
+        "events",
+        "page_views",
+        "referrals_made",
+        "country",
+        "category_entropy",
+        "lines_per_order",
+        "discounted_line_share",
+        "age_years",
+    ):
         assert build.scalar(f"select count({column}) {current}") == 0, column
     assert build.scalar("select count(*) from staging.stg_raw__events") == 0
 

@@ -1,7 +1,7 @@
 {#-
     The wide customer feature table the Python models read: one row per customer with a transaction
-    before each as-of date, RFM joined with spend dynamics, behaviour, category mix, attributes and
-    social links. int_feature_catalog describes every feature column.
+    before each as-of date, RFM joined with spend dynamics, behaviour, category mix, basket composition,
+    attributes and social links. int_feature_catalog describes every feature column.
 -#}
 with
 
@@ -19,6 +19,10 @@ customers_behaviour as (
 
 customers_category_mix as (
     select * from {{ ref('int_customers_category_mix') }}
+),
+
+customers_basket as (
+    select * from {{ ref('int_customers_basket') }}
 ),
 
 customers_attributes as (
@@ -53,6 +57,7 @@ final as (
         customers_spend.* exclude (as_of_date, customer_id),  -- noqa: RF02
         customers_behaviour.* exclude (as_of_date, customer_id),  -- noqa: RF02
         customers_category_mix.* exclude (as_of_date, customer_id),  -- noqa: RF02
+        customers_basket.* exclude (as_of_date, customer_id),  -- noqa: RF02
         customers_attributes.* exclude (as_of_date, customer_id),  -- noqa: RF02
         customers_social.* exclude (as_of_date, customer_id)  -- noqa: RF02
     from customers_rfm
@@ -67,6 +72,9 @@ final as (
     left join customers_category_mix
         on customers_rfm.as_of_date = customers_category_mix.as_of_date
             and customers_rfm.customer_id = customers_category_mix.customer_id
+    left join customers_basket
+        on customers_rfm.as_of_date = customers_basket.as_of_date
+            and customers_rfm.customer_id = customers_basket.customer_id
     left join customers_attributes
         on customers_rfm.as_of_date = customers_attributes.as_of_date
             and customers_rfm.customer_id = customers_attributes.customer_id
