@@ -8,20 +8,8 @@ segment_assignments as (
     select * from {{ ref('customer_segment_assignments') }}
 ),
 
-customers_rfm as (
-    select * from {{ ref('int_customers_rfm') }}
-),
-
-as_of_dates as (
-    select * from {{ ref('int_as_of_dates') }}
-),
-
 current_rfm as (
-    select customers_rfm.*
-    from customers_rfm
-    inner join as_of_dates
-        on customers_rfm.as_of_date = as_of_dates.as_of_date
-    where as_of_dates.is_current
+    select * from {{ ref('int_customers_current_rfm') }}
 ),
 
 per_segment as (
