@@ -2,7 +2,7 @@
 
 from segmentation.predictions import KIND, should_train, train_version
 from segmentation.progress import dbt_progress
-from segmentation.registry import RetrainPolicy, empty_registry, latest_version
+from segmentation.registry import RetrainPolicy, empty_registry, latest_version, model_inputs
 from segmentation.warehouse import feature_catalog, purchase_log, to_arrow
 
 
@@ -14,11 +14,13 @@ def model(dbt, session):
     previous = latest_version(stored, KIND)
     current = to_arrow(dbt.ref("int_as_of_dates").filter("is_current"))
     as_of_date = current.column("as_of_date")[0].as_py()
-    train, reason = should_train(previous, as_of_date, RetrainPolicy(dbt.config.meta_get("retrain")))
+    catalog = feature_catalog(dbt.ref("int_feature_catalog"))
+    inputs = [spec.name for spec in model_inputs(catalog)]
+    policy = RetrainPolicy(dbt.config.meta_get("retrain"))
+    train, reason = should_train(previous, as_of_date, policy, inputs)
     say = dbt_progress("churn and value")
     say(("training a new version: " if train else "") + reason)
     if not train:
         return empty_registry()
-    catalog = feature_catalog(dbt.ref("int_feature_catalog"))
     horizon = int(dbt.config.meta_get("prediction_horizon_days"))
     return train_version(features, outcomes, purchases, catalog, previous, horizon, reason)

@@ -29,7 +29,7 @@ from segmentation.churn import (
     add_history_features,
     backtest,
 )
-from segmentation.registry import RetrainPolicy, model_inputs, version_row
+from segmentation.registry import RetrainPolicy, feature_set_change, model_inputs, version_row
 
 KIND = "churn_value"
 
@@ -56,18 +56,36 @@ def _date(table: pa.Table) -> dt.date | None:
 
 
 def should_train(
-    previous: dict[str, Any] | None, as_of_date: dt.date, policy: RetrainPolicy
+    previous: dict[str, Any] | None,
+    as_of_date: dt.date,
+    policy: RetrainPolicy,
+    inputs: list[str] | None = None,
 ) -> tuple[bool, str]:
-    """Train when there is no version, when asked to always, or when the data moved to a new as-of date."""
+    """Train when there is no version, when asked to always, when the model inputs (`inputs`, catalog
+    feature names; churn/value versions) differ from the stored version's, or when the data moved to a
+    new as-of date."""
     if previous is None:
         if policy.mode == "never":
-            raise RuntimeError("retrain is 'never' but no churn/value model is stored yet")
+            raise RuntimeError(
+                "retrain is 'never' but no model of this kind is stored yet: build once with retrain "
+                "'auto' or 'always'"
+            )
         return True, "no stored model"
     if policy.mode == "always":
         return True, "retrain is 'always'"
-    if policy.mode == "never" or previous["as_of_date"] == as_of_date:
+    if policy.mode == "never":
+        return False, f"stored model applied (trained as of {previous['as_of_date']})"
+    change = None if inputs is None else feature_set_change(stored_inputs(previous), inputs)
+    if change:
+        return True, change
+    if previous["as_of_date"] == as_of_date:
         return False, f"stored model applied (trained as of {previous['as_of_date']})"
     return True, f"new as-of date {as_of_date} (stored model is as of {previous['as_of_date']})"
+
+
+def stored_inputs(version: dict[str, Any]) -> list[str]:
+    """The catalog features a stored churn/value version was trained on."""
+    return list(json.loads(version["feature_names"]))
 
 
 # Gradient boosting runs OpenMP threads; on a small, shared machine oversubscription made training 15x

@@ -152,6 +152,15 @@ def population_stability(profile: dict[str, Any], table: pa.Table) -> dict[str, 
     return drift
 
 
+def feature_set_change(stored: list[str], names: list[str]) -> str | None:
+    """Why a model trained on the inputs `stored` no longer fits the inputs `names`, or None when equal."""
+    if list(names) == list(stored):
+        return None
+    added = sorted(set(names) - set(stored))
+    removed = sorted(set(stored) - set(names))
+    return f"feature set changed (added {added or 'none'}, removed {removed or 'none'})"
+
+
 def decide_retrain(
     previous: dict[str, Any] | None,
     table: pa.Table,
@@ -181,12 +190,9 @@ def decide_retrain(
         return Decision(True, "retrain is 'always'", drift)
     if policy.mode == "never":
         return Decision(False, "retrain is 'never': stored model applied", drift)
-    if names != stored:
-        added = sorted(set(names) - set(stored))
-        removed = sorted(set(stored) - set(names))
-        return Decision(
-            True, f"feature set changed (added {added or 'none'}, removed {removed or 'none'})", drift
-        )
+    change = feature_set_change(stored, names)
+    if change:
+        return Decision(True, change, drift)
     if age > policy.max_age_days:
         return Decision(True, f"model is {age} days old (limit {policy.max_age_days})", drift)
     if worst[1] > policy.max_drift_psi:
