@@ -494,6 +494,30 @@ def _labels(values: Any, n: int, name: str) -> np.ndarray:
     return arr
 
 
+def _labelled(
+    values: Any, n: int, name: str, min_customers: int
+) -> tuple[np.ndarray, np.ndarray, str | None]:
+    """(mask of labelled rows, their labels, why a learned model cannot be fitted or None)."""
+    if values is None:
+        return np.zeros(0, dtype=bool), np.zeros(0), "no labels (history too short to replay a horizon)"
+    y_all = _labels(values, n, name)
+    rows = np.isfinite(y_all)
+    y = y_all[rows]
+    reason = f"only {y.size} labelled customers (< {min_customers})" if y.size < min_customers else None
+    return rows, y, reason
+
+
+def _fall_back(model: Any, reason: str | None) -> bool:
+    """Set a churn or value model up for its BTYD fallback when there is a `reason`; say whether it did."""
+    model.fallback_reason_ = reason
+    if reason is None:
+        return False
+    model.method_ = "btyd"
+    model.estimator_ = None
+    model.design_ = None
+    return True
+
+
 def _booster_kwargs(cfg: ChurnConfig | ValueConfig) -> dict[str, Any]:
     return {
         "learning_rate": cfg.learning_rate,
@@ -570,27 +594,13 @@ class ChurnModel:
         """Learn churn risk from ``features`` and the ``lapsed`` labels (bool per row; None = no labels)."""
         cfg = self.config or ChurnConfig()
         self.horizon_days_ = float(cfg.horizon_days)
-        self.fallback_reason_: str | None = None
-        reason = None
-        if lapsed is None:
-            reason = "no labels (history too short to replay a horizon)"
-            y = np.zeros(0)
-            X_rows = np.zeros(0, dtype=bool)
-        else:
-            y_all = _labels(lapsed, features.num_rows, "lapsed")
-            X_rows = np.isfinite(y_all)
-            y = y_all[X_rows]
+        X_rows, y, reason = _labelled(lapsed, features.num_rows, "lapsed", cfg.min_customers)
+        if reason is None:
             n_pos, n_neg = int(np.sum(y > 0.5)), int(np.sum(y <= 0.5))
-            if y.size < cfg.min_customers:
-                reason = f"only {y.size} labelled customers (< {cfg.min_customers})"
-            elif min(n_pos, n_neg) < cfg.min_class_count:
+            if min(n_pos, n_neg) < cfg.min_class_count:
                 reason = f"{n_pos} lapsed and {n_neg} retained customers: too few of one class"
         self.base_rate_ = float(np.mean(y > 0.5)) if y.size else float("nan")
-        if reason is not None:
-            self.method_ = "btyd"
-            self.fallback_reason_ = reason
-            self.estimator_ = None
-            self.design_ = None
+        if _fall_back(self, reason):
             return self
 
         self.design_ = _Design(self.catalog, cfg.catalog_features, self.horizon_days_).fit(features)
@@ -709,25 +719,11 @@ class ValueModel:
         """Learn predicted_ltv from ``features`` and ``future_revenue`` (net revenue in the next h days)."""
         cfg = self.config or ValueConfig()
         self.horizon_days_ = float(cfg.horizon_days)
-        self.fallback_reason_: str | None = None
-        reason = None
-        rows = np.zeros(0, dtype=bool)
-        y = np.zeros(0)
-        if future_revenue is None:
-            reason = "no labels (history too short to replay a horizon)"
-        else:
-            y_all = _labels(future_revenue, features.num_rows, "future_revenue")
-            rows = np.isfinite(y_all)
-            y = np.clip(y_all[rows], 0.0, None)  # net revenue below 0 (refunds) counts as 0 value
-            if y.size < cfg.min_customers:
-                reason = f"only {y.size} labelled customers (< {cfg.min_customers})"
-            elif int(np.sum(y > 0)) < cfg.min_buyers:
-                reason = f"only {int(np.sum(y > 0))} customers with future revenue (< {cfg.min_buyers})"
-        if reason is not None:
-            self.method_ = "btyd"
-            self.fallback_reason_ = reason
-            self.estimator_ = None
-            self.design_ = None
+        rows, y, reason = _labelled(future_revenue, features.num_rows, "future_revenue", cfg.min_customers)
+        y = np.clip(y, 0.0, None)  # net revenue below 0 (refunds) counts as 0 value
+        if reason is None and int(np.sum(y > 0)) < cfg.min_buyers:
+            reason = f"only {int(np.sum(y > 0))} customers with future revenue (< {cfg.min_buyers})"
+        if _fall_back(self, reason):
             return self
 
         self.design_ = _Design(self.catalog, cfg.catalog_features, self.horizon_days_).fit(features)
