@@ -1,13 +1,16 @@
-"""Fit `SegmentationModel` on a features parquet and print how well its segments recover the hidden kinds.
+"""Fit `SegmentationModel` on demo features and print how well its segments recover the hidden kinds.
 
 Figures are those of `segmentation.evaluation.segmentation_evaluation` (ARI / NMI of the learned segments,
 of k-means(k) on the standardised features and of k-means(k) on recency/frequency/monetary), plus the
 chosen k and representation, the robustness measurements and the fit time.
 
-    .venv/bin/python bench/bench_segmentation.py \
-        --features /tmp/seg_tuning/features_3000.parquet \
-        --kinds /tmp/seg_tuning/kinds_3000.parquet \
-        --catalog /tmp/seg_tuning/catalog.parquet --seeds 42 7
+    .venv/bin/python bench/bench_segmentation.py --customers 20000 --seeds 42 7 3
+
+generates that many demo customers and computes their features with the project's dbt models in a
+scratch folder; or give parquet files of your own (current snapshot of int_customers_features,
+customer_id + kind, int_feature_catalog):
+
+    .venv/bin/python bench/bench_segmentation.py --features F --kinds K --catalog C
 """
 
 from __future__ import annotations
@@ -15,10 +18,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
+from demo_features import build_demo_features
 from sklearn.metrics import adjusted_rand_score
 
 from segmentation.clustering import SegmentClusterer
@@ -32,9 +38,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--features", required=True, help="features parquet, one row per customer")
-    parser.add_argument("--kinds", required=True, help="parquet with customer_id, kind (ground truth)")
-    parser.add_argument("--catalog", required=True, help="feature catalog parquet")
+    parser.add_argument("--customers", type=int, default=5000, help="demo customers (without --features)")
+    parser.add_argument("--features", help="features parquet, one row per customer")
+    parser.add_argument("--kinds", help="parquet with customer_id, kind (ground truth; with --features)")
+    parser.add_argument("--catalog", help="feature catalog parquet (with --features)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[42])
     parser.add_argument("--config", default=None, help="JSON of SegmentationConfig overrides (nested dict)")
     parser.add_argument(
@@ -43,11 +50,19 @@ def main() -> None:
     parser.add_argument("--no-twin", action="store_true", help="skip the non-adversarial twin (faster)")
     args = parser.parse_args()
 
-    features = pq.read_table(args.features)
-    truth = pq.read_table(args.kinds)
-    catalog = model_inputs(pq.read_table(args.catalog))
+    if args.features:
+        if not (args.kinds and args.catalog):
+            parser.error("--features needs --kinds and --catalog")
+        features = pq.read_table(args.features)
+        truth = pq.read_table(args.kinds)
+        catalog = model_inputs(pq.read_table(args.catalog))
+        source = args.features
+    else:
+        with tempfile.TemporaryDirectory() as folder:
+            features, catalog, truth = build_demo_features(args.customers, Path(folder))
+        source = f"demo data, {args.customers} customers generated"
     overrides = json.loads(args.config) if args.config else {}
-    print(f"{args.features}: {features.num_rows} customers, {len(catalog)} catalog inputs")
+    print(f"{source}: {features.num_rows} customers with a transaction, {len(catalog)} catalog inputs")
     header = (
         f"{'seed':>5} {'k':>3} {'repr':>9} {'ARI_learn':>9} {'ARI_kmstd':>9} {'ARI_rfm':>8} "
         f"{'NMI_learn':>9} {'NMI_kmstd':>9} {'NMI_rfm':>8} {'rob_adv':>7} {'rob_plain':>9} {'fit_s':>6}"

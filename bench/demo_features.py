@@ -1,0 +1,54 @@
+"""Demo features for the segmentation benchmarks: generated demo data, run through the project's own dbt
+feature models into a scratch DuckDB file (the user's warehouse is never touched)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from segmentation import demo_data
+from segmentation.registry import model_inputs
+from segmentation.warehouse import current_snapshot, to_arrow
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+def build_demo_features(n_customers: int, work: Path, seed: int = 42) -> tuple[pa.Table, list, pa.Table]:
+    """(current-snapshot customer features, catalog model inputs, hidden kinds) of `n_customers` demo
+    customers generated with `seed`; `work` holds the raw files, the scratch database and dbt's files."""
+    raw = Path(demo_data.write(work / "raw", n_customers=n_customers, seed=seed))
+    database = work / "bench_features.duckdb"
+    env = {**os.environ, "SEGMENTATION_DB_PATH": str(database)}
+    subprocess.run(
+        [
+            str(Path(sys.executable).with_name("dbt")),
+            "build",
+            "--select",
+            "+int_customers_features",
+            "+int_feature_catalog",
+            "--exclude",
+            "test_type:data",
+            "--vars",
+            json.dumps({"raw_data_path": str(raw)}),
+            "--target-path",
+            str(work / "target"),
+            "--log-path",
+            str(work / "logs"),
+            "--quiet",
+        ],
+        cwd=PROJECT,
+        env=env,
+        check=True,
+    )
+    with duckdb.connect(str(database), read_only=True) as con:
+        features = current_snapshot(con.table("intermediate.int_customers_features"))
+        catalog = to_arrow(con.table("intermediate.int_feature_catalog"))
+    kinds = pq.read_table(raw / "_truth" / "customer_kinds.parquet")
+    return features, model_inputs(catalog), kinds
