@@ -94,3 +94,27 @@ def test_map_has_pca_for_everyone_and_tsne_for_the_sample() -> None:
     assert out.num_rows == 60 and out.column("pca_x").null_count == 0
     assert sum(out.column("is_in_tsne_sample").to_pylist()) == 20
     assert out.column("tsne_x").null_count == 40
+
+
+def test_a_name_says_one_thing_once() -> None:
+    # Days since first order and since sign-up both set the new customers apart: "New" once, then the
+    # next thing that sets them apart.
+    catalog = pa.table(
+        {
+            "entity": ["customer"] * 3,
+            "feature_name": ["tenure_days", "signup_tenure_days", "sessions"],
+            "feature_group": ["rfm", "attributes", "behaviour"],
+            "transform": ["log", "log", "log"],
+            "label": ["days since first order", "days since sign-up", "sessions"],
+        }
+    )
+    table = pa.table(
+        {
+            "segment_id": np.repeat([0, 1], 10),
+            "tenure_days": [10.0] * 10 + [900.0] * 10,
+            "signup_tenure_days": [12.0] * 10 + [1000.0] * 10,
+            "sessions": [9.0, 3.0] * 5 + [2.0, 1.0] * 5,  # sets them apart less than tenure does
+        }
+    )
+    names = describe_segments(table, catalog).column("segment_name").to_pylist()
+    assert names == ["New, browsing", "Long-standing, quiet"]

@@ -23,7 +23,8 @@ ADJECTIVES: dict[str, tuple[str | None, str | None]] = {
     "average_order_value": ("Big-basket", "Small-basket"),
     "units_per_order": ("Bulk-buying", "Single-item"),
     "tenure_days": ("Long-standing", "New"),
-    "signup_tenure_days": ("Long-registered", "Newly registered"),
+    # The same words as tenure_days: a name says "New" once, not "New, newly registered".
+    "signup_tenure_days": ("Long-standing", "New"),
     "interpurchase_days_mean": ("Infrequent", "Regular"),
     "interpurchase_days_std": ("Irregular", "Steady"),
     "spend_last_90_days": ("Currently spending", "Currently idle"),
