@@ -8,19 +8,13 @@ Writes the truth tables too; the manifest is left out (see ``segmentation.demo_d
 from __future__ import annotations
 
 import argparse
-import resource
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+from demo_features import peak_rss_mib
+
 from segmentation.demo_data import generate
-
-
-def _peak_rss_mib() -> float:
-    """Peak resident memory of this process so far, in MiB (ru_maxrss is KiB on Linux, bytes on macOS)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     data = generate(n_customers=args.customers, seed=args.seed)
     t_generate = time.perf_counter() - t0
-    print(f"generate: {t_generate:.1f} s  (peak RSS so far {_peak_rss_mib():,.0f} MiB)")
+    print(f"generate: {t_generate:.1f} s  (peak RSS so far {peak_rss_mib():,.0f} MiB)")
 
     with tempfile.TemporaryDirectory() as tmp:
         out = args.out or Path(tmp)
@@ -50,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     print("rows:")
     for name, table in {**data.tables, **{f"_truth/{k}": v for k, v in data.truth.items()}}.items():
         print(f"  {name:<26} {table.num_rows:>12,}  ({table.num_rows / args.customers:.2f} per customer)")
-    print(f"peak RSS: {_peak_rss_mib():,.0f} MiB")
+    print(f"peak RSS: {peak_rss_mib():,.0f} MiB")
     return 0
 
 

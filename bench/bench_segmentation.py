@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
-from demo_features import build_demo_features
+from demo_features import build_demo_features, peak_rss_mib
 from sklearn.metrics import adjusted_rand_score
 
 from segmentation.clustering import SegmentClusterer
@@ -65,7 +65,8 @@ def main() -> None:
     print(f"{source}: {features.num_rows} customers with a transaction, {len(catalog)} catalog inputs")
     header = (
         f"{'seed':>5} {'k':>3} {'repr':>9} {'ARI_learn':>9} {'ARI_kmstd':>9} {'ARI_rfm':>8} "
-        f"{'NMI_learn':>9} {'NMI_kmstd':>9} {'NMI_rfm':>8} {'rob_adv':>7} {'rob_plain':>9} {'fit_s':>6}"
+        f"{'NMI_learn':>9} {'NMI_kmstd':>9} {'NMI_rfm':>8} {'rob_adv':>7} {'rob_plain':>9} "
+        f"{'fit_s':>6} {'apply_s':>7}"
     )
     print(header)
     for seed in args.seeds:
@@ -75,7 +76,10 @@ def main() -> None:
         t0 = time.perf_counter()
         model = SegmentationModel(cfg).fit(features, catalog)
         fit_s = time.perf_counter() - t0
-        rows = segmentation_evaluation(model, features, model.predict(features), truth, seed=seed)
+        t0 = time.perf_counter()
+        assignments = model.predict(features)
+        predict_s = time.perf_counter() - t0
+        rows = segmentation_evaluation(model, features, assignments, truth, seed=seed)
         value = {(r["model"], r["metric"]): r["value"] for r in rows}
         m = model.metrics_
 
@@ -91,11 +95,12 @@ def main() -> None:
             f"{f(('learned', 'nmi'), 9)} {f(('kmeans_standardised_features', 'nmi'), 9)} "
             f"{f(('kmeans_rfm', 'nmi'), 8)} "
             f"{m.get('robustness_adversarial', float('nan')):>7.3f} "
-            f"{m.get('robustness_plain', float('nan')):>9.3f} {fit_s:>6.1f}",
+            f"{m.get('robustness_plain', float('nan')):>9.3f} {fit_s:>6.1f} {predict_s:>7.1f}",
             flush=True,
         )
         if args.candidates:
             print_candidates(model, features, truth, seed)
+    print(f"peak RSS of this process (fits, evaluation; dbt runs in a child): {peak_rss_mib():,.0f} MiB")
 
 
 def print_candidates(model: SegmentationModel, features, truth, seed: int) -> None:

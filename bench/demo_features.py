@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -52,3 +53,9 @@ def build_demo_features(n_customers: int, work: Path, seed: int = 42) -> tuple[p
         catalog = to_arrow(con.table("intermediate.int_feature_catalog"))
     kinds = pq.read_table(raw / "_truth" / "customer_kinds.parquet")
     return features, model_inputs(catalog), kinds
+
+
+def peak_rss_mib() -> float:
+    """Peak resident memory of this process so far, in MiB (ru_maxrss is KiB on Linux, bytes on macOS)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
