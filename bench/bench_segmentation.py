@@ -98,6 +98,8 @@ def main() -> None:
             f"{m.get('robustness_plain', float('nan')):>9.3f} {fit_s:>6.1f} {predict_s:>7.1f}",
             flush=True,
         )
+        stages = " ".join(f"{name}={sec:.1f}" for name, sec in m.get("seconds", {}).items())
+        print(f"      fit seconds by stage: {stages}", flush=True)
         if args.candidates:
             print_candidates(model, features, truth, seed)
     print(f"peak RSS of this process (fits, evaluation; dbt runs in a child): {peak_rss_mib():,.0f} MiB")
