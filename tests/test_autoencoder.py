@@ -4,7 +4,7 @@ import torch
 from planted import make_planted
 from sklearn.exceptions import NotFittedError
 
-from segmentation.autoencoder import AdversarialAutoencoder, fgsm
+from segmentation.autoencoder import AdversarialAutoencoder, batch_size_for, fgsm
 from segmentation.config import AutoencoderConfig, DECConfig
 from segmentation.device import resolve_device
 from segmentation.preprocessing import FeaturePreprocessor
@@ -85,3 +85,18 @@ def test_not_fitted_and_device():
     assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
     with pytest.raises(ValueError):
         resolve_device("tpu")
+
+
+def test_large_training_sets_get_larger_batches(X):
+    cfg = AutoencoderConfig(batch_size=256, max_batches_per_epoch=50)
+    assert batch_size_for(12_800, cfg) == 256
+    assert batch_size_for(12_801, cfg) == 257
+    assert batch_size_for(100_000, cfg) == 2000
+    assert batch_size_for(100_000, AutoencoderConfig(batch_size=256, max_batches_per_epoch=None)) == 256
+    # Few steps per epoch still train: 720 training rows in 3 batches of 240, not 45 of 16.
+    few = AutoencoderConfig(
+        hidden=(32, 16), embedding_dim=4, batch_size=16, max_epochs=12, patience=50, max_batches_per_epoch=3
+    )
+    assert batch_size_for(720, few) == 240
+    hist = AdversarialAutoencoder(few, seed=0, device="cpu").fit(X).history_
+    assert hist[-1]["train_loss"] < hist[0]["train_loss"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import math
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -79,6 +80,13 @@ def fgsm(x: torch.Tensor, loss_fn: Callable[[torch.Tensor], torch.Tensor], epsil
     return (x_req + epsilon * grad.sign()).detach()
 
 
+def batch_size_for(n_rows: int, cfg: AutoencoderConfig) -> int:
+    """`batch_size`, or larger when `max_batches_per_epoch` would otherwise be exceeded on `n_rows`."""
+    if cfg.max_batches_per_epoch is None:
+        return cfg.batch_size
+    return max(cfg.batch_size, math.ceil(n_rows / cfg.max_batches_per_epoch))
+
+
 class AdversarialAutoencoder:
     """Autoencoder trained on recon(x) + lambda * recon(FGSM(x) -> x), early-stopped on a validation split.
 
@@ -114,7 +122,7 @@ class AdversarialAutoencoder:
 
     def _batches(self, n: int, gen: torch.Generator) -> list[torch.Tensor]:
         perm = torch.randperm(n, generator=gen)
-        return list(torch.split(perm, self._cfg.batch_size))
+        return list(torch.split(perm, batch_size_for(n, self._cfg)))
 
     # -- pretraining -----------------------------------------------------------------------------------
     @_threaded

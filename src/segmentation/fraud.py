@@ -129,7 +129,12 @@ DEFAULT_RISK_CATALOG: tuple[FeatureSpec, ...] = tuple(
 
 
 def _default_autoencoder() -> AutoencoderConfig:
-    return AutoencoderConfig(hidden=(64, 32), embedding_dim=8, batch_size=512, max_epochs=25, patience=4)
+    # At most 200 steps an epoch: on 20,000 demo customers' transactions the cap of 50 that suits the
+    # segmentation model cut the anomaly score's PR-AUC from 0.788 to 0.740; 200 leaves it unchanged there
+    # and still bounds an epoch on millions of transactions.
+    return AutoencoderConfig(
+        hidden=(64, 32), embedding_dim=8, batch_size=512, max_epochs=25, patience=4, max_batches_per_epoch=200
+    )
 
 
 @dataclass(frozen=True)
