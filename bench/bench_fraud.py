@@ -2,26 +2,44 @@
 
     .venv/bin/python bench/bench_fraud.py [n_customers]   (default 20000)
 
-Risk features come from the dbt model's own SQL rendered in plain DuckDB (tests/test_fraud.py).
+Generates the demo data and builds `int_transactions_risk` with the project's dbt models in a scratch
+folder; the scorer is fitted as `fraud_model_versions` fits it (labels known before the as-of date).
 """
 
 from __future__ import annotations
 
 import sys
+import tempfile
 import time
+from pathlib import Path
 
+import duckdb
 import numpy as np
+import pyarrow.parquet as pq
+from demo_features import build_demo
 
-from segmentation.demo_data import MECHANISMS, generate
+from segmentation.demo_data import MECHANISMS
 from segmentation.fraud import FraudConfig, FraudScorer
-from tests.test_fraud import risk_table
+from segmentation.warehouse import to_arrow
 
 
 def main(n_customers: int) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        work = Path(folder)
+        database, raw = build_demo(n_customers, work, ["+int_transactions_risk", "+stg_raw__fraud_labels"])
+        with duckdb.connect(str(database), read_only=True) as con:
+            risk = to_arrow(con.table("intermediate.int_transactions_risk").order("transaction_id"))
+            as_of = con.sql(
+                "select as_of_date from intermediate.int_as_of_dates where is_current"
+            ).fetchone()[0]
+            labels = to_arrow(
+                con.table("staging.stg_raw__fraud_labels").filter(
+                    f"coalesce(labeled_at, '{as_of}') <= '{as_of}'"
+                )
+            )
+        truth_table = pq.read_table(raw / "_truth" / "transaction_fraud.parquet")
     start = time.perf_counter()
-    data = generate(n_customers, seed=42)
-    risk = risk_table(data.tables["transactions"], data.tables["customers"])
-    scorer = FraudScorer(FraudConfig()).fit(risk, None, data.tables["fraud_labels"])
+    scorer = FraudScorer(FraudConfig()).fit(risk, None, labels)
     print(
         f"{n_customers} customers, {risk.num_rows} transactions; {len(scorer.holdout_transaction_ids_)} "
         f"held out; flag rate {scorer.flag_rate_:.4f}; fit {time.perf_counter() - start:.1f} s"
@@ -30,8 +48,14 @@ def main(n_customers: int) -> None:
         value = r["value"] if r["value"] is None else round(r["value"], 4)
         print(f"{r['model']:18s} {r['metric']:24s} {value}")
     out = scorer.score(risk)
-    truth = data.truth["transaction_fraud"]
-    mech = truth.column("mechanism").to_pylist()
+    mechanism_of = dict(
+        zip(
+            truth_table.column("transaction_id").to_pylist(),
+            truth_table.column("mechanism").to_pylist(),
+            strict=True,
+        )
+    )
+    mech = [mechanism_of.get(t) for t in out.column("transaction_id").to_pylist()]
     score = out.column("fraud_score").to_numpy()
     flagged = out.column("is_flagged").to_numpy(zero_copy_only=False)
     baseline = scorer.baseline_score(risk)

@@ -21,19 +21,18 @@ from segmentation.warehouse import current_snapshot, to_arrow
 PROJECT = Path(__file__).resolve().parents[1]
 
 
-def build_demo_features(n_customers: int, work: Path, seed: int = 42) -> tuple[pa.Table, list, pa.Table]:
-    """(current-snapshot customer features, catalog model inputs, hidden kinds) of `n_customers` demo
-    customers generated with `seed`; `work` holds the raw files, the scratch database and dbt's files."""
+def build_demo(n_customers: int, work: Path, select: list[str], seed: int = 42) -> tuple[Path, Path]:
+    """Generate `n_customers` demo customers with `seed` into `work`/raw and `dbt build` the `select`ed
+    models (no data tests) into a scratch database there. Returns (database, raw folder)."""
     raw = Path(demo_data.write(work / "raw", n_customers=n_customers, seed=seed))
-    database = work / "bench_features.duckdb"
+    database = work / "bench.duckdb"
     env = {**os.environ, "SEGMENTATION_DB_PATH": str(database)}
     subprocess.run(
         [
             str(Path(sys.executable).with_name("dbt")),
             "build",
             "--select",
-            "+int_customers_features",
-            "+int_feature_catalog",
+            *select,
             "--exclude",
             "test_type:data",
             "--vars",
@@ -48,6 +47,13 @@ def build_demo_features(n_customers: int, work: Path, seed: int = 42) -> tuple[p
         env=env,
         check=True,
     )
+    return database, raw
+
+
+def build_demo_features(n_customers: int, work: Path, seed: int = 42) -> tuple[pa.Table, list, pa.Table]:
+    """(current-snapshot customer features, catalog model inputs, hidden kinds) of `n_customers` demo
+    customers generated with `seed`; `work` holds the raw files, the scratch database and dbt's files."""
+    database, raw = build_demo(n_customers, work, ["+int_customers_features", "+int_feature_catalog"], seed)
     with duckdb.connect(str(database), read_only=True) as con:
         features = current_snapshot(con.table("intermediate.int_customers_features"))
         catalog = to_arrow(con.table("intermediate.int_feature_catalog"))
