@@ -24,6 +24,9 @@
     {#- The category-share feature columns, as a list of {'category': ..., 'column': ...} read from
         int_top_categories. A model that calls this needs `-- depends_on: {{ ref('int_top_categories') }}`. -#}
     {%- if not execute -%}{{ return([]) }}{%- endif -%}
+    {#- Before the first build (dbt compile, or the linter on a scratch database) the table does not exist
+        yet: no category columns, rather than a compilation error. In a build it is always upstream. -#}
+    {%- if load_relation(ref('int_top_categories')) is none -%}{{ return([]) }}{%- endif -%}
     {%- set query -%}
         select category, feature_name from {{ ref('int_top_categories') }} order by category_rank
     {%- endset -%}
