@@ -59,7 +59,8 @@ def main() -> None:
         source = args.features
     else:
         with tempfile.TemporaryDirectory() as folder:
-            features, catalog, truth = build_demo_features(args.customers, Path(folder))
+            features, catalog_table, truth = build_demo_features(args.customers, Path(folder))
+        catalog = model_inputs(catalog_table)
         source = f"demo data, {args.customers} customers generated"
     overrides = json.loads(args.config) if args.config else {}
     print(f"{source}: {features.num_rows} customers with a transaction, {len(catalog)} catalog inputs")

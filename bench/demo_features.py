@@ -15,7 +15,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from segmentation import demo_data
-from segmentation.registry import model_inputs
 from segmentation.warehouse import current_snapshot, to_arrow
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -50,15 +49,16 @@ def build_demo(n_customers: int, work: Path, select: list[str], seed: int = 42) 
     return database, raw
 
 
-def build_demo_features(n_customers: int, work: Path, seed: int = 42) -> tuple[pa.Table, list, pa.Table]:
-    """(current-snapshot customer features, catalog model inputs, hidden kinds) of `n_customers` demo
-    customers generated with `seed`; `work` holds the raw files, the scratch database and dbt's files."""
+def build_demo_features(n_customers: int, work: Path, seed: int = 42) -> tuple[pa.Table, pa.Table, pa.Table]:
+    """(current-snapshot customer features, feature catalog table, hidden kinds) of `n_customers` demo
+    customers generated with `seed`; `work` holds the raw files, the scratch database and dbt's files.
+    `segmentation.registry.model_inputs(catalog)` gives the catalog's model inputs."""
     database, raw = build_demo(n_customers, work, ["+int_customers_features", "+int_feature_catalog"], seed)
     with duckdb.connect(str(database), read_only=True) as con:
         features = current_snapshot(con.table("intermediate.int_customers_features"))
         catalog = to_arrow(con.table("intermediate.int_feature_catalog"))
     kinds = pq.read_table(raw / "_truth" / "customer_kinds.parquet")
-    return features, model_inputs(catalog), kinds
+    return features, catalog, kinds
 
 
 def peak_rss_mib() -> float:
