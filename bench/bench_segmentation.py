@@ -101,6 +101,12 @@ def main() -> None:
         )
         stages = " ".join(f"{name}={sec:.1f}" for name, sec in m.get("seconds", {}).items())
         print(f"      fit seconds by stage: {stages}", flush=True)
+        if "robustness_adversarial_twin" in m:
+            print(
+                "      robustness on the plain twin's rows: "
+                f"adversarial {m['robustness_adversarial_twin']:.3f} vs plain {m['robustness_plain']:.3f}",
+                flush=True,
+            )
         if args.candidates:
             print_candidates(model, features, truth, seed)
     print(f"peak RSS of this process (fits, evaluation; dbt runs in a child): {peak_rss_mib():,.0f} MiB")

@@ -206,3 +206,21 @@ def test_inputs_apply_the_stored_weights(planted, fitted):
     )
     restored = SegmentationModel.from_record(model.to_record())
     np.testing.assert_array_equal(restored.input_weights_, model.input_weights_)
+
+
+def test_twins_on_a_sample_compare_like_for_like(planted, fitted):
+    # When the plain twin sees only a sample, an adversarial twin on the same rows is measured too (the
+    # adversarial term lowering flips is asserted on the demo data, tests/e2e/test_segmentation.py).
+    table, catalog, _ = planted
+    cfg = SegmentationConfig(
+        seed=3,
+        clustering=ClusteringConfig(k_min=6, k_max=6),
+        selection=SelectionConfig(candidates=("features",), n_bootstrap=1),
+        robustness_sample_size=1000,
+        twin_sample_size=1200,
+    )
+    m = SegmentationModel(cfg).fit(table, catalog).metrics_
+    assert 0.0 <= m["robustness_adversarial_twin"] <= 1.0
+    assert m["robustness_adversarial_twin"] != m["robustness_adversarial"]
+    model, _ = fitted  # its twin saw every training row: the deployed encoder is the like-for-like one
+    assert "robustness_adversarial_twin" not in model.metrics_

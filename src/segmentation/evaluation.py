@@ -87,6 +87,11 @@ def segmentation_evaluation(
         ("robustness", "share of customers whose segment changes under an FGSM push of size epsilon"),
         ("robustness_adversarial", "same, in the embedding of the adversarially trained encoder"),
         ("robustness_plain", "same, in the embedding of a twin trained without the adversarial term"),
+        (
+            "robustness_adversarial_twin",
+            "same, in a twin trained with the adversarial term on the plain twin's rows (only when the "
+            "twin saw a sample of the training rows: the like-for-like comparison)",
+        ),
     ):
         if key in metrics:
             rows.append(_row("segmentation", "learned", key, metrics[key], note))
