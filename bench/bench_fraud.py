@@ -20,7 +20,7 @@ from demo_features import build_demo
 
 from segmentation.demo_data import MECHANISMS
 from segmentation.fraud import FraudConfig, FraudScorer
-from segmentation.warehouse import to_arrow
+from segmentation.warehouse import known_labels, to_arrow
 
 
 def main(n_customers: int) -> None:
@@ -32,11 +32,7 @@ def main(n_customers: int) -> None:
             as_of = con.sql(
                 "select as_of_date from intermediate.int_as_of_dates where is_current"
             ).fetchone()[0]
-            labels = to_arrow(
-                con.table("staging.stg_raw__fraud_labels").filter(
-                    f"coalesce(labeled_at, '{as_of}') <= '{as_of}'"
-                )
-            )
+            labels = known_labels(con.table("staging.stg_raw__fraud_labels"), as_of)
         truth_table = pq.read_table(raw / "_truth" / "transaction_fraud.parquet")
     start = time.perf_counter()
     scorer = FraudScorer(FraudConfig()).fit(risk, None, labels)

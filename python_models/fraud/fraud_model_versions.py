@@ -3,7 +3,7 @@
 from segmentation.predictions import FRAUD_KIND, should_train, train_fraud_version
 from segmentation.progress import dbt_progress
 from segmentation.registry import RetrainPolicy, empty_registry, latest_version
-from segmentation.warehouse import feature_catalog, to_arrow
+from segmentation.warehouse import feature_catalog, known_labels, to_arrow
 
 
 def model(dbt, session):
@@ -16,10 +16,7 @@ def model(dbt, session):
     if not train:
         return empty_registry()
     risk = to_arrow(dbt.ref("int_transactions_risk").order("transaction_id"))
-    # Only outcomes known before the as-of date, so a replay of the past learns what was known then.
-    labels = dbt.ref("stg_raw__fraud_labels").filter(
-        f"coalesce(labeled_at, '{as_of_date}') <= '{as_of_date}'"
-    )
+    labels = known_labels(dbt.ref("stg_raw__fraud_labels"), as_of_date)
     catalog = feature_catalog(dbt.ref("int_feature_catalog"))
     seed = int(dbt.config.meta_get("seed"))
-    return train_fraud_version(risk, to_arrow(labels), catalog, previous, as_of_date, reason, seed)
+    return train_fraud_version(risk, labels, catalog, previous, as_of_date, reason, seed)

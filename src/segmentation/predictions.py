@@ -75,17 +75,12 @@ def should_train(
         return True, "retrain is 'always'"
     if policy.mode == "never":
         return False, f"stored model applied (trained as of {previous['as_of_date']})"
-    change = None if inputs is None else feature_set_change(stored_inputs(previous), inputs)
+    change = None if inputs is None else feature_set_change(json.loads(previous["feature_names"]), inputs)
     if change:
         return True, change
     if previous["as_of_date"] == as_of_date:
         return False, f"stored model applied (trained as of {previous['as_of_date']})"
     return True, f"new as-of date {as_of_date} (stored model is as of {previous['as_of_date']})"
-
-
-def stored_inputs(version: dict[str, Any]) -> list[str]:
-    """The catalog features a stored churn/value version was trained on."""
-    return list(json.loads(version["feature_names"]))
 
 
 # Gradient boosting runs OpenMP threads; on a small, shared machine oversubscription made training 15x

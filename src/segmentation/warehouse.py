@@ -33,3 +33,9 @@ def purchase_log(transactions: Any) -> pa.Table:
 def feature_catalog(catalog: Any) -> pa.Table:
     """The feature catalog in a fixed order (model inputs are laid out in this order)."""
     return to_arrow(catalog.order("entity, feature_name"))
+
+
+def known_labels(labels: Any, as_of_date: Any) -> pa.Table:
+    """The fraud labels known by the as-of date (labelled on or before it; no label date counts as known),
+    filtered in DuckDB: a replay of the past learns only what was known then."""
+    return to_arrow(labels.filter(f"coalesce(labeled_at, '{as_of_date}') <= '{as_of_date}'"))

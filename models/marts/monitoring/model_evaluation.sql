@@ -8,71 +8,41 @@ churn_value_model_versions as (
     select * from {{ ref('churn_value_model_versions') }}
 ),
 
-latest_churn_value_version as (
-    select *
-    from churn_value_model_versions
-    qualify version_number = max(version_number) over ()
-),
-
 churn_value_backtest as (
-    select
-        model_version,
-        as_of_date,
-        unnest(
-            from_json(
-                json_extract(metrics, '$.backtest'),
-                '[{"task": "VARCHAR", "model": "VARCHAR", "metric": "VARCHAR", "value": "JSON"}]'
-            )
-        ) as backtest_row
-    from latest_churn_value_version
+    {{ latest_version_metric_rows('churn_value_model_versions', '$.backtest', 'JSON') }}
 ),
 
 churn_value_evaluation as (
     select
-        struct_extract(backtest_row, 'task') as task,
-        struct_extract(backtest_row, 'model') as model,
-        struct_extract(backtest_row, 'metric') as metric,
-        try_cast(struct_extract(backtest_row, 'value') as double) as value,
+        struct_extract(metric_row, 'task') as task,
+        struct_extract(metric_row, 'model') as model,
+        struct_extract(metric_row, 'metric') as metric,
+        try_cast(struct_extract(metric_row, 'value') as double) as value,
         model_version,
         as_of_date,
         'backtest: fit as of T - 2h, evaluated on the outcomes of [T - h, T)' as note
     from churn_value_backtest
-    where try_cast(struct_extract(backtest_row, 'value') as double) is not null
+    where try_cast(struct_extract(metric_row, 'value') as double) is not null
 ),
 
 fraud_model_versions as (
     select * from {{ ref('fraud_model_versions') }}
 ),
 
-latest_fraud_version as (
-    select *
-    from fraud_model_versions
-    qualify version_number = max(version_number) over ()
-),
-
-fraud_evaluation_rows as (
-    select
-        model_version,
-        as_of_date,
-        unnest(
-            from_json(
-                json_extract(metrics, '$.evaluation'),
-                '[{"task": "VARCHAR", "model": "VARCHAR", "metric": "VARCHAR", "value": "DOUBLE"}]'
-            )
-        ) as evaluation_row
-    from latest_fraud_version
+fraud_metric_rows as (
+    {{ latest_version_metric_rows('fraud_model_versions', '$.evaluation', 'DOUBLE') }}
 ),
 
 fraud_evaluation as (
     select
-        struct_extract(evaluation_row, 'task') as task,
-        struct_extract(evaluation_row, 'model') as model,
-        struct_extract(evaluation_row, 'metric') as metric,
-        struct_extract(evaluation_row, 'value') as value,
+        struct_extract(metric_row, 'task') as task,
+        struct_extract(metric_row, 'model') as model,
+        struct_extract(metric_row, 'metric') as metric,
+        struct_extract(metric_row, 'value') as value,
         model_version,
         as_of_date,
         'held-out labelled transactions (the latest 25% by time)' as note
-    from fraud_evaluation_rows
+    from fraud_metric_rows
 ),
 
 all_evaluations as (
