@@ -14,6 +14,16 @@
     cast({{ numerator }} as double) / nullif({{ denominator }}, 0)
 {%- endmacro %}
 
+{% macro capped_share_of(numerator, denominator) -%}
+    {#- A share that real histories can push past 1 (refunds of orders placed before the data starts, a
+        refund and a chargeback of the same order), capped at 1: "all of it, or more". Null when the
+        denominator is 0 (DuckDB's least() would skip the null and give 1). -#}
+    case
+        when {{ share_of(numerator, denominator) }} > 1 then 1.0
+        else {{ share_of(numerator, denominator) }}
+    end
+{%- endmacro %}
+
 {% macro balance(recent, earlier) -%}
     {#- (recent - earlier) / (recent + earlier): -1 = all earlier, 0 = steady, 1 = all recent; null when
         both are 0. -#}

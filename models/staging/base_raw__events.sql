@@ -9,7 +9,7 @@ parsed as (
     select
         *,
         {{ text_value('customer_id') }} as parsed_customer_id,
-        try_cast(trim(occurred_at) as timestamp) as parsed_occurred_at,
+        {{ parse_timestamp('occurred_at') }} as parsed_occurred_at,
         lower({{ text_value('event_type') }}) as parsed_event_type,
         {{ text_value('session_id') }} as parsed_session_id,
         {{ text_value('item_id') }} as parsed_item_id

@@ -14,7 +14,7 @@ parsed as (
         source.*,
         {{ text_value('source.transaction_id') }} as parsed_transaction_id,
         try_cast(trim(source.is_fraud) as boolean) as parsed_is_fraud,
-        try_cast(trim(source.labeled_at) as timestamp) as parsed_labeled_at,
+        {{ parse_timestamp('source.labeled_at') }} as parsed_labeled_at,
         transactions.transaction_id is not null as has_known_transaction
     from source
     left join transactions

@@ -11,7 +11,7 @@ parsed as (
         {{ text_value('customer_id') }} as parsed_customer_id,
         {{ text_value('related_customer_id') }} as parsed_related_customer_id,
         lower({{ text_value('relation') }}) as parsed_relation,
-        try_cast(trim(created_at) as timestamp) as parsed_created_at
+        {{ parse_timestamp('created_at') }} as parsed_created_at
     from source
 ),
 

@@ -16,7 +16,7 @@ parsed as (
         *,
         {{ transaction_id_expression }} as parsed_transaction_id,
         {{ text_value('customer_id') }} as parsed_customer_id,
-        try_cast(trim(transacted_at) as timestamp) as parsed_transacted_at,
+        {{ parse_timestamp('transacted_at') }} as parsed_transacted_at,
         try_cast(trim(amount) as decimal(18, 2)) as parsed_amount,
         try_cast(trim(quantity) as integer) as parsed_quantity,
         -- No status: completed, except that a negative amount is a refund (the contract's refund row).

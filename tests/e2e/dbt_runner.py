@@ -13,10 +13,6 @@ import duckdb
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 DBT = Path(sys.executable).with_name("dbt")
-# The steering side's contract checker lives in shared/ beside the checkout (as CI lays it out);
-# SEGMENTATION_SHARED_DIR points elsewhere when the clone is not beside it.
-SHARED_DIR = Path(os.environ.get("SEGMENTATION_SHARED_DIR", PROJECT_DIR.parent / "shared"))
-CHECK_CONTRACT = SHARED_DIR / "tools" / "check_contract.py"
 
 
 @dataclass
@@ -65,17 +61,3 @@ def dbt_build(
     ]
     done = subprocess.run(command, cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=1800)
     return Build(done.returncode, done.stdout + done.stderr, database)
-
-
-def check_contract(database: Path, marts: list[str]) -> subprocess.CompletedProcess:
-    """Run the steering side's contract checker on the given marts of a built database."""
-    if not CHECK_CONTRACT.exists():
-        raise FileNotFoundError(
-            f"{CHECK_CONTRACT} not found: put shared/ beside the checkout or set SEGMENTATION_SHARED_DIR"
-        )
-    return subprocess.run(
-        [sys.executable, str(CHECK_CONTRACT), str(database), "--marts", ",".join(marts)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )

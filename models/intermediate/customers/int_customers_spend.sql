@@ -120,9 +120,10 @@ final as (
         {{ balance('per_customer.spend_last_90_days', 'per_customer.spend_previous_90_days') }}
             as spend_trend,
         per_customer.units_per_order,
-        {{ share_of('per_customer.refunds', 'per_customer.orders') }} as refund_rate,
-        {{ share_of('per_customer.chargebacks', 'per_customer.orders') }} as chargeback_rate,
-        {{ share_of('per_customer.returned_amount', 'per_customer.gross_revenue') }} as returned_amount_share,
+        {{ capped_share_of('per_customer.refunds', 'per_customer.orders') }} as refund_rate,
+        {{ capped_share_of('per_customer.chargebacks', 'per_customer.orders') }} as chargeback_rate,
+        {{ capped_share_of('per_customer.returned_amount', 'per_customer.gross_revenue') }}
+            as returned_amount_share,
         {{ share_of('per_customer.web_orders', 'per_customer.orders_with_channel') }} as web_order_share,
         {{ share_of('per_customer.app_orders', 'per_customer.orders_with_channel') }} as app_order_share,
         {{ share_of('per_customer.store_orders', 'per_customer.orders_with_channel') }} as store_order_share,

@@ -1,0 +1,43 @@
+"""The contract document names the six marts with their keys and columns, and the marts' dbt YAML
+declares (and enforces) every column the document promises."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from tests.e2e.contract import mart_contracts
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+def _declared_models() -> dict[str, dict]:
+    models = {}
+    for path in (PROJECT / "models" / "marts").rglob("_*__models.yml"):
+        for model in yaml.safe_load(path.read_text()).get("models", []):
+            models[model["name"]] = model
+    return models
+
+
+def test_contract_lists_every_mart_with_its_key() -> None:
+    contracts = mart_contracts()
+    assert set(contracts) == {
+        "customer_segments",
+        "segment_profiles",
+        "fraud_transaction_scores",
+        "fraud_customer_scores",
+        "segment_item_affinity",
+        "customer_recommendations",
+    }
+    for contract in contracts.values():
+        assert contract.key and set(contract.key) <= set(contract.columns), contract
+
+
+def test_every_promised_column_is_declared_under_an_enforced_model_contract() -> None:
+    declared = _declared_models()
+    for name, contract in mart_contracts().items():
+        model = declared[name]
+        assert model["config"]["contract"]["enforced"] is True, name
+        columns = {column["name"] for column in model["columns"]}
+        assert set(contract.columns) <= columns, (name, set(contract.columns) - columns)
