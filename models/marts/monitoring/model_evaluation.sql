@@ -45,6 +45,28 @@ fraud_evaluation as (
     from fraud_metric_rows
 ),
 
+recommendations_backtest as (
+    select * from {{ ref('int_recommendations_backtest') }}
+),
+
+as_of_dates as (
+    select * from {{ ref('int_as_of_dates') }}
+),
+
+recommendation_evaluation as (
+    select
+        recommendations_backtest.task,
+        recommendations_backtest.model,
+        recommendations_backtest.metric,
+        recommendations_backtest.value,
+        'recommendation_blend_weights' as model_version,
+        as_of_dates.as_of_date,
+        recommendations_backtest.note
+    from recommendations_backtest
+    cross join as_of_dates
+    where as_of_dates.is_current
+),
+
 all_evaluations as (
     select
         task,
@@ -59,6 +81,8 @@ all_evaluations as (
     select * from churn_value_evaluation
     union all by name
     select * from fraud_evaluation
+    union all by name
+    select * from recommendation_evaluation
 ),
 
 final as (

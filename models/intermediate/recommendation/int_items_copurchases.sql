@@ -1,0 +1,73 @@
+{#-
+    Items bought by the same customers before each as-of date: one row per snapshot, item and related
+    item, for the var recommendation_related_items most related items of each. Relatedness is the
+    cosine of the two items' buyer sets, co_buyers / sqrt(buyers x related buyers), so an item related to
+    everything (a best seller) does not crowd out what really goes together. Each customer's
+    var recommendation_anchor_items most recent items are paired, which bounds the work per customer.
+-#}
+with
+
+customers_item_history as (
+    select * from {{ ref('int_customers_item_history') }}
+),
+
+items_statistics as (
+    select * from {{ ref('int_items_statistics') }}
+),
+
+recent_items as (
+    select
+        snapshot_name,
+        customer_id,
+        item_id
+    from customers_item_history
+    qualify row_number() over (
+            partition by snapshot_name, customer_id
+            order by last_bought_at desc, orders desc, item_id asc
+        ) <= {{ var('recommendation_anchor_items') | int }}
+),
+
+pairs as (
+    select
+        recent_items.snapshot_name,
+        recent_items.item_id,
+        related.item_id as related_item_id,
+        count(*) as co_buyers
+    from recent_items
+    inner join recent_items as related
+        on recent_items.snapshot_name = related.snapshot_name
+            and recent_items.customer_id = related.customer_id
+            and recent_items.item_id != related.item_id
+    group by recent_items.snapshot_name, recent_items.item_id, related.item_id
+    having count(*) >= 2
+),
+
+scored as (
+    select
+        pairs.snapshot_name,
+        pairs.item_id,
+        pairs.related_item_id,
+        related_statistics.category as related_category,
+        pairs.co_buyers,
+        pairs.co_buyers / sqrt(cast(item_statistics.buyers as double) * related_statistics.buyers) as cosine
+    from pairs
+    inner join items_statistics as item_statistics
+        on pairs.snapshot_name = item_statistics.snapshot_name
+            and pairs.item_id = item_statistics.item_id
+    inner join items_statistics as related_statistics
+        on pairs.snapshot_name = related_statistics.snapshot_name
+            and pairs.related_item_id = related_statistics.item_id
+),
+
+final as (
+    select
+        *,
+        row_number() over (
+            partition by snapshot_name, item_id
+            order by cosine desc, co_buyers desc, related_item_id asc
+        ) as related_rank
+    from scored
+    qualify related_rank <= {{ var('recommendation_related_items') | int }}
+)
+
+select * from final

@@ -1,0 +1,302 @@
+{#-
+    The recommender's backtest, on every build: one row per model and metric. The lists are made as of
+    the 'training' snapshot (one horizon before the as-of date) by the blend learned one horizon earlier
+    still, and scored against what each sampled customer bought in the horizon that followed. Beside the
+    blend, three baselines ranked from the same candidates: global popularity (the same items for
+    everyone), the segment's most popular items, and the customer's own history (most ordered first).
+    Item and category level, at 3 and 10: hit rate (share of customers with at least one hit), recall,
+    NDCG; hits in categories new to the customer; catalogue coverage.
+-#}
+with
+
+scores as (
+    select * from {{ ref('int_customers_recommendation_scores') }}
+),
+
+candidates as (
+    select * from {{ ref('int_customers_recommendation_candidates') }}
+),
+
+customers_item_outcomes as (
+    select * from {{ ref('int_customers_item_outcomes') }}
+),
+
+items_statistics as (
+    select * from {{ ref('int_items_statistics') }}
+),
+
+past_candidates as (
+    select * from candidates
+    where snapshot_name = 'training'
+),
+
+lists as (
+    select
+        'recommender' as model,
+        customer_id,
+        recommendation_rank as list_rank,
+        item_id,
+        category,
+        is_new_category
+    from scores
+    where snapshot_name = 'training' and recommendation_rank <= 10
+    union all
+    select
+        'global_popularity' as model,
+        customer_id,
+        row_number() over (partition by customer_id order by global_share desc, item_id asc) as list_rank,
+        item_id,
+        category,
+        is_new_category
+    from past_candidates
+    qualify list_rank <= 10
+    union all
+    select
+        'segment_popularity' as model,
+        customer_id,
+        row_number() over (partition by customer_id order by segment_share desc, item_id asc) as list_rank,
+        item_id,
+        category,
+        is_new_category
+    from past_candidates
+    where segment_share > 0
+    qualify list_rank <= 10
+    union all
+    select
+        'own_history' as model,
+        customer_id,
+        row_number() over (
+            partition by customer_id order by own_orders desc, days_since_bought asc, item_id asc
+        ) as list_rank,
+        item_id,
+        category,
+        is_new_category
+    from past_candidates
+    where bought_before = 1
+    qualify list_rank <= 10
+),
+
+evaluated_customers as (
+    -- Sampled customers who bought at least one item in the horizon after the 'training' as-of date.
+    select distinct past_candidates.customer_id
+    from past_candidates
+    semi join customers_item_outcomes
+        on past_candidates.customer_id = customers_item_outcomes.customer_id
+            and customers_item_outcomes.snapshot_name = 'training'
+),
+
+bought_items as (
+    select
+        customers_item_outcomes.customer_id,
+        customers_item_outcomes.item_id,
+        customers_item_outcomes.category
+    from customers_item_outcomes
+    semi join evaluated_customers
+        on customers_item_outcomes.customer_id = evaluated_customers.customer_id
+    where customers_item_outcomes.snapshot_name = 'training'
+),
+
+bought_categories as (
+    select distinct
+        customer_id,
+        category
+    from bought_items
+),
+
+bought_counts as (
+    select
+        customer_id,
+        count(*) as items_bought,
+        count(distinct category) as categories_bought
+    from bought_items
+    group by customer_id
+),
+
+cutoffs as (
+    select unnest([3, 10]) as k
+),
+
+ranks as (
+    select unnest(range(1, 11)) as rank_position
+),
+
+ideal_gains as (
+    -- Ideal DCG with m relevant results: the sum of 1 / log2(rank + 1) over the first m ranks.
+    select
+        rank_position as m,
+        sum(1 / log2(rank_position + 1)) over (order by rank_position) as ideal_dcg
+    from ranks
+),
+
+judged as (
+    select
+        lists.model,
+        lists.customer_id,
+        lists.list_rank,
+        lists.item_id,
+        lists.category,
+        lists.is_new_category,
+        bought_items.item_id is not null as is_item_hit,
+        bought_categories.category is not null as is_category_hit
+    from lists
+    inner join evaluated_customers
+        on lists.customer_id = evaluated_customers.customer_id
+    left join bought_items
+        on lists.customer_id = bought_items.customer_id
+            and lists.item_id = bought_items.item_id
+    left join bought_categories
+        on lists.customer_id = bought_categories.customer_id
+            and lists.category = bought_categories.category
+),
+
+category_lists as (
+    -- The distinct categories of each list, ranked by where they first appear.
+    select
+        model,
+        customer_id,
+        category,
+        min(list_rank) as first_rank,
+        bool_or(is_category_hit) as is_category_hit,
+        row_number() over (partition by model, customer_id order by min(list_rank), category) as category_rank
+    from judged
+    group by model, customer_id, category
+),
+
+models as (
+    select distinct model from lists
+),
+
+per_customer as (
+    select
+        models.model,
+        cutoffs.k,
+        evaluated_customers.customer_id,
+        bought_counts.items_bought,
+        bought_counts.categories_bought
+    from models
+    cross join cutoffs
+    cross join evaluated_customers
+    inner join bought_counts
+        on evaluated_customers.customer_id = bought_counts.customer_id
+),
+
+item_level as (
+    select
+        per_customer.model,
+        per_customer.k,
+        per_customer.customer_id,
+        coalesce(bool_or(judged.is_item_hit), false) as item_hit,
+        count(*) filter (where judged.is_item_hit) / any_value(per_customer.items_bought) as item_recall,
+        coalesce(sum(case when judged.is_item_hit then 1 / log2(judged.list_rank + 1) else 0 end), 0)
+        / any_value(item_ideal.ideal_dcg) as item_ndcg,
+        coalesce(bool_or(judged.is_category_hit and judged.is_new_category), false) as new_category_hit,
+        count(*) filter (where judged.is_item_hit) as item_hits,
+        count(*) filter (where judged.is_item_hit and judged.is_new_category) as item_hits_in_new_categories
+    from per_customer
+    left join judged
+        on per_customer.model = judged.model
+            and per_customer.customer_id = judged.customer_id
+            and per_customer.k >= judged.list_rank
+    inner join ideal_gains as item_ideal
+        on least(per_customer.k, per_customer.items_bought) = item_ideal.m
+    group by per_customer.model, per_customer.k, per_customer.customer_id
+),
+
+category_level as (
+    select
+        per_customer.model,
+        per_customer.k,
+        per_customer.customer_id,
+        coalesce(bool_or(category_lists.is_category_hit), false) as category_hit,
+        count(*) filter (where category_lists.is_category_hit) / any_value(per_customer.categories_bought)
+            as category_recall,
+        coalesce(
+            sum(
+                case
+                    when category_lists.is_category_hit then 1 / log2(category_lists.category_rank + 1) else 0
+                end
+            ),
+            0
+        ) / any_value(category_ideal.ideal_dcg) as category_ndcg
+    from per_customer
+    left join category_lists
+        on per_customer.model = category_lists.model
+            and per_customer.customer_id = category_lists.customer_id
+            and per_customer.k >= category_lists.first_rank
+    inner join ideal_gains as category_ideal
+        on least(per_customer.k, per_customer.categories_bought) = category_ideal.m
+    group by per_customer.model, per_customer.k, per_customer.customer_id
+),
+
+averages as (
+    select
+        item_level.model,
+        item_level.k,
+        count(*) as customers,
+        avg(item_level.item_hit::integer) as item_hit_rate,
+        avg(item_level.item_recall) as item_recall,
+        avg(item_level.item_ndcg) as item_ndcg,
+        avg(category_level.category_hit::integer) as category_hit_rate,
+        avg(category_level.category_recall) as category_recall,
+        avg(category_level.category_ndcg) as category_ndcg,
+        avg(item_level.new_category_hit::integer) as new_category_hit_rate,
+        sum(item_level.item_hits_in_new_categories) / nullif(sum(item_level.item_hits), 0)
+            as share_of_hits_in_new_categories
+    from item_level
+    inner join category_level
+        on item_level.model = category_level.model
+            and item_level.k = category_level.k
+            and item_level.customer_id = category_level.customer_id
+    group by item_level.model, item_level.k
+),
+
+catalogue as (
+    select count(*) as items
+    from items_statistics
+    where snapshot_name = 'training'
+),
+
+coverage as (
+    select
+        lists.model,
+        cutoffs.k,
+        count(distinct lists.item_id) / any_value(catalogue.items) as catalogue_coverage
+    from lists
+    cross join cutoffs
+    cross join catalogue
+    where lists.list_rank <= cutoffs.k
+    group by lists.model, cutoffs.k
+),
+
+metrics as (
+    select
+        averages.model,
+        averages.k,
+        averages.customers,
+        unnest([
+            'item_hit_rate', 'item_recall', 'item_ndcg', 'category_hit_rate', 'category_recall',
+            'category_ndcg', 'new_category_hit_rate', 'share_of_hits_in_new_categories', 'catalogue_coverage'
+        ]) as metric_name,
+        unnest([
+            averages.item_hit_rate, averages.item_recall, averages.item_ndcg, averages.category_hit_rate,
+            averages.category_recall, averages.category_ndcg, averages.new_category_hit_rate,
+            averages.share_of_hits_in_new_categories, coverage.catalogue_coverage
+        ]) as value
+    from averages
+    left join coverage
+        on averages.model = coverage.model and averages.k = coverage.k
+),
+
+final as (
+    select
+        'recommendation' as task,
+        model,
+        metric_name || '_at_' || k as metric,
+        value::double as value,
+        'backtest: lists as of T - h (blend learned as of T - 2h), scored on purchases in [T - h, T); '
+        || customers || ' customers' as note
+    from metrics
+    where value is not null
+)
+
+select * from final

@@ -1,0 +1,120 @@
+"""The recommender's blend: how much each candidate signal counts, learned on a time split.
+
+The candidates and their signals are computed in SQL (int_customers_recommendation_candidates); this
+module only learns the weights of a linear score from what customers went on to buy, with a logistic
+regression (scikit-learn: a well-kept, deterministic solver, and the weights stay readable). The
+weights are stored on the original scale of the signals so SQL applies them with one sum.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+from sklearn.linear_model import LogisticRegression
+
+BLEND_SIGNALS = (
+    "bought_before",
+    "log_own_orders",
+    "own_recency",
+    "repeat_propensity",
+    "category_share",
+    "copurchase_score",
+    "segment_share",
+    "global_share",
+)
+MIN_POSITIVES = 20
+# Used only when no blend can be learned (no purchases with items in the window that follows the past
+# as-of date): own history first, then what goes with it, then what the segment and everyone buy.
+FALLBACK_WEIGHTS = {
+    "intercept": -4.0,
+    "bought_before": 1.0,
+    "log_own_orders": 1.0,
+    "own_recency": 1.0,
+    "repeat_propensity": 1.0,
+    "category_share": 1.0,
+    "copurchase_score": 2.0,
+    "segment_share": 4.0,
+    "global_share": 4.0,
+}
+WEIGHTS_SCHEMA = pa.schema(
+    [
+        ("applies_to_snapshot", pa.string()),
+        ("fitted_on_snapshot", pa.string()),
+        ("signal", pa.string()),
+        ("weight", pa.float64()),
+        ("method", pa.string()),
+        ("training_rows", pa.int64()),
+        ("positives", pa.int64()),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class BlendConfig:
+    """How the blend is learned."""
+
+    regularisation: float = 1.0
+    """Inverse L2 strength of the logistic regression (scikit-learn's C)."""
+    max_iter: int = 1000
+
+
+def fit_blend(table: pa.Table, config: BlendConfig | None = None) -> tuple[dict[str, float], str, int, int]:
+    """Weights (with 'intercept') of the signals for P(bought next | candidate), the method used, the rows
+    and the positives it learned from. Falls back to FALLBACK_WEIGHTS when the labels cannot train."""
+    cfg = config or BlendConfig()
+    rows = table.num_rows
+    if rows == 0:
+        return dict(FALLBACK_WEIGHTS), "fallback: no candidates at the past as-of date", 0, 0
+    y = np.asarray(table.column("is_bought_next").to_numpy(zero_copy_only=False), dtype=bool)
+    positives = int(y.sum())
+    if positives < MIN_POSITIVES or positives == rows:
+        reason = f"fallback: {positives} of {rows} candidates bought in the window (need {MIN_POSITIVES})"
+        return dict(FALLBACK_WEIGHTS), reason, rows, positives
+    X = np.column_stack(
+        [
+            np.asarray(table.column(name).to_numpy(zero_copy_only=False), dtype=np.float64)
+            for name in BLEND_SIGNALS
+        ]
+    )
+    X = np.nan_to_num(X, nan=0.0)
+    mean = X.mean(axis=0)
+    scale = X.std(axis=0)
+    scale[scale == 0] = 1.0
+    model = LogisticRegression(C=cfg.regularisation, max_iter=cfg.max_iter).fit((X - mean) / scale, y)
+    coefficients = model.coef_[0] / scale
+    weights = {"intercept": float(model.intercept_[0] - (coefficients * mean).sum())}
+    weights.update({name: float(w) for name, w in zip(BLEND_SIGNALS, coefficients, strict=True)})
+    return weights, "logistic regression", rows, positives
+
+
+def blend_weights_table(
+    fits: Iterable[tuple[str, str, pa.Table]],
+    config: BlendConfig | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> pa.Table:
+    """One row per (applies_to_snapshot, signal): the weights learned on each (fitted_on, applies_to,
+    candidates) triple."""
+    rows = []
+    for fitted_on, applies_to, table in fits:
+        weights, method, n, positives = fit_blend(table, config)
+        if progress:
+            progress(
+                f"blend for '{applies_to}' learned on '{fitted_on}': {method}, {n} candidates, "
+                f"{positives} bought; " + ", ".join(f"{k}={v:.3f}" for k, v in weights.items())
+            )
+        rows += [
+            {
+                "applies_to_snapshot": applies_to,
+                "fitted_on_snapshot": fitted_on,
+                "signal": signal,
+                "weight": weight,
+                "method": method,
+                "training_rows": n,
+                "positives": positives,
+            }
+            for signal, weight in weights.items()
+        ]
+    return pa.Table.from_pylist(rows, schema=WEIGHTS_SCHEMA)

@@ -1,0 +1,66 @@
+"""The recommender end to end on the demo data: the backtest on every build, and lists with reasons."""
+
+from __future__ import annotations
+
+from tests.e2e.dbt_runner import Build
+
+
+def _backtest(build: Build, metric: str) -> dict[str, float]:
+    return dict(
+        build.query(
+            "select model, value from marts.model_evaluation "
+            f"where task = 'recommendation' and metric = '{metric}'"
+        )
+    )
+
+
+def test_backtest_covers_the_recommender_and_three_baselines(demo_build: Build) -> None:
+    for k in (3, 10):
+        for level in ("item", "category"):
+            for measure in ("hit_rate", "recall", "ndcg"):
+                scores = _backtest(demo_build, f"{level}_{measure}_at_{k}")
+                assert set(scores) == {
+                    "recommender",
+                    "global_popularity",
+                    "segment_popularity",
+                    "own_history",
+                }
+                assert all(0 <= value <= 1 for value in scores.values()), scores
+        assert set(_backtest(demo_build, f"catalogue_coverage_at_{k}")) >= {
+            "recommender",
+            "global_popularity",
+        }
+
+
+def test_recommender_beats_popularity_and_own_history(demo_build: Build) -> None:
+    for metric in ("item_hit_rate_at_10", "item_ndcg_at_10"):
+        scores = _backtest(demo_build, metric)
+        assert scores["recommender"] > scores["global_popularity"], (metric, scores)
+        assert scores["recommender"] > scores["own_history"], (metric, scores)
+    new_category = _backtest(demo_build, "new_category_hit_rate_at_3")
+    assert new_category["recommender"] > new_category["global_popularity"], new_category
+
+
+def test_lists_mix_repeat_purchases_discovery_and_reasons_in_words(demo_build: Build) -> None:
+    kinds = dict(
+        demo_build.query("select reason_kind, count(*) from marts.customer_recommendations group by 1")
+    )
+    assert {"own_history", "segment"} <= set(kinds), kinds
+    assert (
+        demo_build.scalar("select count(*) from marts.customer_recommendations where is_repeat_purchase") > 0
+    )
+    # One discovery slot per customer at most, always in a category new to the customer.
+    assert (
+        demo_build.scalar(
+            "select count(*) from (select customer_id from marts.customer_recommendations "
+            "where is_discovery group by customer_id having count(*) > 1)"
+        )
+        == 0
+    )
+    assert demo_build.scalar(
+        "select bool_and(is_new_category) from marts.customer_recommendations where is_discovery"
+    )
+    reasons = [r for (r,) in demo_build.query("select distinct reason from marts.customer_recommendations")]
+    assert any(r.startswith("you bought it") for r in reasons)
+    assert any(r.startswith("new for you: ") for r in reasons)
+    assert not any("_" in r.split('"')[0] for r in reasons), "a reason reads like a column name"
