@@ -55,7 +55,8 @@ def main() -> None:
     review = review_labels(risk, is_fraud, seed=1)
     print(
         f"{args.n_customers} customers, {risk.num_rows} transactions, true fraud rate {is_fraud.mean():.4f}; "
-        f"demo labels {demo_labels.num_rows} ({np.mean(demo_labels.column('is_fraud').to_numpy()):.3f} fraud), "
+        f"demo labels {demo_labels.num_rows} "
+        f"({np.mean(demo_labels.column('is_fraud').to_numpy()):.3f} fraud), "
         f"review labels {review.num_rows} ({np.mean(review.column('is_fraud').to_numpy()):.3f} fraud)"
     )
     for name, labels in (("demo labels", demo_labels), ("biased review", review)):

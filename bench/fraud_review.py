@@ -1,5 +1,6 @@
 """Generated fraud data whose labels come from a biased review process, and population metrics of a
-fitted `FraudScorer` against the ground truth. Used by `bench_fraud_review.py` and `tests/test_fraud_review.py`.
+fitted `FraudScorer` against the ground truth. Used by `bench_fraud_review.py` and
+`tests/test_fraud_review.py`.
 
 The demo generator plants four fraud mechanisms and keeps the full truth in `DemoData.truth`; its own
 `fraud_labels` are a class-balanced sample. Here the labels are re-drawn as a review team would leave them:
