@@ -65,7 +65,7 @@ from threadpoolctl import threadpool_limits
 from segmentation.autoencoder import AdversarialAutoencoder, AutoencoderNet
 from segmentation.config import AutoencoderConfig
 from segmentation.device import resolve_device
-from segmentation.preprocessing import FeaturePreprocessor, FeatureSpec, load_catalog
+from segmentation.preprocessing import MISSING_SUFFIX, FeaturePreprocessor, FeatureSpec, load_catalog
 
 __all__ = [
     "DEFAULT_RISK_CATALOG",
@@ -203,6 +203,8 @@ class FraudConfig:
     supervised_reason_probability: float = 0.5
     """The supervised model is given as a reason from this probability on."""
     n_reasons: int = 3
+    feature_reason_min_effect: float = 0.5
+    """A feature is named as a reason when it raised the supervised model's log-odds by at least this."""
     supervised_max_iter: int = 200
     supervised_learning_rate: float = 0.05
     n_stack_folds: int = 5
@@ -309,6 +311,67 @@ def _top_share_text(pct: float) -> str:
     if share <= 0.01:
         return "top 1%"
     return f"top {math.ceil(share * 100 - 1e-9)}%"
+
+
+FEATURE_RULE = {
+    "customer_transactions_last_hour": "velocity",
+    "customer_transactions_last_day": "velocity",
+    "device_transactions_last_hour": "velocity",
+    "device_transactions_last_day": "velocity",
+    "device_customers": "shared_device",
+    "is_first_device_use": "new_device_foreign_ip",
+    "is_foreign_ip": "new_device_foreign_ip",
+    "prior_chargebacks": "chargeback_history",
+    "amount_zscore": "amount_spike",
+}
+"""The rule each risk feature stands behind: a feature that raised the model's score adds to its rule's
+reason when that rule fires, rather than being named twice."""
+
+_COUNTS = {
+    "customer_transactions_last_hour": "transaction{s} by this customer in the last hour",
+    "customer_transactions_last_day": "transaction{s} by this customer in the last 24 hours",
+    "device_transactions_last_hour": "transaction{s} on this device in the last hour",
+    "device_transactions_last_day": "transaction{s} on this device in the last 24 hours",
+    "customer_prior_transactions": "earlier transaction{s} by this customer",
+    "prior_purchases": "earlier purchase{s} by this customer",
+    "prior_refunds": "earlier refund{s} by this customer",
+    "prior_chargebacks": "earlier chargeback{s} by this customer",
+}
+
+
+def _feature_text(table: pa.Table, name: str, i: int) -> str:
+    """A risk feature's value for row `i`, in words, as a reason the model raised its score."""
+    if name not in table.column_names:
+        return f"{name.replace('_', ' ')} (model)"
+    value = table.column(name)[i].as_py()
+    if value is None:
+        missing = {"device_customers": "no device recorded", "is_foreign_ip": "IP country unknown"}
+        return missing.get(name, f"{name.replace('_', ' ')} unknown") + " (model)"
+    if name in _COUNTS:
+        k = int(round(float(value)))
+        if k == 0 and name == "customer_prior_transactions":
+            return "first transaction of this customer"
+        return f"{k} " + _COUNTS[name].format(s="" if k == 1 else "s")
+    if name in ("status", "payment_method", "channel"):
+        label = {"status": "status", "payment_method": "paid by", "channel": "channel"}[name]
+        return f"{label} {value}"
+    if name == "is_first_device_use":
+        return "first use of this device by the customer" if value else "a device the customer used before"
+    if name == "is_foreign_ip":
+        return "IP country differs from the customer's" if value else "IP country is the customer's own"
+    if name == "is_weekend":
+        return "on a weekend" if value else "on a weekday"
+    v = float(value)
+    texts = {
+        "amount": f"amount {v:,.2f}",
+        "amount_zscore": f"amount {v:+.1f} standard deviations from the customer's usual",
+        "amount_to_prior_mean": f"amount {v:.1f} times the customer's average",
+        "customer_purchase_amount_last_day": f"{v:,.2f} spent by this customer in the last 24 hours",
+        "device_customers": f"{int(round(v))} customers on this device",
+        "days_since_signup": f"{'new ' if v < 90 else ''}account, {_plural(v, 'day')} old",
+        "hour_of_day": f"at {int(v):02d}:00",
+    }
+    return texts.get(name, f"{name.replace('_', ' ')} {v:g}")
 
 
 def _plural(n: float, word: str) -> str:
@@ -508,6 +571,7 @@ class FraudScorer:
             else None
         )
         X_fit = X if sample is None else X[sample]
+        self.feature_reference_ = self._typical_row(X_fit)
         self.autoencoder_: AdversarialAutoencoder | None = None
         self.isolation_forest_: IsolationForest | None = None
         if X.shape[1] > 0:
@@ -902,19 +966,65 @@ class FraudScorer:
         score = 1.0 - np.prod(1.0 - np.clip(parts, 0.0, 1.0), axis=1)
         return score, np.column_stack([parts, np.zeros(n)])
 
+    def _typical_row(self, X: np.ndarray) -> np.ndarray:
+        """The supervised inputs of a typical transaction: each numeric feature at its median, each
+        categorical one at its most common category (the anomaly input last, at its median 0.5)."""
+        ref = np.median(X, axis=0) if len(X) else np.zeros(X.shape[1])
+        for _, cols in self._feature_groups():
+            if "=" in self.feature_names_[cols[0]]:
+                ref[cols] = 0.0
+                ref[cols[int(np.argmax(X[:, cols].mean(axis=0)))]] = 1.0
+        return np.append(ref, 0.5).astype(np.float64)
+
+    def _feature_groups(self) -> list[tuple[str, np.ndarray]]:
+        """(risk column, indices of its model-matrix columns) for each input feature."""
+        groups: dict[str, list[int]] = {}
+        for j, name in enumerate(self.feature_names_):
+            base = name.split("=", 1)[0]
+            base = base[: -len(MISSING_SUFFIX)] if base.endswith(MISSING_SUFFIX) else base
+            groups.setdefault(base, []).append(j)
+        return [(k, np.asarray(v)) for k, v in groups.items()]
+
+    def _feature_effects(
+        self, X: np.ndarray, anomaly: np.ndarray, rows: np.ndarray
+    ) -> tuple[list[str], np.ndarray]:
+        """(features, effects rows x features): how much each input feature raised the supervised model's
+        log-odds for each of `rows`, measured by setting it to its typical value (the training median,
+        or the most common category) and scoring again."""
+        groups = self._feature_groups()
+        reference = getattr(self, "feature_reference_", None)
+        if self.supervised_ is None or not len(rows) or reference is None or not groups:
+            return [g for g, _ in groups], np.zeros((len(rows), len(groups)))
+        Z = self._supervised_inputs(X[rows], anomaly[rows])
+        base = _logit(self.supervised_.predict_proba(Z)[:, 1])
+        effects = np.zeros((len(rows), len(groups)))
+        for k, (_, cols) in enumerate(groups):
+            changed = np.any(Z[:, cols] != reference[cols], axis=1)
+            if not changed.any():
+                continue
+            Zk = Z[changed].copy()
+            Zk[:, cols] = reference[cols]
+            effects[changed, k] = base[changed] - _logit(self.supervised_.predict_proba(Zk)[:, 1])
+        return [g for g, _ in groups], effects
+
     def _reasons(
         self,
+        table: pa.Table,
+        X: np.ndarray,
         anomaly: np.ndarray,
         strengths: np.ndarray,
         supervised: np.ndarray,
         rule_texts: list[list[str | None]],
         contrib: np.ndarray,
         flagged: np.ndarray,
-    ) -> list[str]:
-        """Up to `n_reasons` reasons per transaction, largest contribution first; at least one if flagged."""
+    ) -> list[str | None]:
+        """Up to `n_reasons` reasons per transaction in plain words, largest contribution first; at least one
+        when flagged, null when there are none. The supervised model's part is named by the features that
+        raised its score most for that transaction (a feature behind an active rule adds to that rule)."""
         cfg = self._cfg
         n = len(anomaly)
         has_sup = self.supervised_ is not None
+        sup = contrib.shape[1] - 1
         active = np.column_stack(
             [
                 anomaly >= 1.0 - cfg.anomaly_reason_share,
@@ -923,23 +1033,46 @@ class FraudScorer:
             ]
         )
         shown = active & (contrib > 0)
-        out = [""] * n
-        for i in np.flatnonzero(shown.any(axis=1) | flagged):
-            ranked = [int(j) for j in np.argsort(-contrib[i], kind="stable")]
-            cols = [j for j in ranked if shown[i, j]]
-            if not cols:  # flagged without a clear signal: the largest contribution that can be named
+        explain = np.flatnonzero(shown.any(axis=1) | flagged)
+        out: list[str | None] = [None] * n
+        sup_rows = explain[(shown[explain, sup] | flagged[explain]) & has_sup] if has_sup else explain[:0]
+        features, effects = self._feature_effects(X, anomaly, sup_rows)
+        effect_row = {int(i): k for k, i in enumerate(sup_rows)}
+        weight = float(self.stacker_.coef_[0][-1]) if self.stacker_ is not None else 0.0
+        rule_of = {f: RULES.index(r) + 1 for f, r in FEATURE_RULE.items()}
+        for i in explain:
+            candidates: dict[int | str, float] = {j: float(contrib[i, j]) for j in range(sup) if shown[i, j]}
+            k = effect_row.get(int(i))
+            if k is not None:
+                for f, e in zip(features, effects[k], strict=True):
+                    if e <= 0 or f == "anomaly":
+                        continue
+                    r = rule_of.get(f)
+                    if r is not None and shown[i, r]:
+                        candidates[r] += max(weight, 0.0) * e
+                    elif e >= cfg.feature_reason_min_effect:
+                        candidates[f] = max(weight, 1e-6) * e
+                if not candidates and flagged[i] and len(features):  # the feature that raised it most
+                    best = int(np.argmax(effects[k]))
+                    if effects[k, best] > 0 and features[best] != "anomaly":
+                        candidates[features[best]] = float(effects[k, best])
+            if not candidates and flagged[i]:  # the largest contribution that can be named
+                ranked = [int(j) for j in np.argsort(-contrib[i], kind="stable")]
                 nameable = np.concatenate([[True], strengths[i] > 0, [has_sup]])
-                cols = [j for j in ranked if nameable[j]][:1]
+                j = [j for j in ranked if nameable[j]][0]
+                candidates[j] = float(contrib[i, j])
             texts = []
-            for j in cols[: cfg.n_reasons]:
-                if j == 0:
+            for c, _ in sorted(candidates.items(), key=lambda kv: -kv[1])[: cfg.n_reasons]:
+                if isinstance(c, str):
+                    texts.append(_feature_text(table, c, int(i)))
+                elif c == 0:
                     top = _top_share_text(anomaly[i])
                     texts.append(f"unusual pattern for this customer (anomaly score in the {top})")
-                elif j == contrib.shape[1] - 1:
+                elif c == sup:
                     texts.append("model: similar to confirmed fraud")
                 else:
-                    texts.append(str(rule_texts[j - 1][i]))
-            out[i] = "; ".join(texts)
+                    texts.append(str(rule_texts[c - 1][i]))
+            out[i] = "; ".join(texts) if texts else None
         return out
 
     # -- applying --------------------------------------------------------------------------------------
@@ -959,7 +1092,7 @@ class FraudScorer:
         raw_score, contrib = self._blend(anomaly, strengths, supervised)
         score = self._calibrate(raw_score)
         flagged = score >= self.threshold_
-        reasons = self._reasons(anomaly, strengths, supervised, texts, contrib, flagged)
+        reasons = self._reasons(table, X, anomaly, strengths, supervised, texts, contrib, flagged)
         cols: dict[str, Any] = {
             "transaction_id": table.column("transaction_id"),
             "customer_id": table.column("customer_id"),
@@ -1019,7 +1152,7 @@ class FraudScorer:
             rows["is_flagged"].append(bool(flagged[a:b].any()))
             rows["n_transactions"].append(b - a)
             rows["n_flagged"].append(int(flagged[a:b].sum()))
-            rows["top_reasons"].append("; ".join(seen[: cfg.n_reasons]))
+            rows["top_reasons"].append("; ".join(seen[: cfg.n_reasons]) or None)
         return pa.table(
             {
                 "customer_id": pa.array(rows["customer_id"], t.column("customer_id").type),
@@ -1106,6 +1239,7 @@ class FraudScorer:
             "supervised": self.supervised_,
             "stacker": self.stacker_,
             "calibrator": self.calibrator_,
+            "feature_reference": getattr(self, "feature_reference_", None),
             "stack_reference": getattr(self, "stack_reference_", None),
         }
         return {
@@ -1183,6 +1317,8 @@ class FraudScorer:
         obj.supervised_ = blob["supervised"]
         obj.stacker_ = blob["stacker"]
         obj.calibrator_ = blob.get("calibrator")
+        if blob.get("feature_reference") is not None:
+            obj.feature_reference_ = np.asarray(blob["feature_reference"])
         if blob["stack_reference"] is not None:
             obj.stack_reference_ = np.asarray(blob["stack_reference"])
         return obj
