@@ -15,15 +15,17 @@ precision and recall the scorer expected at its flag (recorded in its metrics) a
 from __future__ import annotations
 
 import argparse
+import copy
+import dataclasses
 import time
 from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
-from fraud_review import population_report, review_labels, risk_table, truth_of
+from fraud_review import oracle_gap, population_report, review_labels, risk_table, truth_of
 
 from segmentation.demo_data import MECHANISMS, generate
-from segmentation.fraud import FraudConfig, FraudScorer
+from segmentation.fraud import FraudConfig, FraudScorer, _float_time
 
 
 def load(n_customers: int, cache: Path | None):
@@ -43,6 +45,35 @@ def load(n_customers: int, cache: Path | None):
         for k, t in zip(("risk", "labels", "truth"), tables, strict=True):
             pq.write_table(t, paths[k])
     return tables
+
+
+BUDGETS = (
+    {},
+    {"alert_share": 0.005},
+    {"alert_share": 0.01},
+    {"alert_share": 0.02},
+    {"target_precision": 0.8},
+    {"target_precision": 0.95},
+)
+
+
+def rethreshold(scorer: FraudScorer, risk, is_fraud: np.ndarray, budget: dict) -> tuple[float, ...]:
+    """(precision, recall, flag rate, expected precision, expected recall) of the fitted scorer with its
+    threshold re-chosen under `budget` (the models are kept, so budgets compare like for like)."""
+    other = copy.copy(scorer)
+    other.config = dataclasses.replace(scorer._cfg, **budget)
+    score = scorer.score(risk).column("fraud_score").to_numpy()
+    other.threshold_, _ = other._choose_threshold(score, _float_time(risk))
+    expected = other._population_metrics(risk, score, score, np.random.default_rng(0))
+    flagged = score >= other.threshold_
+    tp = float(np.sum(flagged & is_fraud))
+    return (
+        tp / max(flagged.sum(), 1),
+        tp / max(is_fraud.sum(), 1),
+        float(flagged.mean()),
+        expected["expected_precision"],
+        expected["expected_recall"],
+    )
 
 
 def main() -> None:
@@ -71,6 +102,18 @@ def main() -> None:
         for key in sorted(k for k in expected if k.startswith("expected_") or k.startswith("population_")):
             value = expected[key]
             print(f"  {key:32s} {'null' if value is None else f'{value:.4f}'}")
+        print(
+            "  budget -> flag rate, expected precision / recall vs realised (threshold re-chosen, no refit)"
+        )
+        for budget in BUDGETS:
+            p, r, rate, exp_p, exp_r = rethreshold(scorer, risk, is_fraud, budget)
+            print(
+                f"    {str(budget):32s} flags {rate:.4f}: expected {exp_p:.3f} / {exp_r:.3f}, "
+                f"realised {p:.3f} / {r:.3f}"
+            )
+        print("  PR-AUC on the latest 25% by time: scorer vs an oracle fitted on the full truth")
+        for key, (ours, oracle, n_fraud) in oracle_gap(scorer, risk, is_fraud, mechanism).items():
+            print(f"    {key:18s} {ours:.3f} vs {oracle:.3f} (fraud {n_fraud})")
         flagged = scorer.score(risk).column("is_flagged").to_numpy(zero_copy_only=False)
         print("  recall at the flag by mechanism:", end="")
         for m in MECHANISMS:
