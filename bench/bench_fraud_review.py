@@ -17,21 +17,23 @@ from __future__ import annotations
 import argparse
 import copy
 import dataclasses
+import hashlib
 import time
 from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
-from fraud_review import oracle_gap, population_report, review_labels, risk_table, truth_of
+from fraud_review import RISK_SQL, oracle_gap, population_report, review_labels, risk_table, truth_of
 
 from segmentation.demo_data import MECHANISMS, generate
 from segmentation.fraud import FraudConfig, FraudScorer, _float_time
 
 
 def load(n_customers: int, cache: Path | None):
-    paths = (
-        {k: cache / f"fraud_{n_customers}_{k}.parquet" for k in ("risk", "labels", "truth")} if cache else {}
-    )
+    # The risk table's file is named after the risk SQL too, so editing the features rebuilds it.
+    sql = hashlib.sha256(RISK_SQL.read_bytes()).hexdigest()[:12]
+    names = {"risk": f"risk_{sql}", "labels": "labels", "truth": "truth"}
+    paths = {k: cache / f"fraud_{n_customers}_{v}.parquet" for k, v in names.items()} if cache else {}
     if cache and all(p.exists() for p in paths.values()):
         return tuple(pq.read_table(paths[k]) for k in ("risk", "labels", "truth"))
     data = generate(n_customers, seed=42)

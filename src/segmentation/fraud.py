@@ -75,6 +75,8 @@ __all__ = [
 ]
 
 RECORD_VERSION = 1
+TIE_BREAK = 1e-6
+"""Weight of the uncalibrated score in the fraud score: it only orders rows the calibration ties."""
 RULES = ("velocity", "shared_device", "new_device_foreign_ip", "chargeback_history", "amount_spike")
 """Rule signals, in the order of `FraudConfig.rule_weights` and of the `rule_<name>` output columns."""
 
@@ -90,6 +92,9 @@ RISK_COLUMNS: dict[str, pa.DataType] = {
     "customer_transactions_last_hour": pa.float64(),
     "customer_transactions_last_day": pa.float64(),
     "customer_purchase_amount_last_day": pa.float64(),
+    "customer_transactions_last_week": pa.float64(),
+    "customer_purchase_amount_last_week": pa.float64(),
+    "device_prior_chargebacks": pa.float64(),
     "device_transactions_last_hour": pa.float64(),
     "device_transactions_last_day": pa.float64(),
     "device_customers": pa.float64(),
@@ -122,9 +127,12 @@ DEFAULT_RISK_CATALOG: tuple[FeatureSpec, ...] = tuple(
         ("customer_purchase_amount_last_day", "velocity", "log"),
         ("customer_transactions_last_hour", "velocity", "log"),
         ("customer_transactions_last_day", "velocity", "log"),
+        ("customer_transactions_last_week", "velocity", "log"),
+        ("customer_purchase_amount_last_week", "velocity", "log"),
         ("device_transactions_last_hour", "device", "log"),
         ("device_transactions_last_day", "device", "log"),
         ("device_customers", "device", "log"),
+        ("device_prior_chargebacks", "device", "log"),
         ("is_first_device_use", "device", "passthrough"),
         ("is_foreign_ip", "device", "passthrough"),
         ("days_since_signup", "history", "log"),
@@ -330,6 +338,8 @@ reason when that rule fires, rather than being named twice."""
 _COUNTS = {
     "customer_transactions_last_hour": "transaction{s} by this customer in the last hour",
     "customer_transactions_last_day": "transaction{s} by this customer in the last 24 hours",
+    "customer_transactions_last_week": "transaction{s} by this customer in the last 7 days",
+    "device_prior_chargebacks": "earlier chargeback{s} on this device (any customer)",
     "device_transactions_last_hour": "transaction{s} on this device in the last hour",
     "device_transactions_last_day": "transaction{s} on this device in the last 24 hours",
     "customer_prior_transactions": "earlier transaction{s} by this customer",
@@ -367,6 +377,7 @@ def _feature_text(table: pa.Table, name: str, i: int) -> str:
         "amount_zscore": f"amount {v:+.1f} standard deviations from the customer's usual",
         "amount_to_prior_mean": f"amount {v:.1f} times the customer's average",
         "customer_purchase_amount_last_day": f"{v:,.2f} spent by this customer in the last 24 hours",
+        "customer_purchase_amount_last_week": f"{v:,.2f} spent by this customer in the last 7 days",
         "device_customers": f"{int(round(v))} customers on this device",
         "days_since_signup": f"{'new ' if v < 90 else ''}account, {_plural(v, 'day')} old",
         "hour_of_day": f"at {int(v):02d}:00",
@@ -707,9 +718,10 @@ class FraudScorer:
         """Population fraud probability: the probability of a confirmed fraud over the label frequency."""
         if self.stacker_ is None:
             return raw_score
-        if self.calibrator_ is not None:
-            raw_score = self.calibrator_.predict(raw_score)
-        return np.minimum(1.0, raw_score / self.label_frequency_)
+        calibrated = raw_score if self.calibrator_ is None else self.calibrator_.predict(raw_score)
+        # The isotonic steps and the cap at 1 tie many rows; the uncalibrated score, with a weight too
+        # small to matter as a probability, orders them, so that an alert budget can cut between them.
+        return (1.0 - TIE_BREAK) * np.minimum(1.0, calibrated / self.label_frequency_) + TIE_BREAK * raw_score
 
     def _choose_threshold(self, score: np.ndarray, ts: np.ndarray) -> tuple[float, str]:
         """(threshold, method): the alert budget, the target precision, the alert rate or the best expected
