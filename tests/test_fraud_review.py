@@ -13,7 +13,7 @@ import pytest
 
 from segmentation.config import AutoencoderConfig
 from segmentation.demo_data import generate
-from segmentation.fraud import FraudConfig, FraudScorer
+from segmentation.fraud import FraudConfig, FraudScorer, flagging_change
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 from fraud_review import population_report, review_labels, risk_table, truth_of  # noqa: E402
@@ -131,3 +131,16 @@ def test_one_budget_at_most():
         FraudConfig(alert_share=0.01, target_precision=0.8)
     with pytest.raises(ValueError):
         FraudConfig(target_precision=1.5)
+
+
+def test_flagging_change_decides_the_retrain():
+    stored = FraudConfig(alert_share=0.01).to_dict()
+    assert (
+        flagging_change(stored, {"alert_share": 0.01, "alerts_per_day": None, "target_precision": None})
+        is None
+    )
+    assert "changed" in flagging_change(stored, {"alert_share": None, "target_precision": 0.9})
+    # A version stored before the flagging vars existed had none set.
+    assert flagging_change({"seed": 42}, {"alert_share": None}) is None
+    with pytest.raises(ValueError, match="unknown flagging"):
+        flagging_change(stored, {"alert_budget": 3})

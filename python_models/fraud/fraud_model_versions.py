@@ -3,6 +3,7 @@ asked to)."""
 
 import json
 
+from segmentation.fraud import flagging_change
 from segmentation.predictions import FRAUD_KIND, should_train, train_fraud_version
 from segmentation.progress import dbt_progress
 from segmentation.registry import RetrainPolicy, empty_registry, latest_version
@@ -18,9 +19,8 @@ def model(dbt, session):
     train, reason = should_train(previous, as_of_date, policy)
     flagging = json.loads(dbt.config.meta_get("flagging"))
     if not train and previous is not None and policy.mode != "never":
-        stored_rule = {key: json.loads(previous["config"]).get(key) for key in flagging}
-        if stored_rule != flagging:
-            train, reason = True, f"flagging rule changed to {flagging} (stored {stored_rule})"
+        change = flagging_change(json.loads(previous["config"]), flagging)
+        train, reason = (True, change) if change else (train, reason)
     dbt_progress("fraud")(("training a new version: " if train else "") + reason)
     if not train:
         return empty_registry()

@@ -69,9 +69,11 @@ from segmentation.preprocessing import MISSING_SUFFIX, FeaturePreprocessor, Feat
 
 __all__ = [
     "DEFAULT_RISK_CATALOG",
+    "FLAGGING_FIELDS",
     "RULES",
     "FraudConfig",
     "FraudScorer",
+    "flagging_change",
 ]
 
 RECORD_VERSION = 1
@@ -263,6 +265,23 @@ class FraudConfig:
                 ae["hidden"] = tuple(ae["hidden"])
             kwargs["autoencoder"] = AutoencoderConfig(**ae)
         return cls(**kwargs)
+
+
+FLAGGING_FIELDS = ("alert_share", "alerts_per_day", "target_precision")
+"""The FraudConfig fields of the flagging rule the dbt vars fraud_<field> set."""
+
+
+def flagging_change(stored_config: Mapping[str, Any], flagging: Mapping[str, Any]) -> str | None:
+    """Why a stored version's flagging rule differs from `flagging` (None when it does not): a stored
+    config without the fields (an older version) had none set."""
+    unknown = set(flagging) - set(FLAGGING_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown flagging fields {sorted(unknown)}; known: {FLAGGING_FIELDS}")
+    stored = {key: stored_config.get(key) for key in FLAGGING_FIELDS}
+    wanted = {key: flagging.get(key) for key in FLAGGING_FIELDS}
+    if stored == wanted:
+        return None
+    return f"flagging rule changed to {wanted} (stored {stored})"
 
 
 # ------------------------------------------------------------------------------------------ helpers
