@@ -102,8 +102,17 @@ def test_flagged_rows_have_reasons(demo, fitted):
     reasons = flagged.column("top_reasons").to_pylist()
     assert all(r and 1 <= len(r.split("; ")) <= 3 for r in reasons)
     text = " | ".join(reasons)
-    assert re.search(r"\d+ customers share this device", text)
+    assert re.search(r"\d+ customers (share|on) this device", text)
     assert re.search(r"\d+ transactions (on this device|by this customer) in the last (hour|24 hours)", text)
+    # The supervised model's part is named by the features that moved it, not a bare "model" line.
+    bare = sum(r == "model: similar to confirmed fraud" for r in reasons)
+    assert bare <= 0.05 * len(reasons)
+    assert re.search(r"new account, \d+ days? old|first transaction of this customer", text)
+    # Rows without any signal have no reasons: null, never an empty string.
+    all_reasons = out.column("top_reasons").to_pylist()
+    assert "" not in all_reasons and None in all_reasons
+    cust = fitted.customer_scores(out).column("top_reasons").to_pylist()
+    assert "" not in cust and None in cust
 
 
 def test_beats_isolation_forest_on_pr_auc(fitted):

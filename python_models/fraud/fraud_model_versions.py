@@ -1,5 +1,9 @@
-"""Fraud model versions: the scorer is refitted when the as-of date moves on (or when asked to)."""
+"""Fraud model versions: the scorer is refitted when the as-of date or the flagging rule changes (or when
+asked to)."""
 
+import json
+
+from segmentation.fraud import flagging_change
 from segmentation.predictions import FRAUD_KIND, should_train, train_fraud_version
 from segmentation.progress import dbt_progress
 from segmentation.registry import RetrainPolicy, empty_registry, latest_version
@@ -11,7 +15,12 @@ def model(dbt, session):
     as_of_date = current.column("as_of_date")[0].as_py()
     stored = to_arrow(session.sql(f"select * from {dbt.this}")) if dbt.is_incremental else None
     previous = latest_version(stored, FRAUD_KIND)
-    train, reason = should_train(previous, as_of_date, RetrainPolicy(dbt.config.meta_get("retrain")))
+    policy = RetrainPolicy(dbt.config.meta_get("retrain"))
+    train, reason = should_train(previous, as_of_date, policy)
+    flagging = json.loads(dbt.config.meta_get("flagging"))
+    if not train and previous is not None and policy.mode != "never":
+        change = flagging_change(json.loads(previous["config"]), flagging)
+        train, reason = (True, change) if change else (train, reason)
     dbt_progress("fraud")(("training a new version: " if train else "") + reason)
     if not train:
         return empty_registry()
@@ -19,4 +28,4 @@ def model(dbt, session):
     labels = known_labels(dbt.ref("stg_raw__fraud_labels"), as_of_date)
     catalog = feature_catalog(dbt.ref("int_feature_catalog"))
     seed = int(dbt.config.meta_get("seed"))
-    return train_fraud_version(risk, labels, catalog, previous, as_of_date, reason, seed)
+    return train_fraud_version(risk, labels, catalog, previous, as_of_date, reason, seed, flagging)

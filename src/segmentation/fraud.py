@@ -14,15 +14,28 @@ The pieces:
 - rules (graded 0-1, 0.5 at the threshold rising to 1 at twice it): velocity (customer or device
   transactions in the last hour / day), shared device (`device_customers`), a new device with a foreign IP
   country, earlier chargebacks, an amount far above the customer's history (`amount_zscore`).
-- supervised (only with labels of both classes): a HistGradientBoostingClassifier on the labelled
-  transactions before a time cut; the latest `holdout_fraction` of labelled transactions (by transacted_at)
-  are held out for the threshold and the evaluation.
+- supervised (with enough confirmed fraud): labels are a biased sample (reviewed or reported
+  transactions, far richer in fraud than the population), and an unlabelled transaction is unknown, not
+  legitimate. The transactions "matured" for labelling (dated up to the latest labelled one) are split by
+  time; the latest `holdout_fraction` are held out. A HistGradientBoostingClassifier learns confirmed fraud
+  against every other matured transaction (labelled legitimate or unlabelled; at most `train_sample_size`
+  unlabelled ones, weighted up), i.e. P(confirmed | x), which ranks like P(fraud | x) when confirmation
+  does not depend on x among fraud.
 - blend: with labels, a logistic regression stacked on [anomaly strength, rule strengths, supervised logit]
-  fitted on out-of-fold supervised scores of the training part (so its probabilities are calibrated to the
-  labelled sample, not to the population). Without labels, a noisy-or with fixed weights:
+  fitted on out-of-fold supervised scores of the training part, then calibrated isotonically on those
+  out-of-fold and the held-out scores. Without labels, a noisy-or with fixed weights:
   ``1 - (1 - anomaly_weight * percentile ** anomaly_power) * prod_r (1 - rule_weight_r * strength_r)``.
-- flagging: the best-F1 threshold on the held-out labelled transactions, or (without usable labels, or with
-  ``threshold="alert_rate"``) the score quantile that flags `alert_rate` of the training transactions.
+- population calibration: the label frequency c (share of fraud that gets confirmed; Elkan and Noto,
+  2008) is read where the model is surest, among the matured rows scored above the better half of the
+  confirmed fraud: confirmed fraud over confirmed fraud plus unlabelled rows there. The fraud score is
+  min(1, P(confirmed | x) / c), an estimate of P(fraud | x) on the whole population.
+- flagging: with labels, the threshold with the best expected F1 on the whole population (the scores taken
+  as fraud probabilities: expected precision = mean score of the flagged rows, expected recall = their
+  score sum over the total), or the one meeting an alert budget (`alert_share`, `alerts_per_day`) or a
+  `target_precision`; without usable labels, the score quantile that flags `alert_rate` (or the budget).
+  The expected precision, recall, F1 and fraud rate at the threshold, per transaction and per customer,
+  with bootstrap intervals (resampling the rows behind c and the population; the fitted models are held
+  fixed), are the `population_*` metrics.
 """
 
 from __future__ import annotations
@@ -43,6 +56,7 @@ import pyarrow.compute as pc
 import torch
 from sklearn.ensemble import HistGradientBoostingClassifier, IsolationForest
 from sklearn.exceptions import NotFittedError
+from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
 from sklearn.model_selection import StratifiedKFold
@@ -51,16 +65,20 @@ from threadpoolctl import threadpool_limits
 from segmentation.autoencoder import AdversarialAutoencoder, AutoencoderNet
 from segmentation.config import AutoencoderConfig
 from segmentation.device import resolve_device
-from segmentation.preprocessing import FeaturePreprocessor, FeatureSpec, load_catalog
+from segmentation.preprocessing import MISSING_SUFFIX, FeaturePreprocessor, FeatureSpec, load_catalog
 
 __all__ = [
     "DEFAULT_RISK_CATALOG",
+    "FLAGGING_FIELDS",
     "RULES",
     "FraudConfig",
     "FraudScorer",
+    "flagging_change",
 ]
 
 RECORD_VERSION = 1
+TIE_BREAK = 1e-6
+"""Weight of the uncalibrated score in the fraud score: it only orders rows the calibration ties."""
 RULES = ("velocity", "shared_device", "new_device_foreign_ip", "chargeback_history", "amount_spike")
 """Rule signals, in the order of `FraudConfig.rule_weights` and of the `rule_<name>` output columns."""
 
@@ -76,6 +94,9 @@ RISK_COLUMNS: dict[str, pa.DataType] = {
     "customer_transactions_last_hour": pa.float64(),
     "customer_transactions_last_day": pa.float64(),
     "customer_purchase_amount_last_day": pa.float64(),
+    "customer_transactions_last_week": pa.float64(),
+    "customer_purchase_amount_last_week": pa.float64(),
+    "device_prior_chargebacks": pa.float64(),
     "device_transactions_last_hour": pa.float64(),
     "device_transactions_last_day": pa.float64(),
     "device_customers": pa.float64(),
@@ -108,9 +129,12 @@ DEFAULT_RISK_CATALOG: tuple[FeatureSpec, ...] = tuple(
         ("customer_purchase_amount_last_day", "velocity", "log"),
         ("customer_transactions_last_hour", "velocity", "log"),
         ("customer_transactions_last_day", "velocity", "log"),
+        ("customer_transactions_last_week", "velocity", "log"),
+        ("customer_purchase_amount_last_week", "velocity", "log"),
         ("device_transactions_last_hour", "device", "log"),
         ("device_transactions_last_day", "device", "log"),
         ("device_customers", "device", "log"),
+        ("device_prior_chargebacks", "device", "log"),
         ("is_first_device_use", "device", "passthrough"),
         ("is_foreign_ip", "device", "passthrough"),
         ("days_since_signup", "history", "log"),
@@ -150,7 +174,19 @@ class FraudConfig:
     """Share of transactions flagged when the threshold is set by alert rate; also the rate at which
     `precision_at_alert_rate` is measured."""
     threshold: Literal["best_f1", "alert_rate"] = "best_f1"
-    """`best_f1`: best F1 on the held-out labelled transactions (falls back to `alert_rate` without them)."""
+    """`best_f1`: the best expected F1 on the whole population (falls back to `alert_rate` without usable
+    labels); `alert_rate`: flag `alert_rate` of the transactions. An alert budget or a target precision,
+    when set, takes precedence over both."""
+    alert_share: float | None = None
+    """Alert budget as a share of transactions: flag this share of the fitted transactions."""
+    alerts_per_day: float | None = None
+    """Alert budget as flags per day: flag this many per day of the fitted transactions' span, on average."""
+    target_precision: float | None = None
+    """Flag as much as possible while the expected precision on the population stays at least this."""
+    n_bootstrap: int = 200
+    """Bootstrap resamples behind the intervals of the expected precision, recall and fraud rate."""
+    interval: float = 0.9
+    """Coverage of those intervals."""
     holdout_fraction: float = 0.25
     """Latest share (by transacted_at) of the labelled transactions held out for threshold and evaluation."""
     min_labels_per_class: int = 10
@@ -177,6 +213,8 @@ class FraudConfig:
     supervised_reason_probability: float = 0.5
     """The supervised model is given as a reason from this probability on."""
     n_reasons: int = 3
+    feature_reason_min_effect: float = 0.5
+    """A feature is named as a reason when it raised the supervised model's log-odds by at least this."""
     supervised_max_iter: int = 200
     supervised_learning_rate: float = 0.05
     n_stack_folds: int = 5
@@ -192,6 +230,17 @@ class FraudConfig:
             raise ValueError("holdout_fraction must lie in (0, 1)")
         if self.threshold not in ("best_f1", "alert_rate"):
             raise ValueError(f"unknown threshold method {self.threshold!r}")
+        budgets = [self.alert_share, self.alerts_per_day, self.target_precision]
+        if sum(b is not None for b in budgets) > 1:
+            raise ValueError("set at most one of alert_share, alerts_per_day and target_precision")
+        if self.alert_share is not None and not 0 < self.alert_share < 1:
+            raise ValueError("alert_share must lie in (0, 1)")
+        if self.alerts_per_day is not None and not self.alerts_per_day > 0:
+            raise ValueError("alerts_per_day must be positive")
+        if self.target_precision is not None and not 0 < self.target_precision < 1:
+            raise ValueError("target_precision must lie in (0, 1)")
+        if self.n_bootstrap < 0 or not 0 < self.interval < 1:
+            raise ValueError("n_bootstrap must be >= 0 and interval in (0, 1)")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable nested dict."""
@@ -216,6 +265,23 @@ class FraudConfig:
                 ae["hidden"] = tuple(ae["hidden"])
             kwargs["autoencoder"] = AutoencoderConfig(**ae)
         return cls(**kwargs)
+
+
+FLAGGING_FIELDS = ("alert_share", "alerts_per_day", "target_precision")
+"""The FraudConfig fields of the flagging rule the dbt vars fraud_<field> set."""
+
+
+def flagging_change(stored_config: Mapping[str, Any], flagging: Mapping[str, Any]) -> str | None:
+    """Why a stored version's flagging rule differs from `flagging` (None when it does not): a stored
+    config without the fields (an older version) had none set."""
+    unknown = set(flagging) - set(FLAGGING_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown flagging fields {sorted(unknown)}; known: {FLAGGING_FIELDS}")
+    stored = {key: stored_config.get(key) for key in FLAGGING_FIELDS}
+    wanted = {key: flagging.get(key) for key in FLAGGING_FIELDS}
+    if stored == wanted:
+        return None
+    return f"flagging rule changed to {wanted} (stored {stored})"
 
 
 # ------------------------------------------------------------------------------------------ helpers
@@ -272,6 +338,70 @@ def _top_share_text(pct: float) -> str:
     if share <= 0.01:
         return "top 1%"
     return f"top {math.ceil(share * 100 - 1e-9)}%"
+
+
+FEATURE_RULE = {
+    "customer_transactions_last_hour": "velocity",
+    "customer_transactions_last_day": "velocity",
+    "device_transactions_last_hour": "velocity",
+    "device_transactions_last_day": "velocity",
+    "device_customers": "shared_device",
+    "is_first_device_use": "new_device_foreign_ip",
+    "is_foreign_ip": "new_device_foreign_ip",
+    "prior_chargebacks": "chargeback_history",
+    "amount_zscore": "amount_spike",
+}
+"""The rule each risk feature stands behind: a feature that raised the model's score adds to its rule's
+reason when that rule fires, rather than being named twice."""
+
+_COUNTS = {
+    "customer_transactions_last_hour": "transaction{s} by this customer in the last hour",
+    "customer_transactions_last_day": "transaction{s} by this customer in the last 24 hours",
+    "customer_transactions_last_week": "transaction{s} by this customer in the last 7 days",
+    "device_prior_chargebacks": "earlier chargeback{s} on this device (any customer)",
+    "device_transactions_last_hour": "transaction{s} on this device in the last hour",
+    "device_transactions_last_day": "transaction{s} on this device in the last 24 hours",
+    "customer_prior_transactions": "earlier transaction{s} by this customer",
+    "prior_purchases": "earlier purchase{s} by this customer",
+    "prior_refunds": "earlier refund{s} by this customer",
+    "prior_chargebacks": "earlier chargeback{s} by this customer",
+}
+
+
+def _feature_text(table: pa.Table, name: str, i: int) -> str:
+    """A risk feature's value for row `i`, in words, as a reason the model raised its score."""
+    if name not in table.column_names:
+        return f"{name.replace('_', ' ')} (model)"
+    value = table.column(name)[i].as_py()
+    if value is None:
+        missing = {"device_customers": "no device recorded", "is_foreign_ip": "IP country unknown"}
+        return missing.get(name, f"{name.replace('_', ' ')} unknown") + " (model)"
+    if name in _COUNTS:
+        k = int(round(float(value)))
+        if k == 0 and name == "customer_prior_transactions":
+            return "first transaction of this customer"
+        return f"{k} " + _COUNTS[name].format(s="" if k == 1 else "s")
+    if name in ("status", "payment_method", "channel"):
+        label = {"status": "status", "payment_method": "paid by", "channel": "channel"}[name]
+        return f"{label} {value}"
+    if name == "is_first_device_use":
+        return "first use of this device by the customer" if value else "a device the customer used before"
+    if name == "is_foreign_ip":
+        return "IP country differs from the customer's" if value else "IP country is the customer's own"
+    if name == "is_weekend":
+        return "on a weekend" if value else "on a weekday"
+    v = float(value)
+    texts = {
+        "amount": f"amount {v:,.2f}",
+        "amount_zscore": f"amount {v:+.1f} standard deviations from the customer's usual",
+        "amount_to_prior_mean": f"amount {v:.1f} times the customer's average",
+        "customer_purchase_amount_last_day": f"{v:,.2f} spent by this customer in the last 24 hours",
+        "customer_purchase_amount_last_week": f"{v:,.2f} spent by this customer in the last 7 days",
+        "device_customers": f"{int(round(v))} customers on this device",
+        "days_since_signup": f"{'new ' if v < 90 else ''}account, {_plural(v, 'day')} old",
+        "hour_of_day": f"at {int(v):02d}:00",
+    }
+    return texts.get(name, f"{name.replace('_', ' ')} {v:g}")
 
 
 def _plural(n: float, word: str) -> str:
@@ -406,6 +536,21 @@ def _clean_labels(labels: pa.Table | None) -> pa.Table | None:
     return pa.table({"transaction_id": list(latest), "is_fraud": list(latest.values())})
 
 
+def _label_frequency(g: np.ndarray, w: np.ndarray, confirmed: np.ndarray, known: np.ndarray) -> float:
+    """Share of fraud that gets confirmed (Elkan and Noto's label frequency), read where the score is
+    highest: among the rows scored above the better half of the confirmed fraud, the confirmed fraud's
+    weight over that of every row not known to be legitimate (confirmed fraud and unlabelled rows)."""
+    order = np.argsort(-g, kind="stable")
+    wc = (w * confirmed)[order]
+    total = wc.sum()
+    if total <= 0:
+        return 1.0
+    end = int(np.searchsorted(np.cumsum(wc), 0.5 * total)) + 1
+    region = order[:end]
+    candidates = float(np.sum(w[region] * (confirmed[region] | ~known[region])))
+    return float(np.clip(np.sum(wc[:end]) / max(candidates, 1e-12), 0.01, 1.0))
+
+
 # ------------------------------------------------------------------------------------------ scorer
 
 
@@ -456,6 +601,7 @@ class FraudScorer:
             else None
         )
         X_fit = X if sample is None else X[sample]
+        self.feature_reference_ = self._typical_row(X_fit)
         self.autoencoder_: AdversarialAutoencoder | None = None
         self.isolation_forest_: IsolationForest | None = None
         if X.shape[1] > 0:
@@ -472,39 +618,73 @@ class FraudScorer:
         baseline = self._baseline(X)
         self.baseline_alert_threshold_ = float(np.quantile(baseline, 1 - cfg.alert_rate))
 
-        # Labels: time-respecting split, supervised model, stacked blend.
+        # Labels: confirmed fraud against everything else that had time to be labelled, split by time.
         self.supervised_: HistGradientBoostingClassifier | None = None
         self.stacker_: LogisticRegression | None = None
         self.train_transaction_ids_: list[str] = []
         self.holdout_transaction_ids_: list[str] = []
         self.label_status_ = "no labels"
+        self.label_frequency_ = 1.0
         self.metrics_: list[dict[str, Any]] = []
+        self.population_: dict[str, float] = {}
+        self._frequency_inputs: Any = None
+        self.calibrator_: IsotonicRegression | None = None
         y_all, labelled = self._join_labels(table, _clean_labels(labels))
+        is_labelled = np.zeros(n, dtype=bool)
+        is_labelled[labelled] = True
+        confirmed = y_all & is_labelled
         train_idx = holdout_idx = np.zeros(0, dtype=np.int64)
+        honest: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
         if len(labelled):
-            ts = _float_time(table)[labelled]
+            ts_all = _float_time(table)
+            # Matured: dated up to the latest labelled transaction; later ones had no time to be labelled.
+            latest = np.nanmax(ts_all[labelled]) if np.isfinite(ts_all[labelled]).any() else np.inf
+            matured = np.flatnonzero(np.nan_to_num(ts_all, nan=np.inf) <= latest)
+            ts = ts_all[matured]
             order = np.argsort(ts, kind="stable")
-            labelled, ts = labelled[order], ts[order]
+            matured, ts = matured[order], ts[order]
             cut = ts[min(len(ts) - 1, int(math.floor(len(ts) * (1 - cfg.holdout_fraction))))]
-            train_idx, holdout_idx = labelled[ts < cut], labelled[ts >= cut]
+            train_idx, holdout_idx = matured[ts < cut], matured[ts >= cut]
+            ids = table.column("transaction_id")
             self.train_transaction_ids_ = [
-                str(v) for v in table.column("transaction_id").take(train_idx).to_pylist()
+                str(v) for v in ids.take(train_idx[is_labelled[train_idx]]).to_pylist()
             ]
             self.holdout_transaction_ids_ = [
-                str(v) for v in table.column("transaction_id").take(holdout_idx).to_pylist()
+                str(v) for v in ids.take(holdout_idx[is_labelled[holdout_idx]]).to_pylist()
             ]
-            y_train = y_all[train_idx]
-            counts = (int(y_train.sum()), int((~y_train).sum()))
+            counts = (int(confirmed[train_idx].sum()), int((~confirmed[train_idx]).sum()))
             if min(counts) >= cfg.min_labels_per_class:
-                self._fit_supervised(X, anomaly, strengths, train_idx, y_train)
+                fit_idx, weight = self._training_rows(train_idx, is_labelled, rng)
+                oof_score = self._fit_supervised(X, anomaly, strengths, fit_idx, confirmed[fit_idx], weight)
                 self.label_status_ = "supervised"
+                honest = (
+                    fit_idx,
+                    oof_score,
+                    weight,
+                    confirmed[fit_idx] | (is_labelled[fit_idx] & ~y_all[fit_idx]),
+                )
             else:
                 self.label_status_ = (
-                    f"too few labels of a class in training (fraud {counts[0]}, legit {counts[1]})"
+                    f"too few labels of a class in training (confirmed fraud {counts[0]}, other {counts[1]})"
                 )
 
         supervised = self._supervised(X, anomaly)
-        score, _ = self._blend(anomaly, strengths, supervised)
+        raw_score, _ = self._blend(anomaly, strengths, supervised)
+        if honest is not None and len(holdout_idx):
+            # Share of fraud that gets confirmed, from out-of-fold training scores and held-out scores.
+            fit_idx, oof_score, weight, known = honest
+            rows = np.concatenate([fit_idx, holdout_idx])
+            g = np.concatenate([oof_score, raw_score[holdout_idx]])
+            w = np.concatenate([weight, np.ones(len(holdout_idx))])
+            is_known = np.concatenate([known, is_labelled[holdout_idx]])
+            # The stacker's sigmoid misreads the steep top of the score: calibrate it isotonically on the
+            # same honest scores (weighted like the rows they stand for) before dividing by the frequency.
+            self.calibrator_ = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(
+                g, confirmed[rows].astype(float), sample_weight=w
+            )
+            self._frequency_inputs = (g, w, confirmed[rows], is_known)
+            self.label_frequency_ = _label_frequency(g, w, confirmed[rows], is_known)
+        score = self._calibrate(raw_score)
         self.alert_threshold_ = float(np.quantile(score, 1 - cfg.alert_rate))
         self.supervised_alert_threshold_ = (
             float(np.quantile(supervised, 1 - cfg.alert_rate)) if self.supervised_ is not None else 1.0
@@ -512,23 +692,85 @@ class FraudScorer:
         self.threshold_ = self.alert_threshold_
         self.threshold_method_ = "alert_rate"
         self.baseline_threshold_ = self.baseline_alert_threshold_
-        y_hold = y_all[holdout_idx]
+        y_hold = y_all[holdout_idx[is_labelled[holdout_idx]]] if len(holdout_idx) else np.zeros(0, bool)
+        hold_lab = holdout_idx[is_labelled[holdout_idx]] if len(holdout_idx) else holdout_idx
         usable_holdout = min(int(y_hold.sum()), int((~y_hold).sum())) >= cfg.min_labels_per_class
         if usable_holdout:
-            self.baseline_threshold_, _ = _best_f1_threshold(y_hold, baseline[holdout_idx])
-            if cfg.threshold == "best_f1" and self.stacker_ is not None:
-                self.threshold_, _ = _best_f1_threshold(y_hold, score[holdout_idx])
-                self.threshold_method_ = "best_f1"
+            self.baseline_threshold_, _ = _best_f1_threshold(y_hold, baseline[hold_lab])
+        if self.stacker_ is not None:
+            self.threshold_, self.threshold_method_ = self._choose_threshold(score, _float_time(table))
+        elif cfg.alert_share is not None or cfg.alerts_per_day is not None:
+            self.threshold_, self.threshold_method_ = self._choose_threshold(score, _float_time(table))
+        if usable_holdout:
             self.metrics_ = self._evaluate_arrays(
-                y_hold,
-                score[holdout_idx],
-                baseline[holdout_idx],
-                anomaly[holdout_idx],
-                supervised[holdout_idx],
+                y_hold, score[hold_lab], baseline[hold_lab], anomaly[hold_lab], supervised[hold_lab]
             )
+        if self.stacker_ is not None:
+            self.population_ = self._population_metrics(table, raw_score, score, rng)
+            self.metrics_ += [
+                {"task": "fraud", "model": "blended", "metric": f"population_{k}", "value": float(v)}
+                for k, v in self.population_.items()
+            ]
         self.flag_rate_ = float(np.mean(score >= self.threshold_))
         self.n_fit_transactions_ = int(n)
+        self._frequency_inputs = None
         return self
+
+    def _training_rows(
+        self, train_idx: np.ndarray, is_labelled: np.ndarray, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, weights) of the supervised training set: every labelled row and a seeded sample of at most
+        `train_sample_size` unlabelled ones, weighted up to stand for all of them."""
+        cap = self._cfg.train_sample_size
+        lab = train_idx[is_labelled[train_idx]]
+        unl = train_idx[~is_labelled[train_idx]]
+        weight_unl = 1.0
+        if len(unl) > cap:
+            weight_unl = len(unl) / cap
+            unl = np.sort(rng.choice(unl, cap, replace=False))
+        rows = np.concatenate([lab, unl])
+        weight = np.concatenate([np.ones(len(lab)), np.full(len(unl), weight_unl)])
+        order = np.argsort(rows, kind="stable")
+        return rows[order], weight[order]
+
+    def _calibrate(self, raw_score: np.ndarray) -> np.ndarray:
+        """Population fraud probability: the probability of a confirmed fraud over the label frequency."""
+        if self.stacker_ is None:
+            return raw_score
+        calibrated = raw_score if self.calibrator_ is None else self.calibrator_.predict(raw_score)
+        # The isotonic steps and the cap at 1 tie many rows; the uncalibrated score, with a weight too
+        # small to matter as a probability, orders them, so that an alert budget can cut between them.
+        return (1.0 - TIE_BREAK) * np.minimum(1.0, calibrated / self.label_frequency_) + TIE_BREAK * raw_score
+
+    def _choose_threshold(self, score: np.ndarray, ts: np.ndarray) -> tuple[float, str]:
+        """(threshold, method): the alert budget, the target precision, the alert rate or the best expected
+        F1, all on the whole population with the calibrated scores as fraud probabilities."""
+        cfg = self._cfg
+        n = len(score)
+        order = np.argsort(-score, kind="stable")
+        s = score[order]
+        if cfg.alert_share is not None or cfg.alerts_per_day is not None:
+            share = cfg.alert_share
+            method = "alert_share"
+            if share is None:
+                finite = ts[np.isfinite(ts)]
+                days = max((finite.max() - finite.min()) / 86400e6, 1.0) if len(finite) else 1.0
+                share = min(1.0, cfg.alerts_per_day * days / n)
+                method = "alerts_per_day"
+            k = max(1, int(round(share * n)))
+            return float(s[k - 1]), method
+        if self.stacker_ is None or cfg.threshold == "alert_rate":
+            return self.alert_threshold_, "alert_rate"
+        cum = np.cumsum(s)
+        k = np.arange(1, n + 1)
+        # Only cut between distinct scores, so that the threshold flags exactly the rows counted.
+        last = np.r_[s[1:] < s[:-1], True]
+        if cfg.target_precision is not None:
+            ok = (cum / k >= cfg.target_precision) & last
+            i = int(np.flatnonzero(ok)[-1]) if ok.any() else 0
+            return float(s[i]), "target_precision"
+        f1 = np.where(last, 2 * cum / (k + cum[-1]), -1.0)
+        return float(s[int(np.argmax(f1))]), "best_f1"
 
     def _join_labels(self, table: pa.Table, labels: pa.Table | None) -> tuple[np.ndarray, np.ndarray]:
         """(is_fraud per row, indices of the labelled rows)."""
@@ -559,20 +801,95 @@ class FraudScorer:
         )
 
     def _fit_supervised(
-        self, X: np.ndarray, anomaly: np.ndarray, strengths: np.ndarray, idx: np.ndarray, y: np.ndarray
-    ) -> None:
-        """Supervised model on the training labels; stacker on its out-of-fold scores."""
+        self,
+        X: np.ndarray,
+        anomaly: np.ndarray,
+        strengths: np.ndarray,
+        idx: np.ndarray,
+        y: np.ndarray,
+        weight: np.ndarray,
+    ) -> np.ndarray:
+        """Supervised model on the training rows (confirmed fraud against the rest, weighted); stacker on
+        its out-of-fold scores. Returns the stacked score of each training row from out-of-fold inputs."""
         cfg = self._cfg
         Z = self._supervised_inputs(X[idx], anomaly[idx])
         oof = np.zeros(len(idx))
         folds = max(2, min(cfg.n_stack_folds, int(y.sum()), int((~y).sum())))
         for fit_rows, out_rows in StratifiedKFold(folds, shuffle=True, random_state=cfg.seed).split(Z, y):
-            model = self._new_supervised().fit(Z[fit_rows], y[fit_rows])
+            model = self._new_supervised().fit(Z[fit_rows], y[fit_rows], sample_weight=weight[fit_rows])
             oof[out_rows] = model.predict_proba(Z[out_rows])[:, 1]
-        self.supervised_ = self._new_supervised().fit(Z, y)
+        self.supervised_ = self._new_supervised().fit(Z, y, sample_weight=weight)
         S = self._stack_inputs(anomaly[idx], strengths[idx], oof)
-        self.stacker_ = LogisticRegression(C=1.0, max_iter=1000).fit(S, y)
-        self.stack_reference_ = S.mean(axis=0)
+        self.stacker_ = LogisticRegression(C=1.0, max_iter=1000).fit(S, y, sample_weight=weight)
+        self.stack_reference_ = np.average(S, axis=0, weights=weight)
+        return self.stacker_.predict_proba(S)[:, 1]
+
+    def _population_metrics(
+        self, table: pa.Table, raw_score: np.ndarray, score: np.ndarray, rng: np.random.Generator
+    ) -> dict[str, float]:
+        """Expected precision, recall, F1 and flag rate at the threshold on the whole population (the
+        calibrated scores taken as fraud probabilities), per transaction and per customer, with bootstrap
+        intervals: resampling the rows behind the label frequency and the scored population."""
+        cfg = self._cfg
+        flagged = score >= self.threshold_
+        codes = np.asarray(
+            pc.dictionary_encode(pc.cast(table.column("customer_id"), pa.string())).combine_chunks().indices
+        )
+        n_customers = int(codes.max()) + 1 if len(codes) else 0
+        customer_flagged = np.bincount(codes, flagged.astype(float), n_customers) > 0
+        ts = _float_time(table)
+        finite = ts[np.isfinite(ts)]
+        days = max((finite.max() - finite.min()) / 86400e6, 1.0) if len(finite) else float("nan")
+
+        def measure(p: np.ndarray, w: np.ndarray, cw: np.ndarray) -> dict[str, float]:
+            fraud = float(np.sum(w * p))
+            hit = float(np.sum(w * p * flagged))
+            n_flag = float(np.sum(w * flagged))
+            # A customer is fraudulent with at least their riskiest transaction's probability (the
+            # noisy-or over all of them would pile up the small calibration floor of honest histories).
+            cp = np.zeros(n_customers)
+            np.maximum.at(cp, codes, p)
+            c_fraud = float(np.sum(cw * cp))
+            c_hit = float(np.sum(cw * cp * customer_flagged))
+            c_flag = float(np.sum(cw * customer_flagged))
+            return {
+                "expected_precision": hit / n_flag if n_flag else float("nan"),
+                "expected_recall": hit / fraud if fraud else float("nan"),
+                "expected_f1": 2 * hit / (n_flag + fraud) if n_flag + fraud else float("nan"),
+                "estimated_fraud_rate": fraud / float(np.sum(w)),
+                "customer_expected_precision": c_hit / c_flag if c_flag else float("nan"),
+                "customer_expected_recall": c_hit / c_fraud if c_fraud else float("nan"),
+            }
+
+        point = measure(score, np.ones(len(score)), np.ones(n_customers))
+        out = {
+            "threshold": float(self.threshold_),
+            "flag_rate": float(np.mean(flagged)),
+            "flags_per_day": float(np.sum(flagged) / days),
+            "customer_flag_rate": float(np.mean(customer_flagged)) if n_customers else float("nan"),
+            "label_frequency": float(self.label_frequency_),
+            **point,
+        }
+        inputs = getattr(self, "_frequency_inputs", None)
+        if cfg.n_bootstrap and inputs is not None:
+            g, w_g, conf, known = inputs
+            confirmed_p = raw_score if self.calibrator_ is None else self.calibrator_.predict(raw_score)
+            draws: dict[str, list[float]] = {k: [] for k in point}
+            draws["label_frequency"] = []
+            for _ in range(cfg.n_bootstrap):
+                c = _label_frequency(g, w_g * rng.poisson(1.0, len(g)), conf, known)
+                p = np.minimum(1.0, confirmed_p / c)
+                values = measure(p, rng.poisson(1.0, len(p)).astype(float), rng.poisson(1.0, n_customers))
+                values["label_frequency"] = c
+                for k, v in values.items():
+                    draws[k].append(v)
+            lo, hi = (1 - cfg.interval) / 2, 1 - (1 - cfg.interval) / 2
+            for k, v in draws.items():
+                arr = np.asarray(v)
+                arr = arr[np.isfinite(arr)]
+                out[f"{k}_lower"] = float(np.quantile(arr, lo)) if len(arr) else float("nan")
+                out[f"{k}_upper"] = float(np.quantile(arr, hi)) if len(arr) else float("nan")
+        return out
 
     # -- signals ---------------------------------------------------------------------------------------
     def _anomaly(self, X: np.ndarray) -> np.ndarray:
@@ -680,19 +997,65 @@ class FraudScorer:
         score = 1.0 - np.prod(1.0 - np.clip(parts, 0.0, 1.0), axis=1)
         return score, np.column_stack([parts, np.zeros(n)])
 
+    def _typical_row(self, X: np.ndarray) -> np.ndarray:
+        """The supervised inputs of a typical transaction: each numeric feature at its median, each
+        categorical one at its most common category (the anomaly input last, at its median 0.5)."""
+        ref = np.median(X, axis=0) if len(X) else np.zeros(X.shape[1])
+        for _, cols in self._feature_groups():
+            if "=" in self.feature_names_[cols[0]]:
+                ref[cols] = 0.0
+                ref[cols[int(np.argmax(X[:, cols].mean(axis=0)))]] = 1.0
+        return np.append(ref, 0.5).astype(np.float64)
+
+    def _feature_groups(self) -> list[tuple[str, np.ndarray]]:
+        """(risk column, indices of its model-matrix columns) for each input feature."""
+        groups: dict[str, list[int]] = {}
+        for j, name in enumerate(self.feature_names_):
+            base = name.split("=", 1)[0]
+            base = base[: -len(MISSING_SUFFIX)] if base.endswith(MISSING_SUFFIX) else base
+            groups.setdefault(base, []).append(j)
+        return [(k, np.asarray(v)) for k, v in groups.items()]
+
+    def _feature_effects(
+        self, X: np.ndarray, anomaly: np.ndarray, rows: np.ndarray
+    ) -> tuple[list[str], np.ndarray]:
+        """(features, effects rows x features): how much each input feature raised the supervised model's
+        log-odds for each of `rows`, measured by setting it to its typical value (the training median,
+        or the most common category) and scoring again."""
+        groups = self._feature_groups()
+        reference = getattr(self, "feature_reference_", None)
+        if self.supervised_ is None or not len(rows) or reference is None or not groups:
+            return [g for g, _ in groups], np.zeros((len(rows), len(groups)))
+        Z = self._supervised_inputs(X[rows], anomaly[rows])
+        base = _logit(self.supervised_.predict_proba(Z)[:, 1])
+        effects = np.zeros((len(rows), len(groups)))
+        for k, (_, cols) in enumerate(groups):
+            changed = np.any(Z[:, cols] != reference[cols], axis=1)
+            if not changed.any():
+                continue
+            Zk = Z[changed].copy()
+            Zk[:, cols] = reference[cols]
+            effects[changed, k] = base[changed] - _logit(self.supervised_.predict_proba(Zk)[:, 1])
+        return [g for g, _ in groups], effects
+
     def _reasons(
         self,
+        table: pa.Table,
+        X: np.ndarray,
         anomaly: np.ndarray,
         strengths: np.ndarray,
         supervised: np.ndarray,
         rule_texts: list[list[str | None]],
         contrib: np.ndarray,
         flagged: np.ndarray,
-    ) -> list[str]:
-        """Up to `n_reasons` reasons per transaction, largest contribution first; at least one if flagged."""
+    ) -> list[str | None]:
+        """Up to `n_reasons` reasons per transaction in plain words, largest contribution first; at least one
+        when flagged, null when there are none. The supervised model's part is named by the features that
+        raised its score most for that transaction (a feature behind an active rule adds to that rule)."""
         cfg = self._cfg
         n = len(anomaly)
         has_sup = self.supervised_ is not None
+        sup = contrib.shape[1] - 1
         active = np.column_stack(
             [
                 anomaly >= 1.0 - cfg.anomaly_reason_share,
@@ -701,23 +1064,46 @@ class FraudScorer:
             ]
         )
         shown = active & (contrib > 0)
-        out = [""] * n
-        for i in np.flatnonzero(shown.any(axis=1) | flagged):
-            ranked = [int(j) for j in np.argsort(-contrib[i], kind="stable")]
-            cols = [j for j in ranked if shown[i, j]]
-            if not cols:  # flagged without a clear signal: the largest contribution that can be named
+        explain = np.flatnonzero(shown.any(axis=1) | flagged)
+        out: list[str | None] = [None] * n
+        sup_rows = explain[(shown[explain, sup] | flagged[explain]) & has_sup] if has_sup else explain[:0]
+        features, effects = self._feature_effects(X, anomaly, sup_rows)
+        effect_row = {int(i): k for k, i in enumerate(sup_rows)}
+        weight = float(self.stacker_.coef_[0][-1]) if self.stacker_ is not None else 0.0
+        rule_of = {f: RULES.index(r) + 1 for f, r in FEATURE_RULE.items()}
+        for i in explain:
+            candidates: dict[int | str, float] = {j: float(contrib[i, j]) for j in range(sup) if shown[i, j]}
+            k = effect_row.get(int(i))
+            if k is not None:
+                for f, e in zip(features, effects[k], strict=True):
+                    if e <= 0 or f == "anomaly":
+                        continue
+                    r = rule_of.get(f)
+                    if r is not None and shown[i, r]:
+                        candidates[r] += max(weight, 0.0) * e
+                    elif e >= cfg.feature_reason_min_effect:
+                        candidates[f] = max(weight, 1e-6) * e
+                if not candidates and flagged[i] and len(features):  # the feature that raised it most
+                    best = int(np.argmax(effects[k]))
+                    if effects[k, best] > 0 and features[best] != "anomaly":
+                        candidates[features[best]] = float(effects[k, best])
+            if not candidates and flagged[i]:  # the largest contribution that can be named
+                ranked = [int(j) for j in np.argsort(-contrib[i], kind="stable")]
                 nameable = np.concatenate([[True], strengths[i] > 0, [has_sup]])
-                cols = [j for j in ranked if nameable[j]][:1]
+                j = [j for j in ranked if nameable[j]][0]
+                candidates[j] = float(contrib[i, j])
             texts = []
-            for j in cols[: cfg.n_reasons]:
-                if j == 0:
+            for c, _ in sorted(candidates.items(), key=lambda kv: -kv[1])[: cfg.n_reasons]:
+                if isinstance(c, str):
+                    texts.append(_feature_text(table, c, int(i)))
+                elif c == 0:
                     top = _top_share_text(anomaly[i])
                     texts.append(f"unusual pattern for this customer (anomaly score in the {top})")
-                elif j == contrib.shape[1] - 1:
+                elif c == sup:
                     texts.append("model: similar to confirmed fraud")
                 else:
-                    texts.append(str(rule_texts[j - 1][i]))
-            out[i] = "; ".join(texts)
+                    texts.append(str(rule_texts[c - 1][i]))
+            out[i] = "; ".join(texts) if texts else None
         return out
 
     # -- applying --------------------------------------------------------------------------------------
@@ -734,9 +1120,10 @@ class FraudScorer:
         anomaly = self._anomaly(X)
         strengths, texts = self._rules(table)
         supervised = self._supervised(X, anomaly)
-        score, contrib = self._blend(anomaly, strengths, supervised)
+        raw_score, contrib = self._blend(anomaly, strengths, supervised)
+        score = self._calibrate(raw_score)
         flagged = score >= self.threshold_
-        reasons = self._reasons(anomaly, strengths, supervised, texts, contrib, flagged)
+        reasons = self._reasons(table, X, anomaly, strengths, supervised, texts, contrib, flagged)
         cols: dict[str, Any] = {
             "transaction_id": table.column("transaction_id"),
             "customer_id": table.column("customer_id"),
@@ -796,7 +1183,7 @@ class FraudScorer:
             rows["is_flagged"].append(bool(flagged[a:b].any()))
             rows["n_transactions"].append(b - a)
             rows["n_flagged"].append(int(flagged[a:b].sum()))
-            rows["top_reasons"].append("; ".join(seen[: cfg.n_reasons]))
+            rows["top_reasons"].append("; ".join(seen[: cfg.n_reasons]) or None)
         return pa.table(
             {
                 "customer_id": pa.array(rows["customer_id"], t.column("customer_id").type),
@@ -832,7 +1219,8 @@ class FraudScorer:
         anomaly = self._anomaly(X)
         strengths, _ = self._rules(table)
         supervised = self._supervised(X, anomaly)
-        score, _ = self._blend(anomaly, strengths, supervised)
+        raw_score, _ = self._blend(anomaly, strengths, supervised)
+        score = self._calibrate(raw_score)
         return self._evaluate_arrays(y_all[idx], score, self._baseline(X), anomaly, supervised)
 
     def evaluate(self, risk: pa.Table | None = None, labels: pa.Table | None = None) -> pa.Table:
@@ -881,6 +1269,8 @@ class FraudScorer:
             "isolation_forest": self.isolation_forest_,
             "supervised": self.supervised_,
             "stacker": self.stacker_,
+            "calibrator": self.calibrator_,
+            "feature_reference": getattr(self, "feature_reference_", None),
             "stack_reference": getattr(self, "stack_reference_", None),
         }
         return {
@@ -896,7 +1286,9 @@ class FraudScorer:
                 "baseline_alert_threshold": self.baseline_alert_threshold_,
                 "supervised_alert_threshold": self.supervised_alert_threshold_,
                 "flag_rate": self.flag_rate_,
+                "label_frequency": self.label_frequency_,
             },
+            "population": {k: None if not np.isfinite(v) else float(v) for k, v in self.population_.items()},
             "label_status": self.label_status_,
             "n_fit_transactions": self.n_fit_transactions_,
             "metrics": [
@@ -926,6 +1318,10 @@ class FraudScorer:
         obj.baseline_alert_threshold_ = float(th["baseline_alert_threshold"])
         obj.supervised_alert_threshold_ = float(th["supervised_alert_threshold"])
         obj.flag_rate_ = float(th["flag_rate"])
+        obj.label_frequency_ = float(th.get("label_frequency", 1.0))
+        obj.population_ = {
+            k: float("nan") if v is None else float(v) for k, v in (record.get("population") or {}).items()
+        }
         obj.label_status_ = str(record["label_status"])
         obj.n_fit_transactions_ = int(record["n_fit_transactions"])
         obj.metrics_ = [
@@ -951,6 +1347,9 @@ class FraudScorer:
         obj.isolation_forest_ = blob["isolation_forest"]
         obj.supervised_ = blob["supervised"]
         obj.stacker_ = blob["stacker"]
+        obj.calibrator_ = blob.get("calibrator")
+        if blob.get("feature_reference") is not None:
+            obj.feature_reference_ = np.asarray(blob["feature_reference"])
         if blob["stack_reference"] is not None:
             obj.stack_reference_ = np.asarray(blob["stack_reference"])
         return obj

@@ -243,12 +243,15 @@ def train_fraud_version(
     as_of_date: dt.date,
     reason: str,
     seed: int,
+    flagging: dict[str, Any] | None = None,
 ) -> pa.Table:
     """Fit the fraud scorer on the transactions' risk features (and the labels known before the as-of
-    date): one registry row, whose metrics hold the held-out evaluation against IsolationForest."""
+    date): one registry row, whose metrics hold the held-out evaluation against IsolationForest and the
+    expected precision and recall of the flags on the whole population. `flagging`: FraudConfig fields
+    of the flagging rule (alert_share, alerts_per_day, target_precision)."""
     from segmentation.fraud import FraudConfig, FraudScorer
 
-    scorer = FraudScorer(FraudConfig(seed=seed)).fit(risk, catalog, labels)
+    scorer = FraudScorer(FraudConfig(seed=seed, **(flagging or {}))).fit(risk, catalog, labels)
     record = scorer.to_record()
     evaluation = [_clean(row) for row in scorer.evaluate().to_pylist()]
     # Everything but config and weights: preprocessing state, thresholds, label status, metrics.

@@ -43,8 +43,11 @@ customer_history as (
         *,
         count(*) over customer_last_hour as customer_transactions_last_hour,
         count(*) over customer_last_day as customer_transactions_last_day,
+        count(*) over customer_last_week as customer_transactions_last_week,
         coalesce(sum(amount) filter (where is_purchase) over customer_last_day, 0)
             as customer_purchase_amount_last_day,
+        coalesce(sum(amount) filter (where is_purchase) over customer_last_week, 0)
+            as customer_purchase_amount_last_week,
         count(*) over customer_before as customer_prior_transactions,
         count(*) filter (where status = 'refunded') over customer_before as prior_refunds,
         count(*) filter (where status = 'chargeback') over customer_before as prior_chargebacks,
@@ -63,6 +66,11 @@ customer_history as (
             partition by customer_id
             order by transacted_at
             range between interval 1 day preceding and current row
+        ),
+        customer_last_week as (
+            partition by customer_id
+            order by transacted_at
+            range between interval 7 day preceding and current row
         ),
         customer_before as (
             partition by customer_id
@@ -94,7 +102,9 @@ device_history as (
         count(*) over device_last_hour as device_transactions_last_hour_any,
         count(*) over device_last_day as device_transactions_last_day_any,
         count(*) filter (where is_first_row_of_customer_on_device) over device_until_now
-            as device_customers_any
+            as device_customers_any,
+        -- Chargebacks on this device by any of its customers, dated before this row.
+        count(*) filter (where status = 'chargeback') over device_before as device_prior_chargebacks_any
     from customer_device_history
     -- Rows without a device each get a partition of their own (their device features are nulled in
     -- final): one partition holding every store sale would be slow, and is meaningless.
@@ -113,6 +123,11 @@ device_history as (
             partition by device_id, case when device_id is null then transaction_id end
             order by transacted_at
             range between unbounded preceding and current row
+        ),
+        device_before as (
+            partition by device_id, case when device_id is null then transaction_id end
+            order by transacted_at
+            range between unbounded preceding and current row exclude group
         )
 ),
 
@@ -130,6 +145,8 @@ final as (
         device_history.customer_transactions_last_hour,
         device_history.customer_transactions_last_day,
         device_history.customer_purchase_amount_last_day,
+        device_history.customer_transactions_last_week,
+        device_history.customer_purchase_amount_last_week,
         -- Without a device, the device features are null.
         case
             when device_history.device_id is not null then device_history.device_transactions_last_hour_any
@@ -140,6 +157,9 @@ final as (
         case
             when device_history.device_id is not null then device_history.device_customers_any
         end as device_customers,
+        case
+            when device_history.device_id is not null then device_history.device_prior_chargebacks_any
+        end as device_prior_chargebacks,
         case
             when device_history.is_purchase and device_history.prior_purchases >= 2
                 then

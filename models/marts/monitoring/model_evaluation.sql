@@ -41,7 +41,11 @@ fraud_evaluation as (
         struct_extract(metric_row, 'value') as value,
         model_version,
         as_of_date,
-        'held-out labelled transactions (the latest 25% by time)' as note
+        case
+            when starts_with(struct_extract(metric_row, 'metric'), 'population_')
+                then 'whole population at the flag: labels read as a biased sample, 90% bootstrap interval'
+            else 'held-out labelled transactions (the latest 25% by time)'
+        end as note
     from fraud_metric_rows
 ),
 
