@@ -31,10 +31,9 @@ class Build:
         return self.query(sql)[0][0]
 
 
-def dbt_build(
-    work_dir: Path, raw_data_path: Path | None, extra_vars: dict | None = None, args: tuple[str, ...] = ()
-) -> Build:
-    """`dbt build` of the project into work_dir/warehouse.duckdb, reading raw files from raw_data_path."""
+def _dbt_build_command(
+    work_dir: Path, raw_data_path: Path | None, extra_vars: dict | None, args: tuple[str, ...]
+) -> tuple[list[str], dict, Path]:
     work_dir.mkdir(parents=True, exist_ok=True)
     variables = dict(extra_vars or {})
     if raw_data_path is not None:
@@ -59,5 +58,25 @@ def dbt_build(
         "cautious",
         *args,
     ]
+    return command, env, database
+
+
+def dbt_build(
+    work_dir: Path, raw_data_path: Path | None, extra_vars: dict | None = None, args: tuple[str, ...] = ()
+) -> Build:
+    """`dbt build` of the project into work_dir/warehouse.duckdb, reading raw files from raw_data_path."""
+    command, env, database = _dbt_build_command(work_dir, raw_data_path, extra_vars, args)
     done = subprocess.run(command, cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=1800)
     return Build(done.returncode, done.stdout + done.stderr, database)
+
+
+def start_dbt_build(
+    work_dir: Path, raw_data_path: Path | None, extra_vars: dict | None = None, args: tuple[str, ...] = ()
+) -> subprocess.Popen:
+    """The same `dbt build`, started and left running (to read or kill it meanwhile). Its console output
+    goes to work_dir/console.log; dbt's own log is work_dir/logs/dbt.log."""
+    command, env, _ = _dbt_build_command(work_dir, raw_data_path, extra_vars, args)
+    console = (work_dir / "console.log").open("w")
+    return subprocess.Popen(
+        command, cwd=PROJECT_DIR, env=env, stdout=console, stderr=subprocess.STDOUT, text=True
+    )

@@ -1,0 +1,36 @@
+"""Publishes the marts to the serving DuckDB file BI tools read (see segmentation.serving).
+
+It refs every published table, so in `dbt build` it runs only once each of them and its tests passed:
+a build that fails publishes nothing and readers keep the last good marts.
+"""
+
+from segmentation.serving import publish
+
+PUBLISHED = (
+    "customer_segments",
+    "segment_profiles",
+    "fraud_transaction_scores",
+    "fraud_customer_scores",
+    "segment_item_affinity",
+    "customer_recommendations",
+    "model_evaluation",
+    "model_registry",
+    "data_quality",
+    "customer_segment_map",
+)
+
+
+def model(dbt, session):
+    # Literal refs: dbt reads them to order this model after every published table and its tests.
+    dbt.ref("customer_segments")
+    dbt.ref("segment_profiles")
+    dbt.ref("fraud_transaction_scores")
+    dbt.ref("fraud_customer_scores")
+    dbt.ref("segment_item_affinity")
+    dbt.ref("customer_recommendations")
+    dbt.ref("model_evaluation")
+    dbt.ref("model_registry")
+    dbt.ref("data_quality")
+    dbt.ref("customer_segment_map")
+    # The paths come from the running build's row in the build log beside this model (macros/ops/).
+    return publish(session, PUBLISHED, f"{dbt.this.database}.{dbt.this.schema}.build_log")
