@@ -30,8 +30,9 @@ demo-data: setup
 demo: demo-data
 	SEGMENTATION_DB_PATH=$(DB) $(BIN)/dbt build
 	@echo
-	@echo "Marts built in $(DB) (DuckDB), schema 'marts'. Try:"
-	@echo "  $(BIN)/python -c \"import duckdb; print(duckdb.connect('$(DB)', read_only=True).sql('show all tables'))\""
+	@echo "Marts built in $(DB) and published for BI tools to $(basename $(DB)).serving.duckdb (schema 'marts')."
+	@echo "Point dashboards at the serving file: a build never locks it. Try:"
+	@echo "  $(BIN)/python -c \"import duckdb; print(duckdb.connect('$(basename $(DB)).serving.duckdb', read_only=True).sql('select * from marts.build_status'))\""
 
 lint: demo-data
 	$(BIN)/ruff check .
