@@ -168,15 +168,19 @@
     {%- set rejects_table = 'raw_rejects__' ~ table_name -%}
     {%- set scans_table = 'raw_scans__' ~ table_name -%}
     {%- do run_query('drop table if exists ' ~ rejects_table ~ '; drop table if exists ' ~ scans_table) -%}
-    {#- strict_mode: a row with more or fewer fields than the header, or broken quoting, is a reject of
-        the reader (never padded or cut silently); without null_padding the reader stays parallel even
-        when quoted fields hold newlines. -#}
+    {#- The reader never stops on a malformed row: strict_mode = false (strict mode stops the whole scan
+        on a carriage return that does not match the file's line ends), null_padding pads a short row,
+        parallel = false (the parallel reader cannot pad rows whose quoted fields hold newlines; this
+        one is as fast as the sniffing reader it replaces). One extra column catches a row with more
+        fields than the header, and nullstr = chr(2) keeps an empty field ('') apart from a padded one
+        (null), so both are rejected, never cut or padded silently. -#}
     {%- do run_query(
         'create or replace temporary table ' ~ read_table ~ ' as select *, row_number() over () as'
         ~ ' reader_row_number from read_csv(' ~ glob_literal(path) ~ ', header = true, auto_detect = false,'
-        ~ ' columns = {' ~ raw_columns_struct(present) ~ '}, delim = ' ~ sql_string(header['delimiter'])
-        ~ ", quote = '\"', escape = '\"', strict_mode = true, null_padding = false, encoding = "
-        ~ sql_string(encoding) ~ ', store_rejects = true, rejects_table = ' ~ sql_string(rejects_table)
+        ~ ' columns = {' ~ raw_columns_struct(present + ['raw_overflow__']) ~ '}, delim = '
+        ~ sql_string(header['delimiter']) ~ ", quote = '\"', escape = '\"', strict_mode = false,"
+        ~ ' null_padding = true, parallel = false, nullstr = chr(2), encoding = ' ~ sql_string(encoding)
+        ~ ', store_rejects = true, rejects_table = ' ~ sql_string(rejects_table)
         ~ ', rejects_scan = ' ~ sql_string(scans_table) ~ ')') -%}
     {%- set reader_rejects = run_query('select count(*) from ' ~ rejects_table).rows[0][0] -%}
     with
@@ -190,6 +194,11 @@
             cast(null as varchar) as {{ column }},
             {%- endif %}
             {%- endfor %}
+            case
+                when raw_overflow__ is not null then 'unreadable line: more fields than the header'
+                when {{ adapter.quote(present[-1]) }} is null
+                    then 'unreadable line: fewer fields than the header'
+            end as read_problem,
             reader_row_number
         from {{ read_table }}
     ),
@@ -200,7 +209,6 @@
         select
             *,
             reader_row_number as source_row_number,
-            cast(null as varchar) as read_problem,
             cast(null as bigint) as source_line_number,
             cast(null as varchar) as source_line
         from read_rows
@@ -244,7 +252,6 @@
         select
             read_rows.*,
             read_rows.reader_row_number + coalesce(shifts.rejected_before, 0) as source_row_number,
-            cast(null as varchar) as read_problem,
             cast(null as bigint) as source_line_number,
             cast(null as varchar) as source_line
         from read_rows
@@ -255,9 +262,9 @@
             {%- for column in spec['columns'] %}
             cast(null as varchar) as {{ column }},
             {%- endfor %}
+            read_problem,
             cast(null as bigint) as reader_row_number,
             source_row_number,
-            read_problem,
             source_line_number,
             source_line
         from rejected_placed

@@ -52,3 +52,13 @@
     from {{ base_relation }}
     where rejection_reason is not null
 {% endmacro %}
+
+{% macro number_var(name) %}
+    {#- var(name) as a SQL number literal; stops with a message when it is not a plain number, so a var
+        can never put anything but a number into the SQL. -#}
+    {%- set value = var(name) | string | trim -%}
+    {%- if not modules.re.match('^-?[0-9]+(\\.[0-9]+)?([eE][-+]?[0-9]+)?$', value) -%}
+        {{ exceptions.raise_compiler_error("var " ~ name ~ " must be a number, got '" ~ value ~ "'") }}
+    {%- endif -%}
+    {{ return(value) }}
+{% endmacro %}

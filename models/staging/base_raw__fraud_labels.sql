@@ -6,7 +6,10 @@ source as (
 ),
 
 transactions as (
-    select transaction_id from {{ ref('stg_raw__transactions') }}
+    -- The accepted transactions (what stg_raw__transactions keeps), read from the base model so that
+    -- data_quality never waits on stg_raw__transactions, which stops a build with no transactions.
+    select parsed_transaction_id as transaction_id from {{ ref('base_raw__transactions') }}
+    where rejection_reason is null
 ),
 
 parsed as (
