@@ -49,7 +49,7 @@ def mixed_build(tmp_path_factory) -> Build:
     raw = tmp_path_factory.mktemp("bad_files_raw")
     lines = [HEADER, *_rows(30)]
     lines[LATIN1_LINE - 1] = "t4,c\xe9lia,2026-01-05,4.50\n"
-    transactions = "".join(lines[:LATIN1_LINE - 1]).encode()
+    transactions = "".join(lines[: LATIN1_LINE - 1]).encode()
     transactions += lines[LATIN1_LINE - 1].encode("latin-1") + "".join(lines[LATIN1_LINE:]).encode()
     # A valid file with 200 random bytes after its last line.
     _write(raw, "transactions.csv", transactions + GARBAGE_TAIL)
@@ -69,9 +69,7 @@ def mixed_build(tmp_path_factory) -> Build:
     )
     _write(raw, "events.csv", b"customer_id,occurred_at,event_type\n")  # header only
     _write(raw, "social_edges.csv", b"")  # 0 bytes
-    build = dbt_build(
-        tmp_path_factory.mktemp("bad_files_build"), raw, {"max_reject_share": 1}, args=STAGING
-    )
+    build = dbt_build(tmp_path_factory.mktemp("bad_files_build"), raw, {"max_reject_share": 1}, args=STAGING)
     assert build.returncode == 0, build.output[-6000:]
     return build
 
@@ -151,11 +149,13 @@ def test_rows_read_equal_accepted_plus_rejected(mixed_build: Build) -> None:
 @pytest.mark.parametrize("encoding", ["utf-16", "latin-1"])
 def test_the_encoding_var_reads_other_encodings(tmp_path: Path, encoding: str) -> None:
     # A folder whose name holds a single quote, a double quote and glob characters.
-    raw = tmp_path / "it's a \"quoted\" [folder]*" / "raw"
+    raw = tmp_path / 'it\'s a "quoted" [folder]*' / "raw"
     _write(raw, "transactions.csv", (HEADER + "".join(_rows(12, "é"))).encode(encoding))
     build = dbt_build(tmp_path / "build", raw, {"raw_file_encoding": encoding}, args=STAGING)
     assert build.returncode == 0, build.output[-4000:]
-    assert build.scalar("select count(*) from staging.stg_raw__transactions where customer_id like '%é'") == 12
+    assert (
+        build.scalar("select count(*) from staging.stg_raw__transactions where customer_id like '%é'") == 12
+    )
     present, source_file = build.query(
         "select is_present, source_file from marts.data_quality where table_name = 'transactions'"
     )[0]
