@@ -219,7 +219,10 @@
         -- One row per line the reader rejected (it may report several errors for one line).
         select
             line as source_line_number,
-            string_agg(distinct {{ raw_read_problem('error_type', encoding) }}, '; ') as read_problem,
+            string_agg(
+                distinct {{ raw_read_problem('error_type', encoding) }}, '; '
+                order by {{ raw_read_problem('error_type', encoding) }}
+            ) as read_problem,
             min(csv_line) as source_line
         from {{ rejects_table }}
         group by line
@@ -366,3 +369,14 @@
         where false
     {%- endif -%}
 {% endmacro %}
+
+{% macro drop_raw_read(table_name) -%}
+    {#- Post-hook of each base_raw__ model: frees the temporary tables load_raw filled for it (the scan
+        and its rejects), which would otherwise hold the whole file in memory until the connection
+        closes at the end of the build. -#}
+    drop table if exists temp.raw_read__{{ table_name }};
+    drop table if exists temp.raw_rejects__{{ table_name }};
+    drop table if exists temp.raw_scans__{{ table_name }};
+    drop table if exists temp.raw_header_rejects;
+    drop table if exists temp.raw_header_scans
+{%- endmacro %}

@@ -1,4 +1,5 @@
 {#- Every raw fraud label, parsed, with the reasons it cannot be used (null when it can). -#}
+{{ config(post_hook=drop_raw_read('fraud_labels')) }}
 with
 
 source as (
