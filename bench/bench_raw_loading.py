@@ -89,7 +89,7 @@ def main() -> None:
                 text=True,
                 env=env,
             )
-            found = re.search(r"base_raw__transactions .*?OK in ([0-9.]+)s", done.stdout)
+            found = re.search(r"base_raw__transactions .*?OK\S* in ([0-9.]+)s", done.stdout)
             if done.returncode != 0 or not found:
                 sys.exit(done.stdout[-3000:])
             seconds.append(float(found.group(1)))
