@@ -16,13 +16,14 @@
 
 {% macro rejection_reasons(checks) -%}
     {#- checks: list of (sql condition, reason) pairs. Gives every failed reason joined by '; ', or null
-        for a clean row. -#}
-    nullif(concat_ws(
+        for a clean row. A row the CSV reader could not read (read_problem, from load_raw) has no values
+        to check: its reason is the reader's alone. -#}
+    coalesce(read_problem, nullif(concat_ws(
         '; '
         {%- for condition, reason in checks %},
         case when {{ condition }} then '{{ reason }}' end
         {%- endfor %}
-    ), '')
+    ), ''))
 {%- endmacro %}
 
 {% macro timestamp_checks(column, parsed_column, required=true) -%}
@@ -45,7 +46,19 @@
         {%- endfor %}
         rejection_reason,
         source_file,
-        source_row_number
+        source_row_number,
+        source_line_number,
+        source_line
     from {{ base_relation }}
     where rejection_reason is not null
+{% endmacro %}
+
+{% macro number_var(name) %}
+    {#- var(name) as a SQL number literal; stops with a message when it is not a plain number, so a var
+        can never put anything but a number into the SQL. -#}
+    {%- set value = var(name) | string | trim -%}
+    {%- if not modules.re.match('^-?[0-9]+(\\.[0-9]+)?([eE][-+]?[0-9]+)?$', value) -%}
+        {{ exceptions.raise_compiler_error("var " ~ name ~ " must be a number, got '" ~ value ~ "'") }}
+    {%- endif -%}
+    {{ return(value) }}
 {% endmacro %}

@@ -5,7 +5,7 @@
     the warning test has_no_rows.
 -#}
 {% test reject_share_below(model, read_from, max_share=none) %}
-{%- set limit = max_share if max_share is not none else var('max_reject_share') -%}
+{%- set limit = max_share if max_share is not none else number_var('max_reject_share') -%}
 with
 
 counts as (

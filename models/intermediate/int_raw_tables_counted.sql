@@ -16,7 +16,17 @@ raw_rows as (
 ),
 
 contract_tables as (
-    select unnest([{{ "'" ~ tables | join("', '") ~ "'" }}]) as table_name
+    -- Each table of the contract and the file found for it (null when absent), so a present file with
+    -- no rows (header only, or empty) is still present.
+    {%- for table in tables %}
+    {%- set raw_file = find_raw_file(table) if execute else none %}
+    select
+        '{{ table }}' as table_name,
+        cast({{ sql_string(raw_file) if raw_file is not none else 'null' }} as varchar) as raw_file
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
 ),
 
 counted as (
@@ -54,8 +64,8 @@ summarised as (
 final as (
     select
         contract_tables.table_name,
-        counted.source_file is not null as is_present,
-        counted.source_file,
+        contract_tables.raw_file is not null as is_present,
+        coalesce(counted.source_file, contract_tables.raw_file) as source_file,
         coalesce(counted.rows_read, 0) as rows_read,
         coalesce(counted.rows_accepted, 0) as rows_accepted,
         coalesce(counted.rows_rejected, 0) as rows_rejected,

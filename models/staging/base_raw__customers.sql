@@ -1,4 +1,5 @@
 {#- Every raw customer row, parsed, with the reasons it cannot be used (null when it can). -#}
+{{ config(post_hook=drop_raw_read('customers')) }}
 with
 
 source as (

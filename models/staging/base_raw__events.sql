@@ -1,4 +1,5 @@
 {#- Every raw behaviour event, parsed, with the reasons it cannot be used (null when it can). -#}
+{{ config(post_hook=drop_raw_read('events')) }}
 with
 
 source as (

@@ -1,4 +1,5 @@
 {#- Every raw fraud label, parsed, with the reasons it cannot be used (null when it can). -#}
+{{ config(post_hook=drop_raw_read('fraud_labels')) }}
 with
 
 source as (
@@ -6,7 +7,10 @@ source as (
 ),
 
 transactions as (
-    select transaction_id from {{ ref('stg_raw__transactions') }}
+    -- The accepted transactions (what stg_raw__transactions keeps), read from the base model so that
+    -- data_quality never waits on stg_raw__transactions, which stops a build with no transactions.
+    select parsed_transaction_id as transaction_id from {{ ref('base_raw__transactions') }}
+    where rejection_reason is null
 ),
 
 parsed as (

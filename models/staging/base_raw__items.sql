@@ -1,4 +1,5 @@
 {#- Every raw item row, parsed, with the reasons it cannot be used (null when it can). -#}
+{{ config(post_hook=drop_raw_read('items')) }}
 with
 
 source as (

@@ -1,4 +1,5 @@
 {#- Every raw transaction row, parsed, with the reasons it cannot be used (null when it can). -#}
+{{ config(post_hook=drop_raw_read('transactions')) }}
 {%- if raw_column_present('transactions', 'transaction_id') -%}
 {%- set transaction_id_expression = text_value('transaction_id') -%}
 {%- else -%}

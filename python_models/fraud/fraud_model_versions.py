@@ -12,6 +12,8 @@ from segmentation.warehouse import feature_catalog, known_labels, to_arrow
 
 def model(dbt, session):
     current = to_arrow(dbt.ref("int_as_of_dates").filter("is_current"))
+    if current.num_rows == 0:  # only when stg_raw__transactions is empty, which the build stops on
+        raise ValueError("no as-of date: no accepted transaction (see marts.data_quality)")
     as_of_date = current.column("as_of_date")[0].as_py()
     stored = to_arrow(session.sql(f"select * from {dbt.this}")) if dbt.is_incremental else None
     previous = latest_version(stored, FRAUD_KIND)

@@ -13,6 +13,8 @@ def model(dbt, session):
     stored = to_arrow(session.sql(f"select * from {dbt.this}")) if dbt.is_incremental else None
     previous = latest_version(stored, KIND)
     current = to_arrow(dbt.ref("int_as_of_dates").filter("is_current"))
+    if current.num_rows == 0:  # only when stg_raw__transactions is empty, which the build stops on
+        raise ValueError("no as-of date: no accepted transaction (see marts.data_quality)")
     as_of_date = current.column("as_of_date")[0].as_py()
     catalog = feature_catalog(dbt.ref("int_feature_catalog"))
     inputs = [spec.name for spec in model_inputs(catalog)]

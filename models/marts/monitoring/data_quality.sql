@@ -13,7 +13,7 @@ final as (
         rows_accepted,
         rows_rejected,
         coalesce(reject_share, 0) as reject_share,
-        reject_share > {{ var('max_reject_share') }} as is_over_reject_limit,
+        reject_share > {{ number_var('max_reject_share') }} as is_over_reject_limit,
         rejection_summary,
         {{ build_started_at() }} as checked_at
     from raw_tables_counted
