@@ -183,7 +183,8 @@ def summary(rows: list[dict]) -> str:
     k_ok = [abs(r["k"] - r["k_true"]) <= 2 for r in rows if r["ari_km_true"] >= 0.5]
     return (
         f"mean ARI {np.mean([r['ari'] for r in rows]):.3f} vs k-means at planted k "
-        f"{np.mean([r['ari_km_true'] for r in rows]):.3f} (mean gap {gap.mean():+.3f}, worst {gap.min():+.3f}); "
+        f"{np.mean([r['ari_km_true'] for r in rows]):.3f} "
+        f"(mean gap {gap.mean():+.3f}, worst {gap.min():+.3f}); "
         f"RFM {np.mean([r['ari_rfm'] for r in rows]):.3f}; chosen k within 2 of planted where k-means "
         f"reaches 0.5: {sum(k_ok)}/{len(k_ok)}; mean |k - planted k| "
         f"{np.mean([abs(r['k'] - r['k_true']) for r in rows]):.1f}"
