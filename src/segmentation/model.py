@@ -295,17 +295,25 @@ class SegmentationModel:
         return pa.table(cols)
 
     def _top_features(self, X: np.ndarray, assigned: np.ndarray, runner_up: np.ndarray) -> list[str]:
-        """Features with the largest share of the distance margin between runner-up and assigned profile."""
+        """Features with the largest share of the distance margin between runner-up and assigned profile,
+        in words ("many orders; few days since last order"), one phrase per catalog feature."""
         m_a, m_b = self.profiles_[assigned], self.profiles_[runner_up]
         Xd = X.astype(np.float64)
         contrib = (Xd - m_b) ** 2 - (Xd - m_a) ** 2
         n_top = min(self._cfg.n_top_features, X.shape[1])
         order = np.argsort(-contrib, axis=1, kind="stable")[:, :n_top]
         rows = np.arange(len(X))[:, None]
-        words = np.array([[f"{name} low", f"{name} high"] for name in self.feature_names_], dtype=object)
+        words = np.array(column_reasons(self.preprocessor_), dtype=object)
         labels = words[order, (m_a[rows, order] >= m_b[rows, order]).astype(np.int64)]
         labels[contrib[rows, order] <= 0] = ""
-        return ["; ".join(part for part in row if part) for row in labels.tolist()]
+        out = []
+        for row in labels.tolist():
+            seen: list[str] = []
+            for part in row:
+                if part and part not in seen:
+                    seen.append(part)
+            out.append("; ".join(seen))
+        return out
 
     def inputs(self, table: pa.Table) -> np.ndarray:
         """The weighted model matrix (scaled features times `input_weights_`) the autoencoder reads."""
@@ -455,6 +463,35 @@ def column_sources(preprocessor: FeaturePreprocessor) -> list[str]:
         elif spec.name in preprocessor.categories_:
             sources.extend([spec.name] * (len(preprocessor.categories_[spec.name]) + 1))
     return sources
+
+
+_LEVEL_WORDS = ("share", "spread", "average", "spend", "net", "gross", "age", "revenue", "spend", "activity")
+
+
+def _amount_words(label: str) -> tuple[str, str]:
+    """("few ...", "many ...") for a label that counts things, else ("low ...", "high ...")."""
+    words = label.split()
+    if words and words[0] not in _LEVEL_WORDS and any(w.endswith("s") for w in words):
+        return f"few {label}", f"many {label}"
+    return f"low {label}", f"high {label}"
+
+
+def column_reasons(preprocessor: FeaturePreprocessor) -> list[tuple[str, str]]:
+    """For each output column of a fitted preprocessor, the words for a customer below / above the
+    comparison: the catalog label ("many orders", "low net spend"), "no spend trend recorded" for a
+    missing-value indicator, "country DE" / "country not DE" for a one-hot column."""
+    out: list[tuple[str, str]] = []
+    for spec in preprocessor.specs_:
+        label = spec.label or spec.name.replace("_", " ")
+        if spec.name in preprocessor.numeric_:
+            out.append(_amount_words(label))
+            if preprocessor.numeric_[spec.name]["indicator"]:
+                out.append((f"{label} recorded", f"no {label} recorded"))
+        elif spec.name in preprocessor.categories_:
+            for value in [*preprocessor.categories_[spec.name], "other"]:
+                shown = "another value" if value == "other" else value
+                out.append((f"{label} not {shown}", f"{label} {shown}"))
+    return out
 
 
 def input_weights(X: np.ndarray, sources: list[str], mode: str = "standardise_blocks") -> np.ndarray:
