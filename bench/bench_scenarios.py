@@ -39,6 +39,7 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.preprocessing import StandardScaler
 
+from segmentation.clustering import SegmentClusterer
 from segmentation.config import SegmentationConfig
 from segmentation.model import SegmentationModel
 from segmentation.registry import model_inputs
@@ -118,11 +119,13 @@ def evaluate(family: scenarios.Family, cache: Path, overrides: dict, seed: int, 
         "ari": adjusted_rand_score(y, seg),
         "nmi": normalized_mutual_info_score(y, seg),
         "fit_s": fit_s,
+        "k_selection": model.metrics_.get("k_selection", []),
     }
     for name, k in (("km_k", model.n_segments_), ("km_true", k_true)):
         labels = KMeans(n_clusters=k, n_init=30, random_state=seed).fit_predict(X)
         out[f"ari_{name}"] = adjusted_rand_score(y, labels)
         out[f"nmi_{name}"] = normalized_mutual_info_score(y, labels)
+
     rfm = np.array([str(v) for v in features.column("rfm_segment").to_pylist()])
     out["ari_rfm"] = adjusted_rand_score(y, rfm)
     out["nmi_rfm"] = normalized_mutual_info_score(y, rfm)
@@ -131,6 +134,13 @@ def evaluate(family: scenarios.Family, cache: Path, overrides: dict, seed: int, 
         clf = HistGradientBoostingClassifier(max_iter=150, random_state=seed)
         pred = cross_val_predict(clf, X, y, cv=folds)
         out["ari_ceiling"] = adjusted_rand_score(y, pred)
+    Xw = model.inputs(features)
+    Z = model.autoencoder_.transform(Xw)
+    for name in model.metrics_["candidates"]:
+        labels = SegmentClusterer(model.config.clustering, model.n_segments_, seed).fit(
+            model._represent(name, Xw, Z)
+        )
+        out[f"ari_{name}"] = adjusted_rand_score(y, labels.labels_)
     pre = getattr(model, "pretrained_embedding_", None)
     if pre is not None:
         out["probe_pre"] = probe(pre, y, seed)
@@ -151,6 +161,9 @@ COLUMNS = [
     ("ari_km_true", 11, 3),
     ("nmi_km_true", 11, 3),
     ("ari_rfm", 7, 3),
+    ("ari_embedding", 13, 3),
+    ("ari_joint", 9, 3),
+    ("ari_features", 12, 3),
     ("ari_ceiling", 11, 3),
     ("probe_pre", 9, 3),
     ("probe_post", 10, 3),

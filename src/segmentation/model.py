@@ -20,6 +20,7 @@ from sklearn.metrics import adjusted_rand_score, silhouette_score
 from segmentation.autoencoder import AdversarialAutoencoder, AutoencoderNet, _threaded
 from segmentation.clustering import (
     SegmentClusterer,
+    fit_kmeans,
     match_segments,
     seeded_sample,
     select_k,
@@ -89,11 +90,25 @@ class SegmentationModel:
         timings["autoencoder"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         space = X if cfg.clustering.selection_space == "features" else self.autoencoder_.transform(X)
-        k, selection = select_k(space, cfg.clustering, cfg.seed, preferred_k)
-        say(f"segments: k={k} chosen on the {cfg.clustering.selection_space} space")
-        init = KMeans(n_clusters=k, n_init=cfg.clustering.n_init, random_state=cfg.seed).fit_predict(
-            np.asarray(space, dtype=np.float64)
-        )
+        if cfg.n_segments is not None:
+            if not 2 <= cfg.n_segments < len(X):
+                raise ValueError(
+                    f"n_segments must be between 2 and the number of rows - 1, not {cfg.n_segments}"
+                )
+            k, selection = int(cfg.n_segments), []
+            say(f"segments: k={k} as configured (n_segments)")
+        else:
+            k, selection = select_k(space, cfg.clustering, cfg.seed, preferred_k)
+            say(f"segments: k={k} chosen on the {cfg.clustering.selection_space} space")
+        init = fit_kmeans(
+            np.asarray(space, dtype=np.float64),
+            k,
+            cfg.clustering.n_init,
+            cfg.seed,
+            cfg.clustering.fragment_share,
+        ).predict(np.asarray(space, dtype=np.float64))
+        self.pretrained_embedding_ = self.autoencoder_.transform(X)
+        """Embedding of the training rows before fine-tuning (not stored: for probes of what it holds)."""
         timings["k_selection"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         if cfg.dec.enabled:
