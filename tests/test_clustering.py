@@ -30,16 +30,16 @@ def test_select_k_does_not_stop_short_of_the_planted_k_on_clear_data(k_true):
         assert key in rows[0]
     best = max(r["stability"] for r in rows)
     chosen = next(r for r in rows if r["chosen"])
-    assert chosen["stability"] >= 0.75 * best
-    assert all(r["stability"] < 0.75 * best for r in rows if r["k"] > k)
+    assert chosen["stability"] >= 0.8 * best
+    # The walk stops at two ineligible ks in a row after the chosen one (or at k_max).
+    assert all(not r["eligible"] for r in rows if k < r["k"] <= k + 2)
 
 
-def test_select_k_prefers_more_groups_than_silhouette_on_overlapping_groups():
-    # Six overlapping groups: silhouette peaks at few groups; the stability criterion goes further.
-    X, _, _ = blobs([250] * 6, dim=8, spread=2.2, seed=4)
-    k, rows = select_k(X, ClusteringConfig(k_min=2, k_max=9, sample_size=1500), seed=0)
-    by_silhouette = max(rows, key=lambda r: r["silhouette"])["k"]
-    assert k > by_silhouette
+@pytest.mark.parametrize("seed", [4, 5])
+def test_select_k_on_overlapping_groups_stays_at_or_a_little_past_the_planted_k(seed):
+    X, _, _ = blobs([250] * 6, dim=8, spread=2.2, seed=seed)
+    k, _rows = select_k(X, ClusteringConfig(k_min=3, k_max=9, sample_size=1500), seed=0)
+    assert 6 <= k <= 8
 
 
 def test_a_fragment_of_outliers_does_not_take_a_segment():

@@ -230,3 +230,17 @@ def test_twins_on_a_sample_compare_like_for_like(planted, fitted):
     assert m["robustness_adversarial_twin"] != m["robustness_adversarial"]
     model, _ = fitted  # its twin saw every training row: the deployed encoder is the like-for-like one
     assert "robustness_adversarial_twin" not in model.metrics_
+
+
+def test_n_segments_fixes_k_and_stored_configs_with_retired_keys_still_load(planted) -> None:
+    from tests.test_registry import FAST
+
+    table, catalog, _ = planted
+    config = SegmentationConfig.from_dict({**FAST.to_dict(), "n_segments": 7})
+    model = SegmentationModel(config).fit(table.slice(0, 800), catalog)
+    assert model.n_segments_ == 7 and model.metrics_["k_selection"] == []
+    stored = FAST.to_dict()
+    stored["clustering"]["min_share"] = 0.03  # written by versions before the stability criterion
+    assert SegmentationConfig.from_dict(stored) == FAST
+    with pytest.raises(ValueError, match="unknown"):
+        SegmentationConfig.from_dict({**FAST.to_dict(), "no_such_key": 1})

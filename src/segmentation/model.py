@@ -107,8 +107,9 @@ class SegmentationModel:
             cfg.seed,
             cfg.clustering.fragment_share,
         ).predict(np.asarray(space, dtype=np.float64))
+        # The training rows' embedding before fine-tuning: not stored; bench/bench_scenarios.py probes
+        # what it holds against what the fine-tuned embedding holds.
         self.pretrained_embedding_ = self.autoencoder_.transform(X)
-        """Embedding of the training rows before fine-tuning (not stored: for probes of what it holds)."""
         timings["k_selection"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         if cfg.dec.enabled:
@@ -480,7 +481,7 @@ def column_sources(preprocessor: FeaturePreprocessor) -> list[str]:
     return sources
 
 
-_LEVEL_WORDS = ("share", "spread", "average", "spend", "net", "gross", "age", "revenue", "spend", "activity")
+_LEVEL_WORDS = ("share", "spread", "average", "spend", "net", "gross", "age", "revenue", "activity")
 
 
 def _amount_words(label: str) -> tuple[str, str]:
