@@ -1,8 +1,10 @@
 import numpy as np
 import pytest
+from sklearn.cluster import KMeans
 from sklearn.exceptions import NotFittedError
+from sklearn.metrics import adjusted_rand_score
 
-from segmentation.clustering import SegmentClusterer, match_segments, select_k
+from segmentation.clustering import SegmentClusterer, fit_kmeans, match_segments, select_k
 from segmentation.config import ClusteringConfig
 
 
@@ -15,25 +17,49 @@ def blobs(sizes, dim=6, spread=6.0, seed=0):
 
 
 @pytest.mark.parametrize("k_true", [4, 6])
-def test_select_k_finds_planted_k_on_clear_data(k_true):
+def test_select_k_does_not_stop_short_of_the_planted_k_on_clear_data(k_true):
+    # The stability criterion keeps every k that is about as reproducible as the best one: on clear
+    # blobs it never merges two planted groups; splitting one blob in two stays fairly stable, so it may
+    # go a little past the planted k (recovery falls far faster below the planted k than above it).
     X, _, _ = blobs([300] * k_true, seed=k_true)
     k, rows = select_k(X, ClusteringConfig(k_min=3, k_max=9, sample_size=1000, n_init=3), seed=0)
-    assert k == k_true
+    assert k_true <= k <= k_true + 3
     assert [r["k"] for r in rows] == list(range(3, 10))
     assert sum(r["chosen"] for r in rows) == 1
-    for key in ("silhouette", "davies_bouldin", "bic", "min_share", "eligible"):
+    for key in ("stability", "silhouette", "davies_bouldin", "min_share", "eligible"):
         assert key in rows[0]
-
-
-def test_select_k_respects_min_share():
-    # four big groups and one tiny but very distinct group (1% of rows)
-    X, _, _ = blobs([500, 500, 500, 500, 20], spread=8.0, seed=1)
-    k_loose, _ = select_k(X, ClusteringConfig(k_min=3, k_max=7, min_share=0.0, n_init=3), seed=0)
-    k, rows = select_k(X, ClusteringConfig(k_min=3, k_max=7, min_share=0.03, n_init=3), seed=0)
-    assert k_loose == 5
+    best = max(r["stability"] for r in rows)
     chosen = next(r for r in rows if r["chosen"])
-    assert chosen["min_share"] >= 0.03 and k != 5
-    assert not next(r for r in rows if r["k"] == 5)["eligible"]
+    assert chosen["stability"] >= 0.8 * best
+    # The walk stops at two ineligible ks in a row after the chosen one (or at k_max).
+    assert all(not r["eligible"] for r in rows if k < r["k"] <= k + 2)
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_select_k_on_overlapping_groups_stays_at_or_a_little_past_the_planted_k(seed):
+    X, _, _ = blobs([250] * 6, dim=8, spread=2.2, seed=seed)
+    k, _rows = select_k(X, ClusteringConfig(k_min=3, k_max=9, sample_size=1500), seed=0)
+    assert 6 <= k <= 8
+
+
+def test_a_fragment_of_outliers_does_not_take_a_segment():
+    # Four groups and 12 extreme rows (0.6%): plain k-means at k=5 gives the outliers their own cluster;
+    # fit_kmeans sets them aside, splits the data into real segments and assigns them to the nearest.
+    X, labels, _ = blobs([500, 500, 500, 500], spread=8.0, seed=1)
+    rng = np.random.default_rng(0)
+    outliers = rng.normal(0.0, 1.0, size=(12, X.shape[1])) + 60.0
+    X = np.vstack([X, outliers])
+    plain = KMeans(n_clusters=4, n_init=3, random_state=0).fit(X)
+    assert np.bincount(plain.labels_, minlength=4).min() <= 12
+    km = fit_kmeans(X, 4, n_init=3, seed=0, min_share=0.01)
+    predicted = km.predict(X)
+    counts = np.bincount(predicted, minlength=4)
+    assert counts.min() >= 500
+    assert adjusted_rand_score(labels, predicted[:2000]) == 1.0
+    # A real small group above the fragment share keeps its own segment.
+    small, small_labels, _ = blobs([500, 500, 500, 40], spread=8.0, seed=2)
+    kept = fit_kmeans(small, 4, n_init=3, seed=0, min_share=0.01).predict(small)
+    assert adjusted_rand_score(small_labels, kept) == 1.0
 
 
 def test_match_segments_recovers_permutation():
@@ -74,23 +100,27 @@ def test_clusterer_state_round_trip_and_soft_membership(method):
 def test_clusterer_chooses_k_and_raises_before_fit():
     X, _, _ = blobs([200] * 5, seed=3)
     cl = SegmentClusterer(ClusteringConfig(k_min=3, k_max=7, n_init=3), seed=0).fit(X)
-    assert cl.n_clusters_ == 5 and len(cl.selection_) == 5
+    assert 5 <= cl.n_clusters_ <= 7 and len(cl.selection_) == 5
     with pytest.raises(NotFittedError):
         SegmentClusterer().predict(X)
 
 
-def test_previous_k_is_kept_when_the_criteria_barely_differ() -> None:
-    rng = np.random.default_rng(5)
-    centers = rng.normal(0, 6, size=(4, 3))
-    X = np.vstack([c + rng.normal(0, 1, size=(150, 3)) for c in centers])
-    config = ClusteringConfig(k_min=3, k_max=6, n_init=4, sample_size=600)
+def test_previous_k_is_kept_when_it_is_stable_and_close() -> None:
+    X, _, _ = blobs([300] * 5, seed=7)
+    config = ClusteringConfig(k_min=3, k_max=8, n_init=3, sample_size=1000)
     best, rows = select_k(X, config, seed=1)
-    ranks = {r["k"]: r["mean_rank"] for r in rows}
-    near = [k for k in ranks if k != best and ranks[k] is not None and ranks[k] <= ranks[best] + 1.0]
-    far = [k for k in ranks if ranks[k] is not None and ranks[k] > ranks[best] + 1.0]
+    eligible = {r["k"] for r in rows if r["eligible"]}
+    near = [k for k in eligible if k != best and abs(k - best) <= 1]
     if near:
         assert select_k(X, config, seed=1, preferred_k=near[0])[0] == near[0]
+    far = [r["k"] for r in rows if not r["eligible"]]
     assert far, rows
     assert select_k(X, config, seed=1, preferred_k=far[0])[0] == best
-    strict = ClusteringConfig(k_min=3, k_max=6, n_init=4, sample_size=600, k_stickiness=0.0)
-    assert select_k(X, strict, seed=1, preferred_k=far[0])[0] == best
+    strict = ClusteringConfig(k_min=3, k_max=8, n_init=3, sample_size=1000, k_stickiness=0)
+    assert select_k(X, strict, seed=1, preferred_k=near[0] if near else far[0])[0] == best
+
+
+def test_select_k_is_deterministic() -> None:
+    X, _, _ = blobs([200] * 4, seed=9)
+    config = ClusteringConfig(k_min=3, k_max=6, n_init=3, sample_size=600)
+    assert select_k(X, config, seed=3) == select_k(X, config, seed=3)

@@ -113,3 +113,32 @@ def test_catalog_from_arrow_table_and_errors(planted):
         FeaturePreprocessor(catalog).fit(table.drop_columns(["score_0"]))
     with pytest.raises(ValueError):
         FeatureSpec("x", "g", "sqrt")
+
+
+def test_catalog_labels_travel_with_the_state_and_give_reasons_in_words() -> None:
+    from segmentation.model import column_reasons
+
+    catalog = pa.table(
+        {
+            "feature_name": ["frequency", "spend_trend", "country"],
+            "feature_group": ["rfm", "spend", "attributes"],
+            "transform": ["log", "scale", "onehot"],
+            "label": ["orders", "spend trend", "country"],
+        }
+    )
+    table = pa.table(
+        {
+            "frequency": [1.0, 2.0, 5.0, 9.0] * 5,
+            "spend_trend": pa.array([0.5, None, -0.2, 0.1] * 5, pa.float64()),
+            "country": ["DE", "FR", "DE", "DE"] * 5,
+        }
+    )
+    fitted = FeaturePreprocessor(load_catalog(catalog)).fit(table)
+    restored = FeaturePreprocessor.from_state(fitted.to_state())
+    reasons = column_reasons(restored)
+    assert len(reasons) == len(restored.feature_names_out_)
+    assert reasons[0] == ("few orders", "many orders")
+    assert reasons[1] == ("low spend trend", "high spend trend")
+    assert reasons[2] == ("spend trend recorded", "no spend trend recorded")
+    assert ("country not DE", "country DE") in reasons
+    assert all("_" not in low + high for low, high in reasons)

@@ -73,6 +73,14 @@ def test_evaluation_rows_name_the_version_and_include_recovery_against_baselines
     metrics = {(row["model"], row["metric"]) for row in rows}
     assert {("learned", "silhouette"), ("learned", "davies_bouldin"), ("learned", "segments")} <= metrics
     assert ("kmeans_standardised_features", "adjusted_rand_index") in metrics
+    # Which representation the segments use, and why, with each candidate's figure.
+    used = next(row for row in rows if row["metric"] == "uses_learned_representation")
+    assert used["value"] == (1.0 if model.representation_ in ("embedding", "joint") else 0.0)
+    for name, scores in model.metrics_["candidates"].items():
+        assert f"{name} {scores['silhouette_features']:.3f}" in used["note"]
+        assert ("candidate_" + name, "silhouette_features") in metrics
+    if model.representation_ == "features":
+        assert used["note"].startswith("fell back to the scaled features")
     out = evaluation_table(rows, "segmentation-0001", datetime.date(2026, 10, 1))
     assert set(out.column("model_version").to_pylist()) == {"segmentation-0001"}
     with pytest.raises(ValueError, match="same customers"):
@@ -118,3 +126,58 @@ def test_a_name_says_one_thing_once() -> None:
     )
     names = describe_segments(table, catalog).column("segment_name").to_pylist()
     assert names == ["New, browsing", "Long-standing, quiet"]
+
+
+def _transactions_only_like() -> tuple[pa.Table, pa.Table]:
+    # Half the customers bought once: days between orders is unknown for them. Segment 0 holds the
+    # one-time buyers plus a few repeat buyers with short gaps (the trap: averaged over those few, the
+    # segment would look "Regular"); segment 1 holds repeat buyers with long gaps.
+    catalog = pa.table(
+        {
+            "entity": ["customer"] * 4,
+            "feature_name": ["interpurchase_days_mean", "frequency", "recency_days", "monetary"],
+            "feature_group": ["spend", "rfm", "rfm", "rfm"],
+            "transform": ["log", "log", "log", "log"],
+            "label": ["days between orders", "orders", "days since last order", "net spend"],
+        }
+    )
+    gaps = [None] * 18 + [3.0, 4.0] + [150.0] * 20
+    table = pa.table(
+        {
+            "customer_id": [f"c{i}" for i in range(40)],
+            "segment_id": np.repeat([0, 1], 20),
+            "interpurchase_days_mean": pa.array(gaps, pa.float64()),
+            "frequency": [1.0] * 18 + [3.0, 3.0] + [4.0, 5.0] * 10,
+            "recency_days": [230.0] * 20 + [60.0] * 20,
+            "monetary": [20.0] * 20 + [150.0, 160.0] * 10,
+        }
+    )
+    return table, catalog
+
+
+def test_no_segment_is_named_for_a_feature_that_applies_to_fewer_than_half_of_it() -> None:
+    table, catalog = _transactions_only_like()
+    by_id = {row["segment_id"]: row for row in describe_segments(table, catalog).to_pylist()}
+    one_time = by_id[0]
+    # Days between orders sets segment 0 apart most (3-4 days against 150), yet applies to 2 of its 20.
+    assert "Regular" not in one_time["segment_name"] and "Infrequent" not in one_time["segment_name"]
+    assert one_time["segment_name"].split(", ")[0] in {"Occasional", "Lapsed", "Low-spending"}
+    assert "days between orders" in one_time["description"]
+    assert "(applies to 10% of the segment)" in one_time["description"]
+    # Where a feature applies to everyone, no share is added.
+    assert "applies to" not in by_id[1]["description"]
+
+
+def test_every_name_rests_on_features_known_for_most_of_the_segment() -> None:
+    # Property over several partitions of the fixture: a word from days between orders only appears in
+    # a name when that feature is known for at least half the segment.
+    table, catalog = _transactions_only_like()
+    rng = np.random.default_rng(3)
+    for _ in range(5):
+        labels = rng.integers(0, 3, table.num_rows)
+        shuffled = table.set_column(1, "segment_id", pa.array(labels))
+        known = ~np.isnan(np.array(shuffled.column("interpurchase_days_mean").to_pylist(), dtype=float))
+        for row in describe_segments(shuffled, catalog).to_pylist():
+            share = known[labels == row["segment_id"]].mean()
+            if share < 0.5:
+                assert not {"Regular", "Infrequent"} & set(row["segment_name"].replace(",", "").split())

@@ -8,7 +8,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 from sklearn.cluster import KMeans
 from sklearn.exceptions import NotFittedError
-from sklearn.metrics import davies_bouldin_score, silhouette_score
+from sklearn.metrics import adjusted_rand_score, davies_bouldin_score, silhouette_score
 from sklearn.mixture import GaussianMixture
 
 from segmentation.config import ClusteringConfig
@@ -40,54 +40,89 @@ def select_k(
 ) -> tuple[int, list[dict]]:
     """Choose the number of segments on a seeded sample of X; returns (k, per-k metrics rows).
 
-    Each k in k_min..k_max is scored by silhouette (higher is better), Davies-Bouldin and BIC of a
-    Gaussian mixture (lower is better); ks whose smallest segment is under `min_share` are ineligible.
-    The eligible k with the best mean rank over the three metrics wins (silhouette breaks ties), except
-    that `preferred_k` (the previous version's k) is kept while it is eligible and within
-    `k_stickiness` of the best mean rank.
+    Each k in k_min..k_max is scored by its stability: the mean adjusted Rand index between k-means
+    fitted on two disjoint random halves of the sample, both applied to the whole sample, over
+    `n_stability` pairs. A k is eligible when its stability reaches `stability_ratio` times the best
+    stability over the range (its segments come back about as reliably as the most reproducible
+    partition's). Walking up from k_min, the chosen k is the last eligible one before two ineligible ks
+    in a row. Unlike silhouette or Davies-Bouldin this does not simply prefer the fewest groups: on the
+    development scenario families (bench/scenarios.py) recovery falls faster below the planted k than
+    above it, and an absolute threshold failed on overlapping families, where no k is very stable. A
+    small fragment split off by one run does not forbid a k (fragments are handled when the segments are
+    fitted, see `fit_kmeans`). `preferred_k` (the previous version's k) is kept while it is eligible and
+    within `k_stickiness` of the chosen k. Silhouette, Davies-Bouldin and the smallest segment's share
+    are recorded for each k too.
     """
     cfg = config or ClusteringConfig()
     sample = np.asarray(X, dtype=np.float64)[seeded_sample(len(X), cfg.sample_size, seed)]
+    rng = np.random.default_rng(seed + 5)
     rows: list[dict[str, Any]] = []
-    for k in range(cfg.k_min, min(cfg.k_max, len(sample) - 1) + 1):
-        km = KMeans(n_clusters=k, n_init=cfg.n_init, random_state=seed).fit(sample)
-        labels = km.labels_
-        gmm = GaussianMixture(
-            n_components=k,
-            covariance_type=cfg.covariance_type,
-            means_init=km.cluster_centers_,
-            random_state=seed,
-            reg_covar=1e-4,
-        ).fit(sample)
-        min_share = float(np.bincount(labels, minlength=k).min() / len(labels))
+    half = len(sample) // 2
+    for k in range(cfg.k_min, min(cfg.k_max, half - 1) + 1):
+        labels = KMeans(n_clusters=k, n_init=cfg.selection_n_init, random_state=seed).fit_predict(sample)
+        stab = []
+        for b in range(cfg.n_stability):
+            perm = rng.permutation(len(sample))
+            a = KMeans(n_clusters=k, n_init=cfg.selection_n_init, random_state=seed + 2 * b + 1)
+            c = KMeans(n_clusters=k, n_init=cfg.selection_n_init, random_state=seed + 2 * b + 2)
+            la = a.fit(sample[perm[:half]]).predict(sample)
+            lc = c.fit(sample[perm[half : 2 * half]]).predict(sample)
+            stab.append(adjusted_rand_score(la, lc))
+        single = len(np.unique(labels)) < 2
         rows.append(
             {
                 "k": k,
-                "silhouette": float(silhouette_score(sample, labels)),
-                "davies_bouldin": float(davies_bouldin_score(sample, labels)),
-                "bic": float(gmm.bic(sample)),
-                "min_share": min_share,
-                "eligible": bool(min_share >= cfg.min_share),
+                "stability": float(np.mean(stab)),
+                "silhouette": 0.0 if single else float(silhouette_score(sample, labels)),
+                "davies_bouldin": 0.0 if single else float(davies_bouldin_score(sample, labels)),
+                "min_share": float(np.bincount(labels, minlength=k).min() / len(labels)),
             }
         )
     if not rows:
         raise ValueError("no k to choose from: check k_min, k_max and the number of rows")
-    eligible = [r for r in rows if r["eligible"]] or [max(rows, key=lambda r: r["min_share"])]
-    sil = np.array([-r["silhouette"] for r in eligible])
-    dbi = np.array([r["davies_bouldin"] for r in eligible])
-    bic = np.array([r["bic"] for r in eligible])
-    ranks = np.mean([_rank(sil), _rank(dbi), _rank(bic)], axis=0)
+    floor = cfg.stability_ratio * max(r["stability"] for r in rows)
     for r in rows:
-        r["mean_rank"] = None
+        r["eligible"] = bool(r["stability"] >= floor)
         r["chosen"] = False
-    for r, rank in zip(eligible, ranks, strict=True):
-        r["mean_rank"] = float(rank)
-    best = min(eligible, key=lambda r: (r["mean_rank"], -r["silhouette"]))
+    # Walk up from k_min and stop at the first two ineligible ks in a row: one noisy estimate neither
+    # ends the walk early nor lets a lone stable k far above decide.
+    best = rows[0]
+    for i, r in enumerate(rows):
+        if r["eligible"]:
+            best = r
+        elif i + 1 < len(rows) and not rows[i + 1]["eligible"]:
+            break
+    if not best["eligible"]:
+        best = max(rows, key=lambda r: (r["stability"], -r["k"]))
+    eligible = [r for r in rows if r["eligible"]]
     kept = [r for r in eligible if r["k"] == preferred_k]
-    if kept and kept[0]["mean_rank"] <= best["mean_rank"] + cfg.k_stickiness:
+    if kept and abs(kept[0]["k"] - best["k"]) <= cfg.k_stickiness:
         best = kept[0]
     best["chosen"] = True
     return int(best["k"]), rows
+
+
+def fit_kmeans(X: np.ndarray, k: int, n_init: int, seed: int, min_share: float) -> KMeans:
+    """K-means with k clusters that treats fragments as outliers instead of as segments.
+
+    When a cluster holds fewer than `min_share` of the rows (a handful of extreme customers split off),
+    its rows are set aside and k-means is refitted on the rest, at most three times; the set-aside rows
+    are then assigned to their nearest centre like everyone else. A real small group above `min_share`
+    keeps its own segment.
+    """
+    keep = np.ones(len(X), dtype=bool)
+    km = KMeans(n_clusters=k, n_init=n_init, random_state=seed).fit(X)
+    for _ in range(3):
+        counts = np.bincount(km.labels_, minlength=k)
+        small = np.flatnonzero(counts < min_share * keep.sum())
+        if not len(small):
+            break
+        idx = np.flatnonzero(keep)
+        keep[idx[np.isin(km.labels_, small)]] = False
+        if keep.sum() <= k:
+            break
+        km = KMeans(n_clusters=k, n_init=n_init, random_state=seed).fit(X[keep])
+    return km
 
 
 def _rank(values: np.ndarray) -> np.ndarray:
@@ -117,7 +152,7 @@ class SegmentClusterer:
             k, self.selection_ = select_k(X64, cfg, self.seed)
         else:
             k, self.selection_ = int(self.n_clusters), []
-        km = KMeans(n_clusters=k, n_init=cfg.n_init, random_state=self.seed).fit(X64)
+        km = fit_kmeans(X64, k, cfg.n_init, self.seed, cfg.fragment_share)
         self.method_ = cfg.method
         self.n_clusters_ = k
         self.cluster_centers_ = km.cluster_centers_

@@ -24,7 +24,9 @@ class AutoencoderConfig:
     """Architecture and training of the adversarial autoencoder."""
 
     hidden: tuple[int, ...] = (64, 32)
-    embedding_dim: int = 8
+    embedding_dim: int = 16
+    """Width of the embedding: 8 dimensions held less of the planted groups than the features did
+    (linear probe 0.67 to 0.75 against 0.87 to 0.90 on overlapping development families)."""
     batch_size: int = 256
     max_batches_per_epoch: int | None = 50
     """Larger training sets get larger batches, so an epoch takes at most this many optimiser steps
@@ -57,8 +59,10 @@ class DECConfig:
     """Stop when fewer than this share of assignments change between target refreshes."""
     alpha: float = 1.0
     """Degrees of freedom of the Student-t kernel."""
-    cluster_weight: float = 1.0
-    """Weight gamma of KL(p||q) against the reconstruction loss."""
+    cluster_weight: float = 0.1
+    """Weight gamma of KL(p||q) against the reconstruction loss. 0.1 as in the IDEC paper: at 1.0 the
+    clustering term pressed the embedding into a few blobs (a linear probe of the planted groups fell
+    after fine-tuning on the development scenario families, e.g. 0.746 -> 0.689 with eight groups)."""
     learning_rate: float = 1e-3
 
 
@@ -72,18 +76,29 @@ class ClusteringConfig:
     """`kmeans`: hard centroids, Student-t soft membership; `gmm`: Gaussian mixture posteriors."""
     covariance_type: Literal["full", "diag", "spherical", "tied"] = "diag"
     sample_size: int = 5000
-    """Rows (seeded sample) on which silhouette, Davies-Bouldin and BIC are computed."""
-    min_share: float = 0.03
-    """A k is only eligible when every segment holds at least this share of customers."""
+    """Rows (seeded sample) on which the number of segments is chosen."""
+    stability_ratio: float = 0.8
+    """The chosen k is the largest whose stability (mean ARI between k-means on two disjoint halves of
+    the sample) reaches this share of the best stability over k_min..k_max (walking up from k_min until
+    two ks in a row fall short). Chosen on the development scenario families: 0.75 went past the planted
+    k by 3 to 7 on the two families whose groups k-means recovers well; 0.8 kept closer."""
+    n_stability: int = 6
+    """Pairs of half-sample clusterings per k."""
+    selection_n_init: int = 3
+    """K-means restarts for each clustering while choosing k (the final fit uses `n_init`)."""
+    fragment_share: float = 0.01
+    """A cluster smaller than this share of customers is a fragment of outliers, not a segment: its rows
+    are set aside, k-means is refitted on the rest and they join their nearest segment."""
     n_init: int = 30
     """K-means restarts; few restarts leave k-means in poor local optima on overlapping segments (on the
     demo data 10 restarts still gave ARI 0.30 or 0.36 at the same k depending on the seed; 30 give the
     lowest-inertia solution on every seed tried)."""
     selection_space: Literal["features", "embedding"] = "features"
     """Space in which k is chosen: the scaled features or the pretrained embedding."""
-    k_stickiness: float = 1.0
-    """On a retrain, the previous version's k is kept when it is eligible and its mean rank is within this
-    of the best k's, so segments (and their ids) do not split or merge over noise in the criteria."""
+    k_stickiness: int = 1
+    """On a retrain, the previous version's k is kept when its stability clears the threshold and it is
+    within this many segments of the chosen k, so segments (and their ids) do not split or merge over
+    noise in the criterion."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +121,8 @@ class SegmentationConfig:
     """Everything `SegmentationModel` needs; nested sections keep their own defaults."""
 
     seed: int = 42
+    n_segments: int | None = None
+    """Number of segments; None (the default) chooses it from the data (`ClusteringConfig`)."""
     device: str = "auto"
     cpu_threads: int | None = 1
     """CPU threads for torch, BLAS and OpenMP while fitting and applying (None: leave the defaults)."""
@@ -148,8 +165,13 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+# Keys earlier versions stored that no longer mean anything: ignored when a stored config is read back.
+RETIRED_KEYS = {"ClusteringConfig": {"min_share"}}
+
+
 def _build(cls: type, data: dict[str, Any]) -> Any:
     fields = {f.name: f for f in dataclasses.fields(cls)}
+    data = {k: v for k, v in data.items() if k not in RETIRED_KEYS.get(cls.__name__, set())}
     unknown = set(data) - set(fields)
     if unknown:
         raise ValueError(f"unknown {cls.__name__} keys: {sorted(unknown)}")

@@ -83,6 +83,7 @@ def segmentation_evaluation(
                 "mean ARI between clusterings of bootstrap resamples (training time)",
             )
         )
+    rows.extend(_representation_rows(metrics))
     for key, note in (
         ("robustness", "share of customers whose segment changes under an FGSM push of size epsilon"),
         ("robustness_adversarial", "same, in the embedding of the adversarially trained encoder"),
@@ -97,6 +98,45 @@ def segmentation_evaluation(
             rows.append(_row("segmentation", "learned", key, metrics[key], note))
     if truth is not None and truth.num_rows:
         rows.extend(_recovery(X, labels, features, truth, model, k, seed))
+    return rows
+
+
+def _representation_rows(metrics: dict[str, Any]) -> list[dict[str, Any]]:
+    """Which representation the segments are built on and why, with every candidate's figures.
+
+    `uses_learned_representation` is 1 when the segments are built on the autoencoder's embedding (alone
+    or joined with the scaled features) and 0 when the build fell back to the scaled features; its note
+    says why, with the label-free criterion of each candidate. One row per candidate holds its figure.
+    """
+    chosen = metrics.get("representation")
+    candidates = metrics.get("candidates") or {}
+    criterion = metrics.get("criterion")
+    if not chosen or not candidates or not criterion:
+        return []
+    figures = ", ".join(
+        f"{name} {scores[criterion]:.3f}" for name, scores in candidates.items() if criterion in scores
+    )
+    learned = chosen in ("embedding", "joint")
+    if learned:
+        note = f"segments built on the {chosen} representation: {criterion} {figures}"
+    else:
+        note = (
+            f"fell back to the scaled features: their segments score best on {criterion} ({figures}; "
+            "higher is better), so the learned embedding does not separate customers better than the "
+            "features it was trained on"
+        )
+    rows = [_row("segmentation", "learned", "uses_learned_representation", 1.0 if learned else 0.0, note)]
+    for name, scores in candidates.items():
+        if criterion in scores:
+            rows.append(
+                _row(
+                    "segmentation",
+                    f"candidate_{name}",
+                    criterion,
+                    scores[criterion],
+                    f"label-free criterion of the {name} candidate at the chosen k (chosen: {chosen})",
+                )
+            )
     return rows
 
 

@@ -20,6 +20,7 @@ from sklearn.metrics import adjusted_rand_score, silhouette_score
 from segmentation.autoencoder import AdversarialAutoencoder, AutoencoderNet, _threaded
 from segmentation.clustering import (
     SegmentClusterer,
+    fit_kmeans,
     match_segments,
     seeded_sample,
     select_k,
@@ -89,11 +90,26 @@ class SegmentationModel:
         timings["autoencoder"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         space = X if cfg.clustering.selection_space == "features" else self.autoencoder_.transform(X)
-        k, selection = select_k(space, cfg.clustering, cfg.seed, preferred_k)
-        say(f"segments: k={k} chosen on the {cfg.clustering.selection_space} space")
-        init = KMeans(n_clusters=k, n_init=cfg.clustering.n_init, random_state=cfg.seed).fit_predict(
-            np.asarray(space, dtype=np.float64)
-        )
+        if cfg.n_segments is not None:
+            if not 2 <= cfg.n_segments < len(X):
+                raise ValueError(
+                    f"n_segments must be between 2 and the number of rows - 1, not {cfg.n_segments}"
+                )
+            k, selection = int(cfg.n_segments), []
+            say(f"segments: k={k} as configured (n_segments)")
+        else:
+            k, selection = select_k(space, cfg.clustering, cfg.seed, preferred_k)
+            say(f"segments: k={k} chosen on the {cfg.clustering.selection_space} space")
+        init = fit_kmeans(
+            np.asarray(space, dtype=np.float64),
+            k,
+            cfg.clustering.n_init,
+            cfg.seed,
+            cfg.clustering.fragment_share,
+        ).predict(np.asarray(space, dtype=np.float64))
+        # The training rows' embedding before fine-tuning: not stored; bench/bench_scenarios.py probes
+        # what it holds against what the fine-tuned embedding holds.
+        self.pretrained_embedding_ = self.autoencoder_.transform(X)
         timings["k_selection"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         if cfg.dec.enabled:
@@ -295,17 +311,25 @@ class SegmentationModel:
         return pa.table(cols)
 
     def _top_features(self, X: np.ndarray, assigned: np.ndarray, runner_up: np.ndarray) -> list[str]:
-        """Features with the largest share of the distance margin between runner-up and assigned profile."""
+        """Features with the largest share of the distance margin between runner-up and assigned profile,
+        in words ("many orders; few days since last order"), one phrase per catalog feature."""
         m_a, m_b = self.profiles_[assigned], self.profiles_[runner_up]
         Xd = X.astype(np.float64)
         contrib = (Xd - m_b) ** 2 - (Xd - m_a) ** 2
         n_top = min(self._cfg.n_top_features, X.shape[1])
         order = np.argsort(-contrib, axis=1, kind="stable")[:, :n_top]
         rows = np.arange(len(X))[:, None]
-        words = np.array([[f"{name} low", f"{name} high"] for name in self.feature_names_], dtype=object)
+        words = np.array(column_reasons(self.preprocessor_), dtype=object)
         labels = words[order, (m_a[rows, order] >= m_b[rows, order]).astype(np.int64)]
         labels[contrib[rows, order] <= 0] = ""
-        return ["; ".join(part for part in row if part) for row in labels.tolist()]
+        out = []
+        for row in labels.tolist():
+            seen: list[str] = []
+            for part in row:
+                if part and part not in seen:
+                    seen.append(part)
+            out.append("; ".join(seen))
+        return out
 
     def inputs(self, table: pa.Table) -> np.ndarray:
         """The weighted model matrix (scaled features times `input_weights_`) the autoencoder reads."""
@@ -455,6 +479,35 @@ def column_sources(preprocessor: FeaturePreprocessor) -> list[str]:
         elif spec.name in preprocessor.categories_:
             sources.extend([spec.name] * (len(preprocessor.categories_[spec.name]) + 1))
     return sources
+
+
+_LEVEL_WORDS = ("share", "spread", "average", "spend", "net", "gross", "age", "revenue", "activity")
+
+
+def _amount_words(label: str) -> tuple[str, str]:
+    """("few ...", "many ...") for a label that counts things, else ("low ...", "high ...")."""
+    words = label.split()
+    if words and words[0] not in _LEVEL_WORDS and any(w.endswith("s") for w in words):
+        return f"few {label}", f"many {label}"
+    return f"low {label}", f"high {label}"
+
+
+def column_reasons(preprocessor: FeaturePreprocessor) -> list[tuple[str, str]]:
+    """For each output column of a fitted preprocessor, the words for a customer below / above the
+    comparison: the catalog label ("many orders", "low net spend"), "no spend trend recorded" for a
+    missing-value indicator, "country DE" / "country not DE" for a one-hot column."""
+    out: list[tuple[str, str]] = []
+    for spec in preprocessor.specs_:
+        label = spec.label or spec.name.replace("_", " ")
+        if spec.name in preprocessor.numeric_:
+            out.append(_amount_words(label))
+            if preprocessor.numeric_[spec.name]["indicator"]:
+                out.append((f"{label} recorded", f"no {label} recorded"))
+        elif spec.name in preprocessor.categories_:
+            for value in [*preprocessor.categories_[spec.name], "other"]:
+                shown = "another value" if value == "other" else value
+                out.append((f"{label} not {shown}", f"{label} {shown}"))
+    return out
 
 
 def input_weights(X: np.ndarray, sources: list[str], mode: str = "standardise_blocks") -> np.ndarray:

@@ -27,6 +27,8 @@ class FeatureSpec:
     name: str
     group: str
     transform: str
+    label: str = ""
+    """Plain words for the feature (the catalog's `label`); per-customer reasons use them."""
 
     def __post_init__(self) -> None:
         if self.transform not in TRANSFORMS:
@@ -49,6 +51,7 @@ def load_catalog(catalog: pa.Table | Iterable[FeatureSpec | Mapping[str, Any]]) 
                     name=str(row.get("feature_name", row.get("name"))),
                     group=str(row.get("feature_group", row.get("group", ""))),
                     transform=str(row["transform"]),
+                    label=str(row.get("label") or ""),
                 )
             )
     names = [s.name for s in specs]
@@ -211,7 +214,10 @@ class FeaturePreprocessor:
         self._check_fitted()
         return {
             "version": STATE_VERSION,
-            "specs": [{"name": s.name, "group": s.group, "transform": s.transform} for s in self.specs_],
+            "specs": [
+                {"name": s.name, "group": s.group, "transform": s.transform, "label": s.label}
+                for s in self.specs_
+            ],
             "numeric": {k: dict(v) for k, v in self.numeric_.items()},
             "categories": {k: list(v) for k, v in self.categories_.items()},
             "dropped_features": list(self.dropped_features_),

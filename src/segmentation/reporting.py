@@ -61,6 +61,9 @@ ADJECTIVES: dict[str, tuple[str | None, str | None]] = {
 }
 MAX_PER_GROUP = 2
 N_DESCRIBED = 3
+MIN_APPLIES_TO_NAME = 0.5
+"""A feature known for fewer than this share of a segment's customers (days between orders for one-time
+buyers) cannot name the segment; its description says what share it applies to."""
 
 
 def _fmt(value: float, share: bool) -> str:
@@ -90,12 +93,15 @@ def describe_segments(table: pa.Table, catalog: pa.Table, segment_column: str = 
 
     Numeric catalog features are ranked by the standardised gap between the segment's mean and the
     population's (on log1p for skewed `log` features, so one big spender does not dominate); at most two
-    per feature group are kept, so a segment is not described three times by the same thing.
+    per feature group are kept, so a segment is not described three times by the same thing. A feature
+    applies to a customer when it is known for them (days between orders needs two order days): one that
+    applies to fewer than `MIN_APPLIES_TO_NAME` of a segment's customers never names it, and wherever a
+    described feature applies to fewer than all of them the description says to what share.
     """
     rows = [r for r in catalog.to_pylist() if r.get("entity", "customer") == "customer"]
     segments = table.column(segment_column).to_numpy()
     ids = np.unique(segments)
-    gaps: dict[int, list[tuple[float, dict[str, Any], float, float]]] = {int(s): [] for s in ids}
+    gaps: dict[int, list[tuple[float, dict[str, Any], float, float, float]]] = {int(s): [] for s in ids}
     for row in rows:
         name = row["feature_name"]
         if row["transform"] == "onehot" or name not in table.column_names or name == "gender":
@@ -114,16 +120,18 @@ def describe_segments(table: pa.Table, catalog: pa.Table, segment_column: str = 
         overall = float(np.nanmean(values))
         centre = float(np.nanmean(ranked))
         for s in ids:
-            mask = (segments == s) & present
+            members = segments == s
+            mask = members & present
             if not mask.any():
                 continue
             gap = (float(np.mean(ranked[mask])) - centre) / spread
-            gaps[int(s)].append((gap, row, float(np.mean(values[mask])), overall))
+            applies = float(mask.sum() / members.sum())
+            gaps[int(s)].append((gap, row, float(np.mean(values[mask])), overall, applies))
     names: dict[int, str] = {}
     descriptions: dict[int, str] = {}
     top_features: dict[int, str] = {}
     for s in sorted(gaps):
-        chosen: list[tuple[float, dict[str, Any], float, float]] = []
+        chosen: list[tuple[float, dict[str, Any], float, float, float]] = []
         per_group: dict[str, int] = {}
         for item in sorted(gaps[s], key=lambda g: (-abs(g[0]), g[1]["feature_name"])):
             group = item[1]["feature_group"]
@@ -132,11 +140,12 @@ def describe_segments(table: pa.Table, catalog: pa.Table, segment_column: str = 
             per_group[group] = per_group.get(group, 0) + 1
             chosen.append(item)
         descriptions[s] = "; ".join(
-            _phrase(row["label"], seg, overall, row["transform"] == "passthrough")
-            for _gap, row, seg, overall in chosen[:N_DESCRIBED]
+            _phrase(row["label"], seg, overall, row["transform"] == "passthrough") + _applies(applies)
+            for _gap, row, seg, overall, applies in chosen[:N_DESCRIBED]
         )
-        top_features[s] = ", ".join(row["feature_name"] for _gap, row, _s, _o in chosen[:N_DESCRIBED])
-        names[s] = _name(chosen, set(names.values()))
+        top_features[s] = ", ".join(row["feature_name"] for _gap, row, *_rest in chosen[:N_DESCRIBED])
+        nameable = [item for item in chosen if item[4] >= MIN_APPLIES_TO_NAME]
+        names[s] = _name(nameable, set(names.values()))
     counts = {int(s): int(c) for s, c in zip(*np.unique(segments, return_counts=True), strict=True)}
     return pa.table(
         {
@@ -149,6 +158,13 @@ def describe_segments(table: pa.Table, catalog: pa.Table, segment_column: str = 
     )
 
 
+def _applies(share: float) -> str:
+    """ " (applies to 12% of the segment)" where a feature is unknown for some of its customers."""
+    if share >= 0.995:
+        return ""
+    return f" (applies to {100 * share:.0f}% of the segment)"
+
+
 def _word(gap: float, row: dict[str, Any]) -> str:
     high, low = ADJECTIVES.get(row["feature_name"], (None, None))
     if row["feature_name"].startswith("category_share_") and gap > 0:
@@ -157,10 +173,10 @@ def _word(gap: float, row: dict[str, Any]) -> str:
     return word or f"{'High' if gap > 0 else 'Low'} {row['label']},"
 
 
-def _name(chosen: list[tuple[float, dict[str, Any], float, float]], taken: set[str]) -> str:
+def _name(chosen: list[tuple[float, dict[str, Any], float, float, float]], taken: set[str]) -> str:
     """A short name from the two most distinguishing features; a third is added until it is unique."""
     words: list[str] = []
-    for gap, row, _seg, _overall in chosen:
+    for gap, row, *_rest in chosen:
         word = _word(gap, row).rstrip(",")
         if word.lower() not in (w.lower() for w in words):
             words.append(word)
