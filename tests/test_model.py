@@ -244,3 +244,17 @@ def test_n_segments_fixes_k_and_stored_configs_with_retired_keys_still_load(plan
     assert SegmentationConfig.from_dict(stored) == FAST
     with pytest.raises(ValueError, match="unknown"):
         SegmentationConfig.from_dict({**FAST.to_dict(), "no_such_key": 1})
+
+
+def test_too_few_customers_give_one_segment_that_says_why(planted) -> None:
+    from segmentation.model import MIN_ROWS_TO_SEGMENT
+
+    table, catalog, _ = planted
+    small = table.slice(0, MIN_ROWS_TO_SEGMENT - 1)
+    model = SegmentationModel(CONFIG).fit(small, catalog)
+    out = model.predict(small)
+    assert set(out.column("segment_id").to_pylist()) == {0}
+    assert out.column("top_features").null_count == small.num_rows
+    assert model.metrics_["n_segments"] == 1 and "only 29 customers" in model.metrics_["fallback"]
+    xs, ys = map_2d(np.zeros((2, 4)), "pca")
+    assert list(xs) == [0.0, 0.0] and list(ys) == [0.0, 0.0]

@@ -181,3 +181,13 @@ def test_every_name_rests_on_features_known_for_most_of_the_segment() -> None:
             share = known[labels == row["segment_id"]].mean()
             if share < 0.5:
                 assert not {"Regular", "Infrequent"} & set(row["segment_name"].replace(",", "").split())
+
+
+def test_one_segment_is_named_for_everyone_and_says_why() -> None:
+    table = _customers()
+    one = table.set_column(
+        table.schema.get_field_index("segment_id"), "segment_id", pa.array([0] * table.num_rows)
+    )
+    profiles = describe_segments(one, CATALOG).to_pylist()
+    assert [row["segment_name"] for row in profiles] == ["All customers"]
+    assert "too few to learn segments from" in profiles[0]["description"]

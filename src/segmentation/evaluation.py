@@ -55,7 +55,7 @@ def segmentation_evaluation(
     labels = assignments.column("segment_id").to_numpy()
     X = model.preprocessor_.transform(features).astype(np.float64)
     k = len(np.unique(labels))
-    rows = [_row("segmentation", "learned", "segments", k)]
+    rows = [_row("segmentation", "learned", "segments", k, model.metrics_.get("fallback", ""))]
     sample = seeded_sample(len(X), sample_size, seed)
     if 1 < k < len(sample):
         rows.append(

@@ -33,6 +33,9 @@ from segmentation.preprocessing import FeaturePreprocessor, load_catalog
 Progress = Callable[[str], None] | None
 REPRESENTATIONS = ("embedding", "joint", "features")
 N_QUANTILES = 1001
+# Fewer training rows than this and segments are not learned: everyone is in one segment, and the
+# version's metrics say so (a k-means of 12 groups on 20 customers would be noise with names).
+MIN_ROWS_TO_SEGMENT = 30
 
 
 class SegmentationModel:
@@ -89,6 +92,8 @@ class SegmentationModel:
 
         timings["autoencoder"] = time.perf_counter() - t0
         t0 = time.perf_counter()
+        if len(X) < MIN_ROWS_TO_SEGMENT:
+            return self._fit_one_segment(X, X_scaled, timings, t_start, say)
         space = X if cfg.clustering.selection_space == "features" else self.autoencoder_.transform(X)
         if cfg.n_segments is not None:
             if not 2 <= cfg.n_segments < len(X):
@@ -204,6 +209,54 @@ class SegmentationModel:
         self.metrics_["seconds"] = timings
         return self
 
+    def _fit_one_segment(
+        self,
+        X: np.ndarray,
+        X_scaled: np.ndarray,
+        timings: dict[str, float],
+        t_start: float,
+        say: Callable[[str], None],
+    ) -> SegmentationModel:
+        """Too few customers to learn segments from: everyone in one segment, on the scaled features,
+        with the autoencoder still trained for the anomaly score and the map. The metrics say why."""
+        cfg = self._cfg
+        reason = (
+            f"only {len(X)} customers: segments are learned from {MIN_ROWS_TO_SEGMENT} or more, so every "
+            "customer is in one segment"
+        )
+        say(f"segments: k=1 ({reason})")
+        errors = self.autoencoder_.reconstruction_error(X).astype(np.float64)
+        self.error_quantiles_ = np.quantile(errors, np.linspace(0.0, 1.0, N_QUANTILES))
+        self.block_scales_ = np.ones(2)
+        self.representation_ = "features"
+        self.clusterer_ = SegmentClusterer(cfg.clustering, n_clusters=1, seed=cfg.seed).fit(
+            X.astype(np.float64)
+        )
+        self.n_segments_ = 1
+        self.segment_ids_ = np.arange(1)
+        self.profiles_ = X_scaled.astype(np.float64).mean(axis=0, keepdims=True)
+        self.feature_names_ = list(self.preprocessor_.feature_names_out_)
+        self.pretrained_embedding_ = self.autoencoder_.transform(X)
+        self.metrics_ = {
+            "n_train_rows": int(X.shape[0]),
+            "n_inputs": int(X.shape[1]),
+            "n_segments": 1,
+            "k_selection": [],
+            "representation": self.representation_,
+            "criterion": cfg.selection.criterion,
+            "candidates": {},
+            "segment_shares": [1.0],
+            "autoencoder_epochs": self.autoencoder_.n_epochs_,
+            "autoencoder_stopped_early": bool(self.autoencoder_.stopped_early_),
+            "autoencoder_best_val_loss": float(self.autoencoder_.best_val_loss_),
+            "dec_epochs": 0,
+            "dropped_features": list(self.preprocessor_.dropped_features_),
+            "fallback": reason,
+        }
+        timings["total"] = time.perf_counter() - t_start
+        self.metrics_["seconds"] = timings
+        return self
+
     def _twin_robustness(
         self,
         X: np.ndarray,
@@ -307,7 +360,8 @@ class SegmentationModel:
         }
         for j in range(d):
             cols[f"embedding_{j}"] = pa.array(emb[:, j].astype(np.float64))
-        cols["top_features"] = pa.array(top, type=pa.string())
+        # No reason (one segment, or nothing sets the customer apart) is null, not an empty string.
+        cols["top_features"] = pa.array([reason or None for reason in top], type=pa.string())
         return pa.table(cols)
 
     def _top_features(self, X: np.ndarray, assigned: np.ndarray, runner_up: np.ndarray) -> list[str]:
@@ -571,13 +625,16 @@ def map_2d(
     emb = np.asarray(embeddings, dtype=np.float64)
     idx = seeded_sample(len(emb), sample_size, seed)
     sub = emb[idx]
-    if method == "pca":
+    if method not in ("pca", "tsne"):
+        raise ValueError(f"unknown method {method!r}; use 'pca' or 'tsne'")
+    if len(sub) <= 3:
+        # Too few points for a projection to mean anything (or for t-SNE to run): all at the origin.
+        xy = np.zeros((len(sub), 2))
+    elif method == "pca":
         xy = PCA(n_components=2, random_state=seed).fit_transform(sub)
     elif method == "tsne":
         perplexity = float(min(30.0, max(2.0, (len(sub) - 1) / 3.0)))
         xy = TSNE(n_components=2, random_state=seed, init="pca", perplexity=perplexity).fit_transform(sub)
-    else:
-        raise ValueError(f"unknown method {method!r}; use 'pca' or 'tsne'")
     if return_index:
         return xy[:, 0], xy[:, 1], idx
     return xy[:, 0], xy[:, 1]

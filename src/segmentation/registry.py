@@ -41,7 +41,6 @@ REGISTRY_SCHEMA = pa.schema(
 )
 RETRAIN_MODES = ("auto", "always", "never")
 PSI_FLOOR = 1e-4
-MIN_CUSTOMERS = 30
 
 
 @dataclass(frozen=True)
@@ -169,10 +168,10 @@ def decide_retrain(
     policy: RetrainPolicy,
 ) -> Decision:
     """Train or apply: the policy's mode, then a missing model, a changed feature set, age and drift."""
-    if table.num_rows < MIN_CUSTOMERS:
+    if table.num_rows == 0:
         raise RuntimeError(
-            f"only {table.num_rows} customers have a transaction before the as-of date: segmentation needs "
-            f"at least {MIN_CUSTOMERS} (check data_quality for rejected rows, or the var as_of_date)"
+            "no customer has a transaction before the as-of date: nothing to segment (check data_quality "
+            "for rejected rows, or the var as_of_date)"
         )
     if previous is None:
         if policy.mode == "never":

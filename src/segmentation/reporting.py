@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from segmentation.model import map_2d
+from segmentation.model import MIN_ROWS_TO_SEGMENT, map_2d
 from segmentation.preprocessing import numeric_column
 
 # Words for a segment that stands out on a feature: (when higher than average, when lower). Features not
@@ -130,7 +130,17 @@ def describe_segments(table: pa.Table, catalog: pa.Table, segment_column: str = 
     names: dict[int, str] = {}
     descriptions: dict[int, str] = {}
     top_features: dict[int, str] = {}
-    for s in sorted(gaps):
+    if len(ids) == 1:
+        # One segment holds everyone (too few customers to learn segments from): nothing sets it apart.
+        only = int(ids[0])
+        names[only] = "All customers"
+        descriptions[only] = (
+            f"All {len(segments)} customers in one segment: too few to learn segments from "
+            f"(segments are learned from {MIN_ROWS_TO_SEGMENT} customers or more)"
+        )
+        top_features[only] = ""
+        gaps = {only: []}
+    for s in sorted(gaps) if len(ids) > 1 else []:
         chosen: list[tuple[float, dict[str, Any], float, float, float]] = []
         per_group: dict[str, int] = {}
         for item in sorted(gaps[s], key=lambda g: (-abs(g[0]), g[1]["feature_name"])):
