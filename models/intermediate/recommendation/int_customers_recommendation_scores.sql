@@ -16,6 +16,14 @@
     'segment': ['segment_share'],
     'popularity': ['global_share'],
 } -%}
+{#- When a group's signal is there for the item: only then can it be the reason. -#}
+{%- set present = {
+    'own_history': 'bought_before = 1',
+    'category_habit': 'category_share > 0',
+    'copurchase': 'copurchase_score > 0',
+    'segment': 'segment_share > 0',
+    'popularity': 'true',
+} -%}
 {%- set discovery_rank = var('recommendation_discovery_rank') | int -%}
 {%- set contribution_sql = {} -%}
 {%- for group, signals in groups.items() -%}
@@ -75,13 +83,19 @@ scored as (
             {%- for group in groups %}
             + {{ group }}_contribution{% endfor %}
         )))) as score,
-        -- The group that adds most to the score names the reason (ties: the order listed).
-        [
-            {%- for group in groups %}
-            struct_pack(reason_kind := '{{ group }}', contribution := {{ group }}_contribution)
-            {{- ',' if not loop.last }}
-            {%- endfor %}
-        ] as group_contributions
+        -- The group that adds most to the score names the reason (ties: the order listed), among the
+        -- groups whose signal is there for this item; popularity always is, and is the last resort.
+        list_filter(
+            [
+                {%- for group in groups %}
+                struct_pack(
+                    reason_kind := '{{ group }}',
+                    contribution := case when {{ present[group] }} then {{ group }}_contribution end
+                ){{ ',' if not loop.last }}
+                {%- endfor %}
+            ],
+            candidate -> candidate.contribution is not null
+        ) as group_contributions
     from contributions
 ),
 

@@ -41,7 +41,7 @@ final as (
                     'often bought with ' || recommendation_scores.anchor_item_id || ', which you bought'
             when 'segment'
                 then
-                    'popular with "' || segment_descriptions.segment_name || '" ('
+                    'popular with "' || coalesce(segment_descriptions.segment_name, 'your segment') || '" ('
                     || round(100 * recommendation_scores.segment_share, 1) || '% of them bought it)'
             else 'popular with all customers (no. ' || recommendation_scores.popularity_rank || ')'
         end as reason,
