@@ -83,11 +83,22 @@ def fit_blend(table: pa.Table, config: BlendConfig | None = None) -> tuple[dict[
     mean = X.mean(axis=0)
     scale = X.std(axis=0)
     scale[scale == 0] = 1.0
-    model = LogisticRegression(C=cfg.regularisation, max_iter=cfg.max_iter).fit((X - mean) / scale, y)
-    coefficients = model.coef_[0] / scale
-    weights = {"intercept": float(model.intercept_[0] - (coefficients * mean).sum())}
-    weights.update({name: float(w) for name, w in zip(BLEND_SIGNALS, coefficients, strict=True)})
-    return weights, "logistic regression", rows, positives
+    Xs = (X - mean) / scale
+    # Every signal is evidence for the item (more of it never makes a purchase less likely), so the blend
+    # is kept monotone: a signal whose weight comes out negative (collinear with another, such as global
+    # and segment popularity) is dropped and the rest refitted, until every weight is at least zero.
+    kept = list(range(len(BLEND_SIGNALS)))
+    while True:
+        model = LogisticRegression(C=cfg.regularisation, max_iter=cfg.max_iter).fit(Xs[:, kept], y)
+        coefficients = model.coef_[0]
+        if (coefficients >= 0).all() or len(kept) == 1:
+            break
+        kept.pop(int(np.argmin(coefficients)))
+    weights_full = np.zeros(len(BLEND_SIGNALS))
+    weights_full[kept] = np.clip(coefficients, 0, None) / scale[kept]
+    weights = {"intercept": float(model.intercept_[0] - (weights_full * mean).sum())}
+    weights.update({name: float(w) for name, w in zip(BLEND_SIGNALS, weights_full, strict=True)})
+    return weights, "logistic regression, monotone", rows, positives
 
 
 def blend_weights_table(

@@ -104,11 +104,11 @@ naturally_ranked as (
         *,
         row_number() over (
             partition by snapshot_name, customer_id
-            order by score desc, item_id asc
+            order by score desc, global_share desc, item_id asc
         ) as natural_rank,
         {{ discovery_rank }} > 0 and is_new_category and row_number() over (
             partition by snapshot_name, customer_id, is_new_category
-            order by score desc, item_id asc
+            order by score desc, global_share desc, item_id asc
         ) = 1 as is_discovery
     from scored
 ),

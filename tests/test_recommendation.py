@@ -1,0 +1,47 @@
+"""The recommender's blend: learned weights that never count a signal against an item, and a fallback
+that says why when the labels cannot train."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from segmentation.recommendation import BLEND_SIGNALS, FALLBACK_WEIGHTS, blend_weights_table, fit_blend
+
+
+def _candidates(n: int = 4000, seed: int = 0) -> pa.Table:
+    rng = np.random.default_rng(seed)
+    columns = {name: rng.random(n) for name in BLEND_SIGNALS}
+    # Global popularity nearly duplicates segment popularity: alone it would take a negative weight.
+    columns["global_share"] = columns["segment_share"] * 0.9 + rng.normal(0, 0.01, n)
+    logit = (
+        -3 + 2.5 * columns["log_own_orders"] + 2.0 * columns["segment_share"] - 1.0 * columns["global_share"]
+    )
+    columns["is_bought_next"] = rng.random(n) < 1 / (1 + np.exp(-logit))
+    return pa.table(columns)
+
+
+def test_weights_are_learned_monotone_and_deterministic() -> None:
+    table = _candidates()
+    weights, method, rows, positives = fit_blend(table)
+    assert method == "logistic regression, monotone" and rows == 4000 and 0 < positives < rows
+    assert all(weights[name] >= 0 for name in BLEND_SIGNALS)
+    assert weights["log_own_orders"] > 1.0  # the signal that drives the purchases is found
+    assert fit_blend(table)[0] == weights
+
+
+def test_too_few_purchases_fall_back_and_say_why() -> None:
+    table = _candidates(n=300)
+    table = table.set_column(
+        table.schema.get_field_index("is_bought_next"), "is_bought_next", pa.array([False] * 300)
+    )
+    weights, method, _, positives = fit_blend(table)
+    assert weights == FALLBACK_WEIGHTS and positives == 0 and method.startswith("fallback: 0 of 300")
+
+
+def test_weights_table_has_one_row_per_blend_and_signal() -> None:
+    table = blend_weights_table(
+        [("training", "current", _candidates()), ("backtest", "training", _candidates(seed=1))]
+    )
+    assert table.num_rows == 2 * (len(BLEND_SIGNALS) + 1)
+    assert set(table.column("applies_to_snapshot").to_pylist()) == {"current", "training"}
