@@ -76,24 +76,28 @@ lists as (
     qualify list_rank <= 10
 ),
 
+past_outcomes as (
+    select * from customers_item_outcomes
+    where snapshot_name = 'training'
+),
+
 evaluated_customers as (
     -- Sampled customers who bought at least one item in the horizon after the 'training' as-of date.
+    -- (Equality alone in the join condition: a constant there makes DuckDB join block by block.)
     select distinct past_candidates.customer_id
     from past_candidates
-    semi join customers_item_outcomes
-        on past_candidates.customer_id = customers_item_outcomes.customer_id
-            and customers_item_outcomes.snapshot_name = 'training'
+    semi join past_outcomes
+        on past_candidates.customer_id = past_outcomes.customer_id
 ),
 
 bought_items as (
     select
-        customers_item_outcomes.customer_id,
-        customers_item_outcomes.item_id,
-        customers_item_outcomes.category
-    from customers_item_outcomes
+        past_outcomes.customer_id,
+        past_outcomes.item_id,
+        past_outcomes.category
+    from past_outcomes
     semi join evaluated_customers
-        on customers_item_outcomes.customer_id = evaluated_customers.customer_id
-    where customers_item_outcomes.snapshot_name = 'training'
+        on past_outcomes.customer_id = evaluated_customers.customer_id
 ),
 
 bought_categories as (
