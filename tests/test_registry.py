@@ -82,10 +82,13 @@ def test_psi_matches_a_hand_computed_value() -> None:
     assert population_stability(profile, table)["x"] == pytest.approx(expected, abs=1e-6)
 
 
-def test_too_few_customers_stop_with_a_clear_message(planted) -> None:
+def test_few_customers_train_and_none_stop_with_a_clear_message(planted) -> None:
     table, catalog = planted
-    with pytest.raises(RuntimeError, match="only 5 customers"):
-        decide_retrain(None, table.slice(0, 5), model_inputs(catalog), AS_OF, RetrainPolicy())
+    # A handful of customers trains a version (one segment, see test_model); none at all stops.
+    decision = decide_retrain(None, table.slice(0, 5), model_inputs(catalog), AS_OF, RetrainPolicy())
+    assert decision.retrain
+    with pytest.raises(RuntimeError, match="no customer has a transaction before the as-of date"):
+        decide_retrain(None, table.slice(0, 0), model_inputs(catalog), AS_OF, RetrainPolicy())
 
 
 def test_first_build_trains_and_never_refuses(planted) -> None:
