@@ -18,9 +18,6 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
-import json
-import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,6 +26,7 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
+from demo_features import dbt_build_folder
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -122,27 +120,8 @@ def generate(out: Path, n_customers: int, scenario: Scenario, seed: int) -> Path
 
 
 def build(raw: Path, work: Path) -> tuple[Path, float]:
-    database = work / "bench.duckdb"
-    env = {**os.environ, "SEGMENTATION_DB_PATH": str(database)}
     started = time.perf_counter()
-    subprocess.run(
-        [
-            str(Path(sys.executable).with_name("dbt")),
-            "build",
-            "--exclude",
-            "test_type:data",
-            "--vars",
-            json.dumps({"raw_data_path": str(raw)}),
-            "--target-path",
-            str(work / "target"),
-            "--log-path",
-            str(work / "logs"),
-            "--quiet",
-        ],
-        cwd=PROJECT,
-        env=env,
-        check=True,
-    )
+    database = dbt_build_folder(raw, work)
     return database, time.perf_counter() - started
 
 

@@ -21,9 +21,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -32,6 +29,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import scenarios
+from demo_features import dbt_build_folder
 from sklearn.cluster import KMeans
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
@@ -55,30 +53,7 @@ def build_features(family: scenarios.Family, cache: Path) -> tuple[pa.Table, pa.
     done = work / "features.parquet"
     if not done.exists():
         raw = scenarios.write(family, work / "raw")
-        database = work / "bench.duckdb"
-        database.unlink(missing_ok=True)
-        env = {**os.environ, "SEGMENTATION_DB_PATH": str(database)}
-        dbt = Path(sys.executable).with_name("dbt")
-        subprocess.run(
-            [
-                str(dbt),
-                "build",
-                "--select",
-                *SELECT,
-                "--exclude",
-                "test_type:data",
-                "--vars",
-                json.dumps({"raw_data_path": str(raw)}),
-                "--target-path",
-                str(work / "target"),
-                "--log-path",
-                str(work / "logs"),
-                "--quiet",
-            ],
-            cwd=PROJECT,
-            env=env,
-            check=True,
-        )
+        database = dbt_build_folder(raw, work, SELECT)
         with duckdb.connect(str(database), read_only=True) as con:
             features = current_snapshot(con.table("intermediate.int_customers_features"))
             catalog = to_arrow(con.table("intermediate.int_feature_catalog"))

@@ -20,18 +20,17 @@ from segmentation.warehouse import current_snapshot, to_arrow
 PROJECT = Path(__file__).resolve().parents[1]
 
 
-def build_demo(n_customers: int, work: Path, select: list[str], seed: int = 42) -> tuple[Path, Path]:
-    """Generate `n_customers` demo customers with `seed` into `work`/raw and `dbt build` the `select`ed
-    models (no data tests) into a scratch database there. Returns (database, raw folder)."""
-    raw = Path(demo_data.write(work / "raw", n_customers=n_customers, seed=seed))
+def dbt_build_folder(raw: Path, work: Path, select: list[str] | None = None) -> Path:
+    """`dbt build` the project (only the `select`ed models when given; no data tests) on the raw files in
+    `raw`, into a scratch database in `work`, which also holds dbt's files. Returns the database."""
     database = work / "bench.duckdb"
+    database.unlink(missing_ok=True)
     env = {**os.environ, "SEGMENTATION_DB_PATH": str(database)}
     subprocess.run(
         [
             str(Path(sys.executable).with_name("dbt")),
             "build",
-            "--select",
-            *select,
+            *(["--select", *select] if select else []),
             "--exclude",
             "test_type:data",
             "--vars",
@@ -46,7 +45,14 @@ def build_demo(n_customers: int, work: Path, select: list[str], seed: int = 42) 
         env=env,
         check=True,
     )
-    return database, raw
+    return database
+
+
+def build_demo(n_customers: int, work: Path, select: list[str], seed: int = 42) -> tuple[Path, Path]:
+    """Generate `n_customers` demo customers with `seed` into `work`/raw and `dbt build` the `select`ed
+    models (no data tests) into a scratch database there. Returns (database, raw folder)."""
+    raw = Path(demo_data.write(work / "raw", n_customers=n_customers, seed=seed))
+    return dbt_build_folder(raw, work, select), raw
 
 
 def build_demo_features(n_customers: int, work: Path, seed: int = 42) -> tuple[pa.Table, pa.Table, pa.Table]:

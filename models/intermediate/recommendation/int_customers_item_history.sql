@@ -5,37 +5,12 @@
 -#}
 with
 
-transaction_items as (
-    select * from {{ ref('stg_raw__transaction_items') }}
-),
-
-transactions as (
-    select * from {{ ref('stg_raw__transactions') }}
-),
-
-items as (
-    select * from {{ ref('stg_raw__items') }}
+order_lines as (
+    select * from {{ ref('int_order_lines') }}
 ),
 
 as_of_dates as (
     select * from {{ ref('int_as_of_dates') }}
-),
-
-order_lines as (
-    select
-        transactions.customer_id,
-        transactions.transaction_id,
-        transactions.transacted_at,
-        transaction_items.item_id,
-        coalesce(items.category, 'unknown') as category,
-        transaction_items.quantity,
-        transaction_items.line_amount
-    from transaction_items
-    inner join transactions
-        on transaction_items.transaction_id = transactions.transaction_id
-    left join items
-        on transaction_items.item_id = items.item_id
-    where transactions.is_purchase
 ),
 
 final as (

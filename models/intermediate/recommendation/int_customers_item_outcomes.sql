@@ -5,16 +5,8 @@
 -#}
 with
 
-transaction_items as (
-    select * from {{ ref('stg_raw__transaction_items') }}
-),
-
-transactions as (
-    select * from {{ ref('stg_raw__transactions') }}
-),
-
-items as (
-    select * from {{ ref('stg_raw__items') }}
+order_lines as (
+    select * from {{ ref('int_order_lines') }}
 ),
 
 as_of_dates as (
@@ -25,25 +17,21 @@ final as (
     select
         as_of_dates.snapshot_name,
         as_of_dates.as_of_date,
-        transactions.customer_id,
-        transaction_items.item_id,
-        coalesce(items.category, 'unknown') as category,
-        count(distinct transactions.transaction_id) as orders
-    from transaction_items
-    inner join transactions
-        on transaction_items.transaction_id = transactions.transaction_id
+        order_lines.customer_id,
+        order_lines.item_id,
+        order_lines.category,
+        count(distinct order_lines.transaction_id) as orders
+    from order_lines
     inner join as_of_dates
-        on transactions.transacted_at >= as_of_dates.as_of_date
-            and transactions.transacted_at < as_of_dates.label_window_end_date
-    left join items
-        on transaction_items.item_id = items.item_id
-    where transactions.is_purchase and not as_of_dates.is_current
+        on order_lines.transacted_at >= as_of_dates.as_of_date
+            and order_lines.transacted_at < as_of_dates.label_window_end_date
+    where not as_of_dates.is_current
     group by
         as_of_dates.snapshot_name,
         as_of_dates.as_of_date,
-        transactions.customer_id,
-        transaction_items.item_id,
-        coalesce(items.category, 'unknown')
+        order_lines.customer_id,
+        order_lines.item_id,
+        order_lines.category
 )
 
 select * from final
