@@ -32,7 +32,7 @@ demo: demo-data
 	@echo
 	@echo "Marts built in $(DB) and published for BI tools to $(basename $(DB)).serving.duckdb (schema 'marts')."
 	@echo "Point dashboards at the serving file: a build never locks it. Try:"
-	@echo "  $(BIN)/python -c \"import duckdb; print(duckdb.connect('$(basename $(DB)).serving.duckdb', read_only=True).sql('select * from marts.build_status'))\""
+	@echo "  $(BIN)/python -c \"import duckdb; con = duckdb.connect('$(basename $(DB)).serving.duckdb', read_only=True); print(con.sql('select as_of_date, last_published_at, latest_build_status from marts.build_status'))\""
 
 lint: demo-data
 	$(BIN)/ruff check .
