@@ -66,7 +66,7 @@ def test_flags_fit_the_population(population, reviewed, labels):
         report = population_report(scorer, risk, is_fraud)
     assert scorer.threshold_method_ == "best_f1"
     ratio = report["flag_rate"] / report["true_fraud_rate"]
-    assert 1 / 1.5 <= ratio <= 1.5, report
+    assert ratio >= 2 / 3 and ratio <= 1.5, report  # within a factor 1.5
     assert report["f1"] >= 0.7, report
     assert report["f1"] > report["isolation_forest_best_f1"] + 0.2, report
     # What the scorer expected at its flag is close to what it reaches, erring on the cautious side for

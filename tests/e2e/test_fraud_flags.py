@@ -25,7 +25,8 @@ def test_demo_flags_fit_the_population(demo_build: Build, demo_dir) -> None:
     y = np.array([bool(fraud_of[t]) for t, _ in rows])
     flagged = np.array([bool(f) for _, f in rows])
     f1 = 2 * np.sum(flagged & y) / (flagged.sum() + y.sum())
-    assert 1 / 1.5 <= flagged.mean() / y.mean() <= 1.5, (flagged.mean(), y.mean())
+    ratio = flagged.mean() / y.mean()
+    assert ratio >= 2 / 3 and ratio <= 1.5, (flagged.mean(), y.mean())  # within a factor 1.5
     assert f1 >= 0.7, f1
 
     # IsolationForest (the version's own baseline) at its best threshold against the same truth.
