@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
+from fraud_review import risk_table
 from sklearn.exceptions import NotFittedError
 
 from segmentation.config import AutoencoderConfig
 from segmentation.demo_data import generate
 from segmentation.fraud import RULES, FraudConfig, FraudScorer
 
-RISK_SQL = Path(__file__).resolve().parents[1] / "models/intermediate/transactions/int_transactions_risk.sql"
 FAST = FraudConfig(
     seed=7,
     train_sample_size=20_000,
@@ -27,39 +25,6 @@ FAST = FraudConfig(
         hidden=(32, 16), embedding_dim=6, batch_size=512, max_epochs=12, patience=3
     ),
 )
-
-
-def risk_table(transactions: pa.Table, customers: pa.Table | None = None) -> pa.Table:
-    """int_transactions_risk computed by the model's SQL in plain DuckDB: refs become views over the raw
-    tables (staging adds is_purchase; the as-of date is the day after the latest transaction)."""
-    sql = re.sub(r"\{#.*?#\}", "", RISK_SQL.read_text(), flags=re.S)
-    sql = re.sub(r"\{\{\s*ref\(\s*['\"](\w+)['\"]\s*\)\s*\}\}", r"\1", sql)
-    if "{{" in sql or "{%" in sql:
-        raise RuntimeError(f"{RISK_SQL.name} has Jinja the test helper does not render")
-    if customers is None:
-        customers = pa.table(
-            {
-                "customer_id": pa.array([], pa.string()),
-                "signed_up_at": pa.array([], pa.timestamp("us")),
-                "country": pa.array([], pa.string()),
-            }
-        )
-    con = duckdb.connect()
-    try:
-        con.register("raw_transactions", transactions)
-        con.register("raw_customers", customers)
-        con.execute(
-            "create view stg_raw__transactions as select *, status = 'completed' as is_purchase "
-            "from raw_transactions"
-        )
-        con.execute("create view stg_raw__customers as select * from raw_customers")
-        con.execute(
-            "create view int_as_of_dates as select cast(max(transacted_at) as date) + 1 as as_of_date, "
-            "true as is_current from raw_transactions"
-        )
-        return con.execute(f"select * from ({sql}) order by transaction_id").fetch_arrow_table()
-    finally:
-        con.close()
 
 
 @pytest.fixture(scope="module")

@@ -5,18 +5,14 @@ chosen on the labelled sample, far richer in fraud than the population, flag sev
 from __future__ import annotations
 
 import dataclasses
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from fraud_review import population_report, review_labels, risk_table, truth_of
 
 from segmentation.config import AutoencoderConfig
 from segmentation.demo_data import generate
 from segmentation.fraud import FraudConfig, FraudScorer, flagging_change
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-from fraud_review import population_report, review_labels, risk_table, truth_of  # noqa: E402
 
 FAST = FraudConfig(
     seed=7,
