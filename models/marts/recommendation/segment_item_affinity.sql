@@ -1,7 +1,14 @@
 with
 
+customers_item_history as (
+    select * from {{ ref('int_customers_item_history') }}
+),
+
 customers_item_spend as (
-    select * from {{ ref('int_customers_item_spend') }}
+    -- What each customer bought of each item before the current as-of date.
+    select *
+    from customers_item_history
+    where snapshot_name = 'current'
 ),
 
 segment_assignments as (
