@@ -4,16 +4,8 @@
 -#}
 with
 
-transaction_items as (
-    select * from {{ ref('stg_raw__transaction_items') }}
-),
-
-transactions as (
-    select * from {{ ref('stg_raw__transactions') }}
-),
-
-items as (
-    select * from {{ ref('stg_raw__items') }}
+order_lines as (
+    select * from {{ ref('int_order_lines') }}
 ),
 
 as_of_dates as (
@@ -22,17 +14,13 @@ as_of_dates as (
 
 category_spend as (
     select
-        items.category,
-        sum(transaction_items.line_amount) as spend
-    from transaction_items
-    inner join transactions
-        on transaction_items.transaction_id = transactions.transaction_id
-    inner join items
-        on transaction_items.item_id = items.item_id
+        category,
+        sum(line_amount) as spend
+    from order_lines
     where
-        transactions.is_purchase
-        and transactions.transacted_at < (select max(as_of_dates.as_of_date) from as_of_dates)
-    group by items.category
+        is_listed_item
+        and transacted_at < (select max(as_of_dates.as_of_date) from as_of_dates)
+    group by category
 ),
 
 ranked as (

@@ -8,16 +8,8 @@
 -#}
 with
 
-transaction_items as (
-    select * from {{ ref('stg_raw__transaction_items') }}
-),
-
-transactions as (
-    select * from {{ ref('stg_raw__transactions') }}
-),
-
-items as (
-    select * from {{ ref('stg_raw__items') }}
+order_lines as (
+    select * from {{ ref('int_order_lines') }}
 ),
 
 as_of_dates as (
@@ -27,19 +19,14 @@ as_of_dates as (
 visible_lines as (
     select
         as_of_dates.as_of_date,
-        transactions.customer_id,
-        transaction_items.transaction_id,
-        transaction_items.quantity,
-        transaction_items.unit_price,
-        items.price as list_price
-    from transaction_items
-    inner join transactions
-        on transaction_items.transaction_id = transactions.transaction_id
+        order_lines.customer_id,
+        order_lines.transaction_id,
+        order_lines.quantity,
+        order_lines.unit_price,
+        order_lines.list_price
+    from order_lines
     inner join as_of_dates
-        on transactions.transacted_at < as_of_dates.as_of_date
-    left join items
-        on transaction_items.item_id = items.item_id
-    where transactions.is_purchase
+        on order_lines.transacted_at < as_of_dates.as_of_date
 ),
 
 per_customer as (

@@ -7,16 +7,8 @@
 -- depends_on: {{ ref('int_top_categories') }}
 with
 
-transaction_items as (
-    select * from {{ ref('stg_raw__transaction_items') }}
-),
-
-transactions as (
-    select * from {{ ref('stg_raw__transactions') }}
-),
-
-items as (
-    select * from {{ ref('stg_raw__items') }}
+order_lines as (
+    select * from {{ ref('int_order_lines') }}
 ),
 
 as_of_dates as (
@@ -26,18 +18,14 @@ as_of_dates as (
 category_spend as (
     select
         as_of_dates.as_of_date,
-        transactions.customer_id,
-        items.category,
-        sum(transaction_items.line_amount) as spend
-    from transaction_items
-    inner join transactions
-        on transaction_items.transaction_id = transactions.transaction_id
-    inner join items
-        on transaction_items.item_id = items.item_id
+        order_lines.customer_id,
+        order_lines.category,
+        sum(order_lines.line_amount) as spend
+    from order_lines
     inner join as_of_dates
-        on transactions.transacted_at < as_of_dates.as_of_date
-    where transactions.is_purchase
-    group by as_of_dates.as_of_date, transactions.customer_id, items.category
+        on order_lines.transacted_at < as_of_dates.as_of_date
+    where order_lines.is_listed_item
+    group by as_of_dates.as_of_date, order_lines.customer_id, order_lines.category
 ),
 
 shares as (

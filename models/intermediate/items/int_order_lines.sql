@@ -1,7 +1,7 @@
 {#-
-    Every line of every completed order with its customer, time and the item's category ('unknown' when
-    the item is not in the items table). The one place order lines meet their orders and items for the
-    recommender's models.
+    Every line of every completed order with its customer, time, the item's category ('unknown' when
+    the item is not in the items table) and list price. The one place order lines meet their orders and
+    items: the basket and category features and the recommender all read it.
 -#}
 with
 
@@ -25,7 +25,10 @@ final as (
         transactions.transacted_at,
         transaction_items.item_id,
         coalesce(items.category, 'unknown') as category,
+        items.item_id is not null as is_listed_item,
         transaction_items.quantity,
+        transaction_items.unit_price,
+        items.price as list_price,
         transaction_items.line_amount
     from transaction_items
     inner join transactions
