@@ -62,3 +62,16 @@
     {%- endif -%}
     {{ return(value) }}
 {% endmacro %}
+
+{% macro rejection_reason(key_columns, duplicate_reason) -%}
+    {#- Why a parsed raw row is rejected, or null when it is accepted: its own problems (row_problems)
+        first; then, among the rows sharing the key, every row after the first usable one (in file order)
+        is a duplicate. The one dedupe rule of every staging table with a key. -#}
+    case
+        when row_problems is not null then row_problems
+        when row_number() over (
+            partition by {{ key_columns | join(', ') }}
+            order by row_problems is null desc, source_row_number
+        ) > 1 then {{ sql_string(duplicate_reason) }}
+    end
+{%- endmacro %}

@@ -1,4 +1,5 @@
 {#- Every raw customer row, parsed, with the reasons it cannot be used (null when it can). -#}
+-- depends_on: {{ source('raw', 'customers') }}
 {{ config(post_hook=drop_raw_read('customers')) }}
 with
 
@@ -31,24 +32,11 @@ checked as (
     from parsed
 ),
 
-ranked as (
-    select
-        *,
-        row_number() over (
-            partition by parsed_customer_id
-            order by row_problems is null desc, source_row_number
-        ) as id_occurrence
-    from checked
-),
-
 final as (
     select
         *,
-        case
-            when row_problems is not null then row_problems
-            when id_occurrence > 1 then 'duplicate customer_id'
-        end as rejection_reason
-    from ranked
+        {{ rejection_reason(['parsed_customer_id'], 'duplicate customer_id') }} as rejection_reason
+    from checked
 )
 
 select * from final

@@ -1,4 +1,5 @@
 {#- Every raw fraud label, parsed, with the reasons it cannot be used (null when it can). -#}
+-- depends_on: {{ source('raw', 'fraud_labels') }}
 {{ config(post_hook=drop_raw_read('fraud_labels')) }}
 with
 
@@ -38,24 +39,11 @@ checked as (
     from parsed
 ),
 
-ranked as (
-    select
-        *,
-        row_number() over (
-            partition by parsed_transaction_id
-            order by row_problems is null desc, source_row_number
-        ) as id_occurrence
-    from checked
-),
-
 final as (
     select
         *,
-        case
-            when row_problems is not null then row_problems
-            when id_occurrence > 1 then 'duplicate transaction_id'
-        end as rejection_reason
-    from ranked
+        {{ rejection_reason(['parsed_transaction_id'], 'duplicate transaction_id') }} as rejection_reason
+    from checked
 )
 
 select * from final

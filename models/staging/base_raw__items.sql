@@ -1,4 +1,5 @@
 {#- Every raw item row, parsed, with the reasons it cannot be used (null when it can). -#}
+-- depends_on: {{ source('raw', 'items') }}
 {{ config(post_hook=drop_raw_read('items')) }}
 with
 
@@ -28,24 +29,11 @@ checked as (
     from parsed
 ),
 
-ranked as (
-    select
-        *,
-        row_number() over (
-            partition by parsed_item_id
-            order by row_problems is null desc, source_row_number
-        ) as id_occurrence
-    from checked
-),
-
 final as (
     select
         *,
-        case
-            when row_problems is not null then row_problems
-            when id_occurrence > 1 then 'duplicate item_id'
-        end as rejection_reason
-    from ranked
+        {{ rejection_reason(['parsed_item_id'], 'duplicate item_id') }} as rejection_reason
+    from checked
 )
 
 select * from final

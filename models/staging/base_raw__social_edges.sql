@@ -1,4 +1,5 @@
 {#- Every raw social link, parsed, with the reasons it cannot be used (null when it can). -#}
+-- depends_on: {{ source('raw', 'social_edges') }}
 {{ config(post_hook=drop_raw_read('social_edges')) }}
 with
 
@@ -29,24 +30,13 @@ checked as (
     from parsed
 ),
 
-ranked as (
-    select
-        *,
-        row_number() over (
-            partition by parsed_customer_id, parsed_related_customer_id, parsed_relation
-            order by row_problems is null desc, source_row_number
-        ) as link_occurrence
-    from checked
-),
-
 final as (
     select
         *,
-        case
-            when row_problems is not null then row_problems
-            when link_occurrence > 1 then 'duplicate link'
-        end as rejection_reason
-    from ranked
+        {{ rejection_reason(
+            ['parsed_customer_id', 'parsed_related_customer_id', 'parsed_relation'], 'duplicate link'
+        ) }} as rejection_reason
+    from checked
 )
 
 select * from final

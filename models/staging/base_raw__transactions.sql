@@ -1,4 +1,5 @@
 {#- Every raw transaction row, parsed, with the reasons it cannot be used (null when it can). -#}
+-- depends_on: {{ source('raw', 'transactions') }}
 {{ config(post_hook=drop_raw_read('transactions')) }}
 {%- if raw_column_present('transactions', 'transaction_id') -%}
 {%- set transaction_id_expression = text_value('transaction_id') -%}
@@ -50,25 +51,11 @@ checked as (
     from parsed
 ),
 
-ranked as (
-    select
-        *,
-        -- Among rows sharing an id, the first usable one is kept; the others are duplicates.
-        row_number() over (
-            partition by parsed_transaction_id
-            order by row_problems is null desc, source_row_number
-        ) as id_occurrence
-    from checked
-),
-
 final as (
     select
         *,
-        case
-            when row_problems is not null then row_problems
-            when parsed_transaction_id is not null and id_occurrence > 1 then 'duplicate transaction_id'
-        end as rejection_reason
-    from ranked
+        {{ rejection_reason(['parsed_transaction_id'], 'duplicate transaction_id') }} as rejection_reason
+    from checked
 )
 
 select * from final
