@@ -6,7 +6,8 @@
     - The folder is var('raw_data_path'), or var('demo_data_path') when that is unset.
     - <table>.parquet is preferred over <table>.csv when both exist.
     - A missing optional table gives an empty select with the same columns; a missing optional column
-      gives nulls. A missing required table or column stops the build with a message that names it.
+      gives nulls. A missing required table or column stops the build with a message that names it
+      (except under `dbt docs generate`, which documents the project with no data at all).
     - Values stay text here: staging parses them and rejects what does not parse, keeping the raw text.
     - CSV files are read in var('raw_file_encoding') (utf-8, utf-16 or latin-1). The delimiter (comma,
       semicolon, tab or bar) is taken from the header line, never guessed from the rows, so garbage in
@@ -304,7 +305,8 @@
         {{ empty_raw_select(table_name) }}
     {%- else -%}
         {%- set path = find_raw_file(table_name) -%}
-        {%- if path is none and spec['required'] -%}
+        {#- dbt docs generate documents the project without reading data: a missing file is no error there. -#}
+        {%- if path is none and spec['required'] and flags.WHICH != 'generate' -%}
             {{ exceptions.raise_compiler_error(
                 "Required raw file missing: " ~ table_name ~ ".csv or " ~ table_name ~ ".parquet not found in '"
                 ~ raw_data_folder() ~ "'. Set the var raw_data_path to a folder laid out as the data contract says"

@@ -1,4 +1,5 @@
 {#- Every raw behaviour event, parsed, with the reasons it cannot be used (null when it can). -#}
+-- depends_on: {{ source('raw', 'events') }}
 {{ config(post_hook=drop_raw_read('events')) }}
 with
 

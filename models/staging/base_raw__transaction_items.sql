@@ -1,4 +1,5 @@
 {#- Every raw order line, parsed, with the reasons it cannot be used (null when it can). -#}
+-- depends_on: {{ source('raw', 'transaction_items') }}
 {{ config(post_hook=drop_raw_read('transaction_items')) }}
 with
 
