@@ -25,7 +25,7 @@ $(STAMP): requirements.txt pyproject.toml
 setup: $(STAMP)
 
 demo-data: setup
-	$(BIN)/python -m segmentation.demo_data --out $(DEMO_DIR) --customers $(DEMO_CUSTOMERS) --seed $(DEMO_SEED)
+	$(BIN)/python -m tools.demo_data --out $(DEMO_DIR) --customers $(DEMO_CUSTOMERS) --seed $(DEMO_SEED)
 
 demo: demo-data
 	SEGMENTATION_DB_PATH=$(DB) $(BIN)/dbt build

@@ -2,11 +2,14 @@
 
 Usage: ``.venv/bin/python bench/bench_demo_data.py [N_CUSTOMERS] [--format parquet|csv] [--out DIR]``
 (default 1,000,000 customers, parquet, a temporary folder). Prints seconds, rows per table and peak memory.
-Writes the truth tables too; the manifest is left out (see ``segmentation.demo_data.write``).
+Writes the truth tables too; the manifest is left out (see ``tools.demo_data.write``).
 """
 
 from __future__ import annotations
 
+import _paths  # noqa: F401  (the repository root on sys.path, for tools.demo_data)
+
+# isort: split
 import argparse
 import tempfile
 import time
@@ -14,7 +17,7 @@ from pathlib import Path
 
 from demo_features import peak_rss_mib
 
-from segmentation.demo_data import generate
+from tools.demo_data import generate
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,6 +19,9 @@ The two sides do not do the same work, and the output says so:
 
 from __future__ import annotations
 
+import _paths  # noqa: F401  (the repository root on sys.path, for tools.demo_data)
+
+# isort: split
 import argparse
 import json
 import os
@@ -237,7 +240,7 @@ def _peak_rss_mib(who: int) -> float:
 
 def _ensure_demo_data(n_customers: int, data_dir: Path) -> float:
     """Write (or reuse) the demo data; returns the seconds it took."""
-    from segmentation.demo_data import write
+    from tools.demo_data import write
 
     t0 = time.perf_counter()
     write(data_dir, n_customers=n_customers, seed=42)

@@ -8,6 +8,9 @@ folder; the scorer is fitted as `fraud_model_versions` fits it (labels known bef
 
 from __future__ import annotations
 
+import _paths  # noqa: F401  (the repository root on sys.path, for tools.demo_data)
+
+# isort: split
 import sys
 import tempfile
 import time
@@ -18,9 +21,9 @@ import numpy as np
 import pyarrow.parquet as pq
 from demo_features import build_demo
 
-from segmentation.demo_data import MECHANISMS
-from segmentation.fraud import FraudConfig, FraudScorer
-from segmentation.warehouse import known_labels, to_arrow
+from customer_ml.fraud.scorer import FraudConfig, FraudScorer
+from customer_ml.warehouse.arrow import known_labels, to_arrow
+from tools.demo_data import MECHANISMS
 
 
 def main(n_customers: int) -> None:

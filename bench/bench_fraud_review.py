@@ -14,6 +14,9 @@ precision and recall the scorer expected at its flag (recorded in its metrics) a
 
 from __future__ import annotations
 
+import _paths  # noqa: F401  (the repository root on sys.path, for tools.demo_data)
+
+# isort: split
 import argparse
 import copy
 import dataclasses
@@ -25,8 +28,8 @@ import numpy as np
 import pyarrow.parquet as pq
 from fraud_review import RISK_SQL, oracle_gap, population_report, review_labels, risk_table, truth_of
 
-from segmentation.demo_data import MECHANISMS, generate
-from segmentation.fraud import FraudConfig, FraudScorer, _float_time
+from customer_ml.fraud.scorer import FraudConfig, FraudScorer, _float_time
+from tools.demo_data import MECHANISMS, generate
 
 
 def load(n_customers: int, cache: Path | None):

@@ -37,11 +37,11 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.preprocessing import StandardScaler
 
-from segmentation.clustering import SegmentClusterer
-from segmentation.config import SegmentationConfig
-from segmentation.model import SegmentationModel
-from segmentation.registry import model_inputs
-from segmentation.warehouse import current_snapshot, to_arrow
+from customer_ml.registry import model_inputs
+from customer_ml.segmentation.clustering import SegmentClusterer
+from customer_ml.segmentation.config import SegmentationConfig
+from customer_ml.segmentation.model import SegmentationModel
+from customer_ml.warehouse.arrow import current_snapshot, to_arrow
 
 PROJECT = Path(__file__).resolve().parents[1]
 SELECT = ["+int_customers_features", "+int_feature_catalog"]

@@ -1,8 +1,9 @@
 """Fit `SegmentationModel` on demo features and print how well its segments recover the hidden kinds.
 
-Figures are those of `segmentation.evaluation.segmentation_evaluation` (ARI / NMI of the learned segments,
-of k-means(k) on the standardised features and of k-means(k) on recency/frequency/monetary), plus the
-chosen k and representation, the robustness measurements and the fit time.
+Figures are those of `customer_ml.segmentation.evaluation.segmentation_evaluation` (ARI / NMI of the
+learned segments, of k-means(k) on the standardised features and of k-means(k) on
+recency/frequency/monetary), plus the chosen k and representation, the robustness measurements and the
+fit time.
 
     .venv/bin/python bench/bench_segmentation.py --customers 20000 --seeds 42 7 3
 
@@ -27,11 +28,11 @@ import pyarrow.parquet as pq
 from demo_features import build_demo_features, peak_rss_mib
 from sklearn.metrics import adjusted_rand_score
 
-from segmentation.clustering import SegmentClusterer
-from segmentation.config import SegmentationConfig
-from segmentation.evaluation import segmentation_evaluation
-from segmentation.model import SegmentationModel
-from segmentation.registry import model_inputs
+from customer_ml.registry import model_inputs
+from customer_ml.segmentation.clustering import SegmentClusterer
+from customer_ml.segmentation.config import SegmentationConfig
+from customer_ml.segmentation.evaluation import segmentation_evaluation
+from customer_ml.segmentation.model import SegmentationModel
 
 
 def main() -> None:

@@ -3,6 +3,9 @@ feature models into a scratch DuckDB file (the user's warehouse is never touched
 
 from __future__ import annotations
 
+import _paths  # noqa: F401  (the repository root on sys.path, for tools.demo_data)
+
+# isort: split
 import json
 import os
 import resource
@@ -14,8 +17,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from segmentation import demo_data
-from segmentation.warehouse import current_snapshot, to_arrow
+from customer_ml.warehouse.arrow import current_snapshot, to_arrow
+from tools import demo_data
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -58,7 +61,7 @@ def build_demo(n_customers: int, work: Path, select: list[str], seed: int = 42) 
 def build_demo_features(n_customers: int, work: Path, seed: int = 42) -> tuple[pa.Table, pa.Table, pa.Table]:
     """(current-snapshot customer features, feature catalog table, hidden kinds) of `n_customers` demo
     customers generated with `seed`; `work` holds the raw files, the scratch database and dbt's files.
-    `segmentation.registry.model_inputs(catalog)` gives the catalog's model inputs."""
+    `customer_ml.registry.model_inputs(catalog)` gives the catalog's model inputs."""
     database, raw = build_demo(n_customers, work, ["+int_customers_features", "+int_feature_catalog"], seed)
     with duckdb.connect(str(database), read_only=True) as con:
         features = current_snapshot(con.table("intermediate.int_customers_features"))

@@ -26,10 +26,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 
-from segmentation.config import SegmentationConfig
-from segmentation.evaluation import segmentation_evaluation
-from segmentation.model import SegmentationModel
-from segmentation.registry import model_inputs
+from customer_ml.registry import model_inputs
+from customer_ml.segmentation.config import SegmentationConfig
+from customer_ml.segmentation.evaluation import segmentation_evaluation
+from customer_ml.segmentation.model import SegmentationModel
 
 FILES = ("features", "kinds", "catalog")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from segmentation.preprocessing import FeatureSpec
+from customer_ml.features.preprocessing import FeatureSpec
 
 
 def make_planted(

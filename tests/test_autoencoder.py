@@ -4,10 +4,10 @@ import torch
 from planted import make_planted
 from sklearn.exceptions import NotFittedError
 
-from segmentation.autoencoder import AdversarialAutoencoder, batch_size_for, fgsm
-from segmentation.config import AutoencoderConfig, DECConfig
-from segmentation.device import resolve_device
-from segmentation.preprocessing import FeaturePreprocessor
+from customer_ml.features.preprocessing import FeaturePreprocessor
+from customer_ml.nn.autoencoder import AdversarialAutoencoder, batch_size_for, fgsm
+from customer_ml.nn.device import resolve_device
+from customer_ml.segmentation.config import AutoencoderConfig, DECConfig
 
 SMALL = AutoencoderConfig(hidden=(32, 16), embedding_dim=4, max_epochs=12, patience=50, learning_rate=3e-3)
 

@@ -12,7 +12,7 @@ from scipy import integrate, optimize, special
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
-from segmentation.btyd import (
+from customer_ml.value.btyd import (
     BetaGeometricNBD,
     GammaGamma,
     _bgnbd_objective,

@@ -1,4 +1,4 @@
-"""Tests of segmentation.churn on demo data: features and labels are computed here with numpy."""
+"""Tests of customer_ml.value.churn on demo data: features and labels are computed here with numpy."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from sklearn.exceptions import NotFittedError
 from sklearn.metrics import average_precision_score, roc_auc_score
 from threadpoolctl import threadpool_limits
 
-from segmentation import demo_data
-from segmentation.churn import (
+from customer_ml.features.preprocessing import FeatureSpec
+from customer_ml.value.churn import (
     BTYD_COLUMNS,
     BTYDConfig,
     ChurnConfig,
@@ -29,7 +29,7 @@ from segmentation.churn import (
     horizon_labels,
     rfm_score,
 )
-from segmentation.preprocessing import FeatureSpec
+from tools import demo_data
 
 HORIZON = 90
 CURRENT = dt.date(2026, 9, 30)  # the day after the demo data's last transaction

@@ -4,8 +4,8 @@ from sklearn.cluster import KMeans
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import adjusted_rand_score
 
-from segmentation.clustering import SegmentClusterer, fit_kmeans, match_segments, select_k
-from segmentation.config import ClusteringConfig
+from customer_ml.segmentation.clustering import SegmentClusterer, fit_kmeans, match_segments, select_k
+from customer_ml.segmentation.config import ClusteringConfig
 
 
 def blobs(sizes, dim=6, spread=6.0, seed=0):

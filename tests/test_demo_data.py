@@ -11,8 +11,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from segmentation import demo_data
-from segmentation.demo_data import FRAUD_KIND, KINDS, MECHANISMS, generate, main, write
+from tools import demo_data
+from tools.demo_data import FRAUD_KIND, KINDS, MECHANISMS, generate, main, write
 
 N = 2000
 SEED = 7

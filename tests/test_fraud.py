@@ -12,9 +12,9 @@ import pytest
 from fraud_review import risk_table
 from sklearn.exceptions import NotFittedError
 
-from segmentation.config import AutoencoderConfig
-from segmentation.demo_data import generate
-from segmentation.fraud import RULES, FraudConfig, FraudScorer
+from customer_ml.fraud.scorer import RULES, FraudConfig, FraudScorer
+from customer_ml.segmentation.config import AutoencoderConfig
+from tools.demo_data import generate
 
 FAST = FraudConfig(
     seed=7,

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from fraud_review import population_report, review_labels, risk_table, truth_of
 
-from segmentation.config import AutoencoderConfig
-from segmentation.demo_data import generate
-from segmentation.fraud import FraudConfig, FraudScorer, flagging_change
+from customer_ml.fraud.scorer import FraudConfig, FraudScorer, flagging_change
+from customer_ml.segmentation.config import AutoencoderConfig
+from tools.demo_data import generate
 
 FAST = FraudConfig(
     seed=7,

@@ -9,15 +9,15 @@ from sklearn.cluster import KMeans
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import adjusted_rand_score
 
-from segmentation.clustering import SegmentClusterer
-from segmentation.config import (
+from customer_ml.segmentation.clustering import SegmentClusterer
+from customer_ml.segmentation.config import (
     AutoencoderConfig,
     ClusteringConfig,
     DECConfig,
     SegmentationConfig,
     SelectionConfig,
 )
-from segmentation.model import SegmentationModel, map_2d
+from customer_ml.segmentation.model import SegmentationModel, map_2d
 
 # k fixed at the planted 6 (k selection is tested in test_clustering); fewer bootstrap rounds for speed
 CONFIG = SegmentationConfig(
@@ -186,7 +186,7 @@ def test_not_fitted_and_map_2d(planted, fitted):
 
 
 def test_input_weights_standardise_columns_and_share_blocks():
-    from segmentation.model import input_weights
+    from customer_ml.segmentation.model import input_weights
 
     rng = np.random.default_rng(0)
     X = np.column_stack(
@@ -247,7 +247,7 @@ def test_n_segments_fixes_k_and_stored_configs_with_retired_keys_still_load(plan
 
 
 def test_too_few_customers_give_one_segment_that_says_why(planted) -> None:
-    from segmentation.model import MIN_ROWS_TO_SEGMENT
+    from customer_ml.segmentation.model import MIN_ROWS_TO_SEGMENT
 
     table, catalog, _ = planted
     small = table.slice(0, MIN_ROWS_TO_SEGMENT - 1)

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from segmentation.predictions import KIND, should_train
-from segmentation.registry import RetrainPolicy
+from customer_ml.registry import RetrainPolicy
+from customer_ml.value.predictions import KIND, should_train
 
 AS_OF = dt.date(2026, 9, 30)
 

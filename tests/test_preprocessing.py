@@ -6,8 +6,8 @@ import pytest
 from planted import make_planted
 from sklearn.exceptions import NotFittedError
 
-from segmentation.config import PreprocessingConfig
-from segmentation.preprocessing import FeaturePreprocessor, FeatureSpec, load_catalog
+from customer_ml.features.preprocessing import FeaturePreprocessor, FeatureSpec, load_catalog
+from customer_ml.segmentation.config import PreprocessingConfig
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +116,7 @@ def test_catalog_from_arrow_table_and_errors(planted):
 
 
 def test_catalog_labels_travel_with_the_state_and_give_reasons_in_words() -> None:
-    from segmentation.model import column_reasons
+    from customer_ml.segmentation.model import column_reasons
 
     catalog = pa.table(
         {

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from segmentation.recommendation import BLEND_SIGNALS, FALLBACK_WEIGHTS, blend_weights_table, fit_blend
+from customer_ml.recommendation.blend import BLEND_SIGNALS, FALLBACK_WEIGHTS, blend_weights_table, fit_blend
 
 
 def _candidates(n: int = 4000, seed: int = 0) -> pa.Table:

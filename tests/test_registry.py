@@ -12,9 +12,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from segmentation.config import AutoencoderConfig, ClusteringConfig, DECConfig, SegmentationConfig
-from segmentation.preprocessing import FeatureSpec
-from segmentation.registry import (
+from customer_ml.features.preprocessing import FeatureSpec
+from customer_ml.registry import (
     REGISTRY_SCHEMA,
     RetrainPolicy,
     decide_retrain,
@@ -25,6 +24,7 @@ from segmentation.registry import (
     population_stability,
     train_segmentation_version,
 )
+from customer_ml.segmentation.config import AutoencoderConfig, ClusteringConfig, DECConfig, SegmentationConfig
 from tests.planted import make_planted
 
 AS_OF = dt.date(2026, 10, 1)

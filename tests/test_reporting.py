@@ -8,9 +8,9 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from segmentation.evaluation import evaluation_table, segmentation_evaluation
-from segmentation.model import SegmentationModel
-from segmentation.reporting import describe_segments, map_2d_table
+from customer_ml.segmentation.evaluation import evaluation_table, segmentation_evaluation
+from customer_ml.segmentation.model import SegmentationModel
+from customer_ml.segmentation.profiles import describe_segments, map_2d_table
 from tests.test_registry import FAST
 
 CATALOG = pa.table(

@@ -12,7 +12,7 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- The build-status Parquet file beside the serving file (segmentation.serving.status_path). -#}
+{#- The build-status Parquet file beside the serving file (customer_ml.warehouse.serving.status_path). -#}
 {% macro serving_status_path() -%}
     {{ modules.re.sub('(\\.[^./]*)?$', '', serving_path(), count=1) ~ '.status.parquet' }}
 {%- endmacro %}

@@ -3,11 +3,11 @@ asked to)."""
 
 import json
 
-from segmentation.fraud import flagging_change
-from segmentation.predictions import FRAUD_KIND, should_train, train_fraud_version
-from segmentation.progress import dbt_progress
-from segmentation.registry import RetrainPolicy, empty_registry, latest_version
-from segmentation.warehouse import feature_catalog, known_labels, to_arrow
+from customer_ml.fraud.scorer import flagging_change
+from customer_ml.registry import RetrainPolicy, empty_registry, latest_version
+from customer_ml.value.predictions import FRAUD_KIND, should_train, train_fraud_version
+from customer_ml.warehouse.arrow import feature_catalog, known_labels, to_arrow
+from customer_ml.warehouse.progress import dbt_progress
 
 
 def model(dbt, session):

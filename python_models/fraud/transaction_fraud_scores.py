@@ -2,9 +2,9 @@
 
 import pyarrow as pa
 
-from segmentation.predictions import FRAUD_KIND, load_fraud_scorer
-from segmentation.registry import latest_version
-from segmentation.warehouse import to_arrow
+from customer_ml.registry import latest_version
+from customer_ml.value.predictions import FRAUD_KIND, load_fraud_scorer
+from customer_ml.warehouse.arrow import to_arrow
 
 
 def model(dbt, session):

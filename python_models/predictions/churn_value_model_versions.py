@@ -1,9 +1,9 @@
 """Churn and lifetime-value model versions: backtested and trained when the as-of date moves on."""
 
-from segmentation.predictions import KIND, should_train, train_version
-from segmentation.progress import dbt_progress
-from segmentation.registry import RetrainPolicy, empty_registry, latest_version, model_inputs
-from segmentation.warehouse import feature_catalog, purchase_log, to_arrow
+from customer_ml.registry import RetrainPolicy, empty_registry, latest_version, model_inputs
+from customer_ml.value.predictions import KIND, should_train, train_version
+from customer_ml.warehouse.arrow import feature_catalog, purchase_log, to_arrow
+from customer_ml.warehouse.progress import dbt_progress
 
 
 def model(dbt, session):

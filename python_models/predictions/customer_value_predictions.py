@@ -1,8 +1,8 @@
 """Churn risk and predicted lifetime value of every current customer, from the latest stored version."""
 
-from segmentation.predictions import KIND, apply_version
-from segmentation.registry import latest_version
-from segmentation.warehouse import current_snapshot, purchase_log, to_arrow
+from customer_ml.registry import latest_version
+from customer_ml.value.predictions import KIND, apply_version
+from customer_ml.warehouse.arrow import current_snapshot, purchase_log, to_arrow
 
 
 def model(dbt, session):

@@ -2,9 +2,9 @@
 are fitted on the candidates of one horizon ago and what customers bought since; the weights the
 backtest applies are fitted one horizon earlier still."""
 
-from segmentation.progress import dbt_progress
-from segmentation.recommendation import BLEND_SIGNALS, blend_weights_table
-from segmentation.warehouse import to_arrow
+from customer_ml.recommendation.blend import BLEND_SIGNALS, blend_weights_table
+from customer_ml.warehouse.arrow import to_arrow
+from customer_ml.warehouse.progress import dbt_progress
 
 
 def model(dbt, session):

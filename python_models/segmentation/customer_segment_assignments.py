@@ -2,8 +2,8 @@
 
 import pyarrow as pa
 
-from segmentation.registry import latest_version, load_segmentation_model
-from segmentation.warehouse import current_snapshot, to_arrow
+from customer_ml.registry import latest_version, load_segmentation_model
+from customer_ml.warehouse.arrow import current_snapshot, to_arrow
 
 
 def model(dbt, session):

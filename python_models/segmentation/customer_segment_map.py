@@ -1,7 +1,7 @@
 """A 2-D map of customers for plots: PCA of every embedding, t-SNE of a seeded sample."""
 
-from segmentation.reporting import map_2d_table
-from segmentation.warehouse import to_arrow
+from customer_ml.segmentation.profiles import map_2d_table
+from customer_ml.warehouse.arrow import to_arrow
 
 
 def model(dbt, session):

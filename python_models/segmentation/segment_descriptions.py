@@ -1,7 +1,7 @@
 """Plain-language profile of each segment: what sets it apart, in words with numbers, and a short name."""
 
-from segmentation.reporting import describe_segments
-from segmentation.warehouse import feature_catalog, to_arrow
+from customer_ml.segmentation.profiles import describe_segments
+from customer_ml.warehouse.arrow import feature_catalog, to_arrow
 
 
 def model(dbt, session):

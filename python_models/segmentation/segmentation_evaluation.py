@@ -1,8 +1,8 @@
 """Evaluation of the applied segmentation on this build's data (and recovery of the demo's hidden kinds)."""
 
-from segmentation.evaluation import evaluation_table, segmentation_evaluation
-from segmentation.registry import latest_version, load_segmentation_model
-from segmentation.warehouse import current_snapshot, to_arrow
+from customer_ml.registry import latest_version, load_segmentation_model
+from customer_ml.segmentation.evaluation import evaluation_table, segmentation_evaluation
+from customer_ml.warehouse.arrow import current_snapshot, to_arrow
 
 
 def model(dbt, session):

@@ -2,9 +2,7 @@
 
 import json
 
-from segmentation.config import SegmentationConfig
-from segmentation.progress import dbt_progress
-from segmentation.registry import (
+from customer_ml.registry import (
     RetrainPolicy,
     decide_retrain,
     empty_registry,
@@ -12,7 +10,9 @@ from segmentation.registry import (
     model_inputs,
     train_segmentation_version,
 )
-from segmentation.warehouse import current_snapshot, feature_catalog, to_arrow
+from customer_ml.segmentation.config import SegmentationConfig
+from customer_ml.warehouse.arrow import current_snapshot, feature_catalog, to_arrow
+from customer_ml.warehouse.progress import dbt_progress
 
 
 def model(dbt, session):

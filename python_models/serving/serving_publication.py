@@ -1,10 +1,10 @@
-"""Publishes the marts to the serving DuckDB file BI tools read (see segmentation.serving).
+"""Publishes the marts to the serving DuckDB file BI tools read (see customer_ml.warehouse.serving).
 
 It refs every published table, so in `dbt build` it runs only once each of them and its tests passed:
 a build that fails publishes nothing and readers keep the last good marts.
 """
 
-from segmentation.serving import publish
+from customer_ml.warehouse.serving import publish
 
 PUBLISHED = (
     "customer_segments",

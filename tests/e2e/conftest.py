@@ -7,8 +7,8 @@ from pathlib import Path
 import pyarrow.csv
 import pytest
 
-from segmentation import demo_data
 from tests.e2e.dbt_runner import Build, dbt_build
+from tools import demo_data
 
 # The demo data exactly as `make demo` builds it (5,000 customers, seed 42), so what the tests assert
 # about the models is what a user sees in marts.model_evaluation after `make demo`.

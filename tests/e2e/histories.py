@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from segmentation import demo_data
+from tools import demo_data
 
 TRANSACTION_COLUMNS = ["transaction_id", "customer_id", "transacted_at", "amount", "status"]
 LINE_COLUMNS = ["transaction_id", "item_id", "quantity", "unit_price"]

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from segmentation import demo_data
 from tests.e2e.dbt_runner import Build, dbt_build
+from tools import demo_data
 
 # For each raw table: bad rows to append (column -> raw text; other columns copied from a good row) and
 # the reason each must be rejected with.

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 
-from segmentation.serving import STAGING_SUFFIX, publish
+from customer_ml.warehouse.serving import STAGING_SUFFIX, publish
 from tests.e2e.dbt_runner import Build, dbt_build, start_dbt_build
 
 REGISTRIES = ("segmentation_model_versions", "churn_value_model_versions", "fraud_model_versions")

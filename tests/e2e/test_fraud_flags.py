@@ -9,8 +9,8 @@ import numpy as np
 import pyarrow.parquet as pq
 from sklearn.metrics import precision_recall_curve
 
-from segmentation.predictions import FRAUD_KIND, load_fraud_scorer
-from segmentation.registry import latest_version
+from customer_ml.registry import latest_version
+from customer_ml.value.predictions import FRAUD_KIND, load_fraud_scorer
 from tests.e2e.dbt_runner import Build
 
 

@@ -17,8 +17,10 @@ from sklearn.exceptions import NotFittedError
 from sklearn.manifold import TSNE
 from sklearn.metrics import adjusted_rand_score, silhouette_score
 
-from segmentation.autoencoder import AdversarialAutoencoder, AutoencoderNet, _threaded
-from segmentation.clustering import (
+from customer_ml.features.preprocessing import FeaturePreprocessor, load_catalog
+from customer_ml.nn.autoencoder import AdversarialAutoencoder, AutoencoderNet, _threaded
+from customer_ml.nn.device import resolve_device
+from customer_ml.segmentation.clustering import (
     SegmentClusterer,
     fit_kmeans,
     match_segments,
@@ -26,9 +28,7 @@ from segmentation.clustering import (
     select_k,
     squared_distances,
 )
-from segmentation.config import SegmentationConfig
-from segmentation.device import resolve_device
-from segmentation.preprocessing import FeaturePreprocessor, load_catalog
+from customer_ml.segmentation.config import SegmentationConfig
 
 Progress = Callable[[str], None] | None
 REPRESENTATIONS = ("embedding", "joint", "features")

@@ -36,8 +36,8 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict, train_te
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from segmentation.btyd import BetaGeometricNBD, GammaGamma, rfm_summary
-from segmentation.preprocessing import FeaturePreprocessor, load_catalog
+from customer_ml.features.preprocessing import FeaturePreprocessor, load_catalog
+from customer_ml.value.btyd import BetaGeometricNBD, GammaGamma, rfm_summary
 
 __all__ = [
     "BTYD_COLUMNS",

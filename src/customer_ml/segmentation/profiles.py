@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from segmentation.model import MIN_ROWS_TO_SEGMENT, map_2d
-from segmentation.preprocessing import numeric_column
+from customer_ml.features.preprocessing import numeric_column
+from customer_ml.segmentation.model import MIN_ROWS_TO_SEGMENT, map_2d
 
 # Words for a segment that stands out on a feature: (when higher than average, when lower). Features not
 # listed fall back to "high <label>" / "low <label>".

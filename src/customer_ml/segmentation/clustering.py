@@ -11,7 +11,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.metrics import adjusted_rand_score, davies_bouldin_score, silhouette_score
 from sklearn.mixture import GaussianMixture
 
-from segmentation.config import ClusteringConfig
+from customer_ml.segmentation.config import ClusteringConfig
 
 
 def seeded_sample(n: int, size: int | None, seed: int) -> np.ndarray:

@@ -17,9 +17,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from segmentation.config import SegmentationConfig
-from segmentation.model import SegmentationModel
-from segmentation.preprocessing import FeatureSpec, load_catalog, numeric_column
+from customer_ml.features.preprocessing import FeatureSpec, load_catalog, numeric_column
+from customer_ml.segmentation.config import SegmentationConfig
+from customer_ml.segmentation.model import SegmentationModel
 
 REGISTRY_SCHEMA = pa.schema(
     [

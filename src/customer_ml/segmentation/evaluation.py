@@ -21,8 +21,8 @@ from sklearn.metrics import (
     silhouette_score,
 )
 
-from segmentation.clustering import seeded_sample
-from segmentation.model import SegmentationModel
+from customer_ml.segmentation.clustering import seeded_sample
+from customer_ml.segmentation.model import SegmentationModel
 
 RFM_FEATURES = ("recency_days", "frequency", "monetary")
 

@@ -15,8 +15,8 @@ from sklearn.cluster import KMeans
 from sklearn.exceptions import NotFittedError
 from torch import nn
 
-from segmentation.config import AutoencoderConfig, DECConfig
-from segmentation.device import cpu_threads, resolve_device
+from customer_ml.nn.device import cpu_threads, resolve_device
+from customer_ml.segmentation.config import AutoencoderConfig, DECConfig
 
 Progress = Callable[[str], None] | None
 F = TypeVar("F", bound=Callable[..., Any])

@@ -8,7 +8,7 @@ transaction_id, is_fraud, labeled_at) are optional and may cover only part of th
 
 The pieces:
 
-- anomaly: an adversarially trained autoencoder (`segmentation.autoencoder`) on the catalog-preprocessed
+- anomaly: an adversarially trained autoencoder (`customer_ml.nn.autoencoder`) on the catalog-preprocessed
   risk features; `anomaly_score` is the percentile of a transaction's reconstruction error among the
   training transactions (0-1).
 - rules (graded 0-1, 0.5 at the threshold rising to 1 at twice it): velocity (customer or device
@@ -62,10 +62,10 @@ from sklearn.metrics import average_precision_score, precision_recall_curve, roc
 from sklearn.model_selection import StratifiedKFold
 from threadpoolctl import threadpool_limits
 
-from segmentation.autoencoder import AdversarialAutoencoder, AutoencoderNet
-from segmentation.config import AutoencoderConfig
-from segmentation.device import resolve_device
-from segmentation.preprocessing import MISSING_SUFFIX, FeaturePreprocessor, FeatureSpec, load_catalog
+from customer_ml.features.preprocessing import MISSING_SUFFIX, FeaturePreprocessor, FeatureSpec, load_catalog
+from customer_ml.nn.autoencoder import AdversarialAutoencoder, AutoencoderNet
+from customer_ml.nn.device import resolve_device
+from customer_ml.segmentation.config import AutoencoderConfig
 
 __all__ = [
     "DEFAULT_RISK_CATALOG",

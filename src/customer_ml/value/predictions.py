@@ -20,7 +20,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from threadpoolctl import threadpool_limits
 
-from segmentation.churn import (
+from customer_ml.registry import RetrainPolicy, feature_set_change, model_inputs, version_row
+from customer_ml.value.churn import (
     BTYDConfig,
     ChurnConfig,
     ChurnModel,
@@ -29,7 +30,6 @@ from segmentation.churn import (
     add_history_features,
     backtest,
 )
-from segmentation.registry import RetrainPolicy, feature_set_change, model_inputs, version_row
 
 KIND = "churn_value"
 
@@ -249,7 +249,7 @@ def train_fraud_version(
     date): one registry row, whose metrics hold the held-out evaluation against IsolationForest and the
     expected precision and recall of the flags on the whole population. `flagging`: FraudConfig fields
     of the flagging rule (alert_share, alerts_per_day, target_precision)."""
-    from segmentation.fraud import FraudConfig, FraudScorer
+    from customer_ml.fraud.scorer import FraudConfig, FraudScorer
 
     scorer = FraudScorer(FraudConfig(seed=seed, **(flagging or {}))).fit(risk, catalog, labels)
     record = scorer.to_record()
@@ -272,7 +272,7 @@ def train_fraud_version(
 
 def load_fraud_scorer(version: dict[str, Any]) -> Any:
     """The fitted fraud scorer of a registry row."""
-    from segmentation.fraud import FraudScorer
+    from customer_ml.fraud.scorer import FraudScorer
 
     record = json.loads(version["preprocessing"])
     record["config"] = json.loads(version["config"])

@@ -1318,7 +1318,7 @@ def write(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: write the demo data set and print where it went, with row counts."""
-    parser = argparse.ArgumentParser(prog="python -m segmentation.demo_data", description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tools.demo_data", description=main.__doc__)
     parser.add_argument("--out", default="data/demo", help="output folder (default: data/demo)")
     parser.add_argument("--customers", type=int, default=5000, help="number of customers (default: 5000)")
     parser.add_argument("--seed", type=int, default=42, help="random seed (default: 42)")

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sklearn.exceptions import NotFittedError
 
-from segmentation.config import PreprocessingConfig
+from customer_ml.segmentation.config import PreprocessingConfig
 
 TRANSFORMS = ("log", "scale", "onehot", "passthrough", "exclude")
 NUMERIC_TRANSFORMS = ("log", "scale", "passthrough")

@@ -1,0 +1,1 @@
+"""Features: the feature catalog and the preprocessing it drives (the SQL layer computes every feature)."""

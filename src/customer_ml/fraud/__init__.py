@@ -1,0 +1,1 @@
+"""Fraud: scoring transactions and customers, with reasons, and the flagging threshold."""

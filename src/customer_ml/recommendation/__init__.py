@@ -1,0 +1,1 @@
+"""Recommendations: the learned blend of the SQL recommender's candidate sources."""

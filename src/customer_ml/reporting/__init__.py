@@ -1,0 +1,1 @@
+"""Reporting: what people look at, written from a built warehouse."""

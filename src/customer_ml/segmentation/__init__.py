@@ -1,0 +1,1 @@
+"""Segmentation: the estimator, its configuration, its evaluation and the segment profiles."""
