@@ -158,13 +158,7 @@
         {{ return(empty_raw_select(table_name, path)) }}
     {%- endif -%}
     {%- set present = header['columns'] -%}
-    {%- for column in spec['required_columns'] -%}
-        {%- if column not in present -%}
-            {{ exceptions.raise_compiler_error(
-                "Required column missing: '" ~ column ~ "' is not in " ~ path
-                ~ " (columns found: " ~ present | join(', ') ~ ").") }}
-        {%- endif -%}
-    {%- endfor -%}
+    {%- do check_required_columns(table_name, path, present) -%}
     {%- set read_table = 'raw_read__' ~ table_name -%}
     {%- set rejects_table = 'raw_rejects__' ~ table_name -%}
     {%- set scans_table = 'raw_scans__' ~ table_name -%}
@@ -188,13 +182,7 @@
 
     read_rows as (
         select
-            {%- for column in spec['columns'] %}
-            {%- if column in present %}
-            cast({{ adapter.quote(column) }} as varchar) as {{ column }},
-            {%- else %}
-            cast(null as varchar) as {{ column }},
-            {%- endif %}
-            {%- endfor %}
+            {{ raw_text_columns(table_name, present) }}
             case
                 when raw_overflow__ is not null then 'unreadable line: more fields than the header'
                 when {{ adapter.quote(present[-1]) }} is null
@@ -298,6 +286,29 @@
     {%- endfor -%}
 {%- endmacro %}
 
+{% macro check_required_columns(table_name, path, present) %}
+    {#- Stops the build, naming the file and what it holds, when a required contract column is absent. -#}
+    {%- for column in raw_contract()[table_name]['required_columns'] -%}
+        {%- if column not in present -%}
+            {{ exceptions.raise_compiler_error(
+                "Required column missing: '" ~ column ~ "' is not in " ~ path
+                ~ " (columns found: " ~ present | join(', ') ~ ").") }}
+        {%- endif -%}
+    {%- endfor -%}
+{% endmacro %}
+
+{% macro raw_text_columns(table_name, present) -%}
+    {#- Every contract column of the table as text, in contract order (null when the file lacks it), each
+        followed by a comma. -#}
+    {%- for column in raw_contract()[table_name]['columns'] %}
+    {%- if column in present %}
+    cast({{ adapter.quote(column) }} as varchar) as {{ column }},
+    {%- else %}
+    cast(null as varchar) as {{ column }},
+    {%- endif %}
+    {%- endfor %}
+{%- endmacro %}
+
 {% macro load_raw(table_name) %}
     {%- set spec = raw_contract()[table_name] -%}
     {%- if not execute -%}
@@ -318,21 +329,9 @@
             {{ load_raw_csv(table_name, path) }}
         {%- else -%}
             {%- set present = raw_file_columns(path) -%}
-            {%- for column in spec['required_columns'] -%}
-                {%- if column not in present -%}
-                    {{ exceptions.raise_compiler_error(
-                        "Required column missing: '" ~ column ~ "' is not in " ~ path
-                        ~ " (columns found: " ~ present | join(', ') ~ ").") }}
-                {%- endif -%}
-            {%- endfor -%}
+            {%- do check_required_columns(table_name, path, present) -%}
             select
-                {%- for column in spec['columns'] %}
-                {%- if column in present %}
-                cast({{ adapter.quote(column) }} as varchar) as {{ column }},
-                {%- else %}
-                cast(null as varchar) as {{ column }},
-                {%- endif %}
-                {%- endfor %}
+                {{ raw_text_columns(table_name, present) }}
                 {{ sql_string(path) }} as source_file,
                 row_number() over () as source_row_number,
                 cast(null as varchar) as read_problem,
