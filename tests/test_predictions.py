@@ -1,50 +1,76 @@
-"""When the churn/value and fraud registries train a new version and when they apply the stored one."""
+"""The one retrain decision as the churn/value and fraud registries use it: versions without a drift
+profile, a feature check (churn/value) or none (fraud), and a changed configuration (fraud's flag rule)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 
+import duckdb
+import pyarrow as pa
 import pytest
 
-from customer_ml.registry import RetrainPolicy
-from customer_ml.value.predictions import KIND, should_train
+from customer_ml.registry import RetrainPolicy, decide_retrain, latest_version
+from customer_ml.value.predictions import KIND
 
 AS_OF = dt.date(2026, 9, 30)
+INPUTS = ["recency_days", "frequency"]
 
 
-def _version(as_of: dt.date = AS_OF, inputs: tuple[str, ...] = ("recency_days", "frequency")) -> dict:
+def _version(as_of: dt.date = AS_OF, inputs: tuple[str, ...] = tuple(INPUTS)) -> dict:
     return {"model_kind": KIND, "as_of_date": as_of, "feature_names": json.dumps(list(inputs))}
 
 
 def test_no_stored_model_trains_unless_never() -> None:
-    assert should_train(None, AS_OF, RetrainPolicy("auto")) == (True, "no stored model")
+    assert decide_retrain(None, AS_OF, RetrainPolicy("auto"), INPUTS).reason == "no stored model"
     with pytest.raises(RuntimeError, match="retrain is 'never'"):
-        should_train(None, AS_OF, RetrainPolicy("never"))
+        decide_retrain(None, AS_OF, RetrainPolicy("never"), INPUTS)
 
 
-def test_same_as_of_date_and_inputs_apply_the_stored_model() -> None:
-    train, reason = should_train(_version(), AS_OF, RetrainPolicy("auto"), ["recency_days", "frequency"])
-    assert not train and "stored model applied" in reason
-
-
-def test_new_as_of_date_trains() -> None:
-    train, reason = should_train(_version(), AS_OF + dt.timedelta(days=1), RetrainPolicy("auto"))
-    assert train and "new as-of date" in reason
+def test_a_newer_as_of_date_applies_the_stored_model_until_it_is_too_old() -> None:
+    policy = RetrainPolicy("auto", max_age_days=90)
+    later = decide_retrain(_version(), AS_OF + dt.timedelta(days=1), policy, INPUTS)
+    assert not later.retrain and "stored model applied (age 1 days" in later.reason
+    old = decide_retrain(_version(), AS_OF + dt.timedelta(days=91), policy, INPUTS)
+    assert old.retrain and old.reason == "model is 91 days old (limit 90)"
 
 
 def test_changed_inputs_train_and_say_what_changed() -> None:
-    train, reason = should_train(
-        _version(), AS_OF, RetrainPolicy("auto"), ["recency_days", "frequency", "lines_per_order"]
+    decision = decide_retrain(_version(), AS_OF, RetrainPolicy("auto"), [*INPUTS, "lines_per_order"])
+    assert decision.retrain
+    assert decision.reason == "feature set changed (added ['lines_per_order'], removed none)"
+
+
+def test_a_changed_configuration_trains_unless_never() -> None:
+    change = "flagging rule changed"
+    assert (
+        decide_retrain(_version(), AS_OF, RetrainPolicy("auto"), None, config_change=change).reason == change
     )
-    assert train
-    assert reason == "feature set changed (added ['lines_per_order'], removed none)"
-
-
-def test_never_applies_even_when_inputs_changed() -> None:
-    train, _ = should_train(_version(), AS_OF, RetrainPolicy("never"), ["monetary"])
-    assert not train
+    assert not decide_retrain(
+        _version(), AS_OF, RetrainPolicy("never"), ["monetary"], config_change=change
+    ).retrain
 
 
 def test_always_trains() -> None:
-    assert should_train(_version(), AS_OF, RetrainPolicy("always"))[0]
+    assert decide_retrain(_version(), AS_OF, RetrainPolicy("always"), INPUTS).retrain
+
+
+def test_the_latest_version_is_picked_in_sql() -> None:
+    rows = [
+        {"model_kind": KIND, "version_number": 1, "model_version": "a"},
+        {"model_kind": KIND, "version_number": 3, "model_version": "c"},
+        {"model_kind": "fraud", "version_number": 9, "model_version": "f"},
+        {"model_kind": KIND, "version_number": 2, "model_version": "b"},
+    ]
+    table = pa.Table.from_pylist(rows)
+    con = duckdb.connect()
+    relation = con.from_arrow(table)
+    assert latest_version(relation, KIND)["model_version"] == "c"
+    assert latest_version(table, KIND)["model_version"] == "c"
+    assert latest_version(relation, "segmentation") is None
+    assert latest_version(None, KIND) is None
+
+
+def test_the_policy_reads_the_dbt_vars() -> None:
+    meta = {"retrain": "auto", "retrain_max_age_days": "30", "retrain_max_drift_psi": "0.1"}
+    assert RetrainPolicy.from_meta(meta.get) == RetrainPolicy("auto", 30, 0.1)

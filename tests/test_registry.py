@@ -82,21 +82,27 @@ def test_psi_matches_a_hand_computed_value() -> None:
     assert population_stability(profile, table)["x"] == pytest.approx(expected, abs=1e-6)
 
 
+def _names(specs) -> list[str]:
+    return [spec.name for spec in specs]
+
+
 def test_few_customers_train_and_none_stop_with_a_clear_message(planted) -> None:
     table, catalog = planted
     # A handful of customers trains a version (one segment, see test_model); none at all stops.
-    decision = decide_retrain(None, table.slice(0, 5), model_inputs(catalog), AS_OF, RetrainPolicy())
+    decision = decide_retrain(
+        None, AS_OF, RetrainPolicy(), _names(model_inputs(catalog)), table=table.slice(0, 5)
+    )
     assert decision.retrain
     with pytest.raises(RuntimeError, match="no customer has a transaction before the as-of date"):
-        decide_retrain(None, table.slice(0, 0), model_inputs(catalog), AS_OF, RetrainPolicy())
+        decide_retrain(None, AS_OF, RetrainPolicy(), _names(model_inputs(catalog)), table=table.slice(0, 0))
 
 
 def test_first_build_trains_and_never_refuses(planted) -> None:
     table, catalog = planted
-    decision = decide_retrain(None, table, model_inputs(catalog), AS_OF, RetrainPolicy())
+    decision = decide_retrain(None, AS_OF, RetrainPolicy(), _names(model_inputs(catalog)), table=table)
     assert decision.retrain and decision.reason == "no stored model"
     with pytest.raises(RuntimeError, match="retrain is 'never'"):
-        decide_retrain(None, table, model_inputs(catalog), AS_OF, RetrainPolicy("never"))
+        decide_retrain(None, AS_OF, RetrainPolicy("never"), _names(model_inputs(catalog)), table=table)
     with pytest.raises(ValueError):
         RetrainPolicy("sometimes")
 
@@ -105,17 +111,17 @@ def test_stored_model_is_applied_until_age_drift_or_features_change(planted, fir
     table, catalog = planted
     previous = latest_version(first_version, "segmentation")
     specs = model_inputs(catalog)
-    same = decide_retrain(previous, table, specs, AS_OF, RetrainPolicy())
+    same = decide_retrain(previous, AS_OF, RetrainPolicy(), _names(specs), table=table)
     assert not same.retrain and "stored model applied" in same.reason
-    assert decide_retrain(previous, table, specs, AS_OF, RetrainPolicy("always")).retrain
-    old = decide_retrain(previous, table, specs, AS_OF + dt.timedelta(days=91), RetrainPolicy())
+    assert decide_retrain(previous, AS_OF, RetrainPolicy("always"), _names(specs), table=table).retrain
+    old = decide_retrain(previous, AS_OF + dt.timedelta(days=91), RetrainPolicy(), _names(specs), table=table)
     assert old.retrain and "days old" in old.reason
-    fewer = decide_retrain(previous, table, specs[:-1], AS_OF, RetrainPolicy())
+    fewer = decide_retrain(previous, AS_OF, RetrainPolicy(), _names(specs[:-1]), table=table)
     assert fewer.retrain and "feature set changed" in fewer.reason
     name = specs[0].name
     column = pc.multiply(pc.cast(table.column(name), pa.float64()), 50.0)
     drifted = table.set_column(table.column_names.index(name), name, column)
-    moved = decide_retrain(previous, drifted, specs, AS_OF, RetrainPolicy())
+    moved = decide_retrain(previous, AS_OF, RetrainPolicy(), _names(specs), table=drifted)
     assert moved.retrain and "feature drift" in moved.reason and name in moved.reason
 
 

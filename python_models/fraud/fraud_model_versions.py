@@ -1,11 +1,17 @@
-"""Fraud model versions: the scorer is refitted when the as-of date or the flagging rule changes (or when
-asked to)."""
+"""Fraud model versions: the scorer is refitted when the registry's retrain decision says so (no model,
+a changed flagging rule, age, or when asked to)."""
 
 import json
 
 from customer_ml.fraud.scorer import flagging_change
-from customer_ml.registry import RetrainPolicy, empty_registry, latest_version
-from customer_ml.value.predictions import FRAUD_KIND, should_train, train_fraud_version
+from customer_ml.registry import (
+    RetrainPolicy,
+    decide_retrain,
+    empty_registry,
+    latest_version,
+    stored_versions,
+)
+from customer_ml.value.predictions import FRAUD_KIND, train_fraud_version
 from customer_ml.warehouse.arrow import feature_catalog, known_labels, to_arrow
 from customer_ml.warehouse.progress import dbt_progress
 
@@ -15,14 +21,12 @@ def model(dbt, session):
     if current.num_rows == 0:  # only when stg_raw__transactions is empty, which the build stops on
         raise ValueError("no as-of date: no accepted transaction (see marts.data_quality)")
     as_of_date = current.column("as_of_date")[0].as_py()
-    stored = to_arrow(session.sql(f"select * from {dbt.this}")) if dbt.is_incremental else None
-    previous = latest_version(stored, FRAUD_KIND)
-    policy = RetrainPolicy(dbt.config.meta_get("retrain"))
-    train, reason = should_train(previous, as_of_date, policy)
+    previous = latest_version(stored_versions(dbt, session), FRAUD_KIND)
     flagging = json.loads(dbt.config.meta_get("flagging"))
-    if not train and previous is not None and policy.mode != "never":
-        change = flagging_change(json.loads(previous["config"]), flagging)
-        train, reason = (True, change) if change else (train, reason)
+    change = None if previous is None else flagging_change(json.loads(previous["config"]), flagging)
+    policy = RetrainPolicy.from_meta(dbt.config.meta_get)
+    decision = decide_retrain(previous, as_of_date, policy, None, config_change=change)
+    train, reason = decision.retrain, decision.reason
     dbt_progress("fraud")(("training a new version: " if train else "") + reason)
     if not train:
         return empty_registry()

@@ -8,7 +8,7 @@ from customer_ml.warehouse.arrow import to_arrow
 
 
 def model(dbt, session):
-    version = latest_version(to_arrow(dbt.ref("fraud_model_versions")), FRAUD_KIND)
+    version = latest_version(dbt.ref("fraud_model_versions"), FRAUD_KIND)
     scores = load_fraud_scorer(version).score(
         to_arrow(dbt.ref("int_transactions_risk").order("transaction_id"))
     )

@@ -2,11 +2,11 @@
 
 from customer_ml.registry import latest_version
 from customer_ml.value.predictions import KIND, apply_version
-from customer_ml.warehouse.arrow import current_snapshot, purchase_log, to_arrow
+from customer_ml.warehouse.arrow import current_snapshot, purchase_log
 
 
 def model(dbt, session):
-    version = latest_version(to_arrow(dbt.ref("churn_value_model_versions")), KIND)
+    version = latest_version(dbt.ref("churn_value_model_versions"), KIND)
     features = current_snapshot(dbt.ref("int_customers_features"))
     purchases = purchase_log(dbt.ref("stg_raw__transactions"))
     return apply_version(version, features, purchases)

@@ -3,12 +3,11 @@
 import pyarrow as pa
 
 from customer_ml.registry import latest_version, load_segmentation_model
-from customer_ml.warehouse.arrow import current_snapshot, to_arrow
+from customer_ml.warehouse.arrow import current_snapshot
 
 
 def model(dbt, session):
-    versions = to_arrow(dbt.ref("segmentation_model_versions"))
-    version = latest_version(versions, "segmentation")
+    version = latest_version(dbt.ref("segmentation_model_versions"), "segmentation")
     features = current_snapshot(dbt.ref("int_customers_features"))
     assignments = load_segmentation_model(version, device=dbt.config.meta_get("device")).predict(features)
     return assignments.append_column(

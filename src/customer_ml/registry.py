@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 from customer_ml.features.preprocessing import FeatureSpec, load_catalog, numeric_column
 from customer_ml.segmentation.config import SegmentationConfig
 from customer_ml.segmentation.model import SegmentationModel
+from customer_ml.warehouse.arrow import to_arrow
 
 REGISTRY_SCHEMA = pa.schema(
     [
@@ -55,6 +56,16 @@ class RetrainPolicy:
     max_drift_psi: float = 0.2
     """A model is retrained when any input feature's population stability index passes this."""
 
+    @classmethod
+    def from_meta(cls, meta_get: Callable[[str], Any]) -> RetrainPolicy:
+        """The policy from a dbt model's config meta (the vars retrain, retrain_max_age_days and
+        retrain_max_drift_psi), read through `dbt.config.meta_get`."""
+        return cls(
+            str(meta_get("retrain")),
+            int(meta_get("retrain_max_age_days")),
+            float(meta_get("retrain_max_drift_psi")),
+        )
+
     def __post_init__(self) -> None:
         if self.mode not in RETRAIN_MODES:
             raise ValueError(f"retrain must be one of {', '.join(RETRAIN_MODES)}, got {self.mode!r}")
@@ -76,12 +87,25 @@ def model_inputs(catalog: Any, entity: str = "customer") -> list[FeatureSpec]:
     return load_catalog(rows)
 
 
-def latest_version(versions: pa.Table | None, kind: str) -> dict[str, Any] | None:
-    """The newest stored version of a model kind, as a dict, or None."""
-    if versions is None or versions.num_rows == 0:
+def stored_versions(dbt: Any, session: Any) -> Any:
+    """The registry table a versions model appends to, as a DuckDB relation, or None on its first build
+    (or a full refresh of a table that does not exist yet)."""
+    return session.sql(f"select * from {dbt.this}") if dbt.is_incremental else None
+
+
+def latest_version(versions: Any, kind: str) -> dict[str, Any] | None:
+    """The newest stored version of a model kind, as a dict, or None. `versions` is a DuckDB relation of
+    a registry table (the row is picked in SQL, so only that version's weights leave the warehouse), an
+    Arrow table of one, or None (no table yet)."""
+    if versions is None:
         return None
-    rows = [row for row in versions.to_pylist() if row["model_kind"] == kind]
-    return max(rows, key=lambda row: row["version_number"]) if rows else None
+    if isinstance(versions, pa.Table):
+        rows = [row for row in versions.to_pylist() if row["model_kind"] == kind]
+        return max(rows, key=lambda row: row["version_number"]) if rows else None
+    quoted = "'" + kind.replace("'", "''") + "'"
+    newest = versions.filter(f"model_kind = {quoted}").order("version_number desc").limit(1)
+    rows = to_arrow(newest).to_pylist()
+    return rows[0] if rows else None
 
 
 def feature_profile(table: pa.Table, specs: list[FeatureSpec], bins: int = 10) -> dict[str, Any]:
@@ -110,10 +134,6 @@ def feature_profile(table: pa.Table, specs: list[FeatureSpec], bins: int = 10) -
             )
             profile[spec.name] = {"kind": "numeric", "edges": edges, "shares": _numeric_shares(values, edges)}
     return profile
-
-
-def _by_value(count: dict[str, Any]) -> str:
-    return count["values"]
 
 
 def _numeric_shares(values: np.ndarray, edges: list[float]) -> list[float]:
@@ -162,34 +182,40 @@ def feature_set_change(stored: list[str], names: list[str]) -> str | None:
 
 def decide_retrain(
     previous: dict[str, Any] | None,
-    table: pa.Table,
-    specs: list[FeatureSpec],
     as_of_date: dt.date,
     policy: RetrainPolicy,
+    feature_names: list[str] | None,
+    *,
+    table: pa.Table | None = None,
+    config_change: str | None = None,
 ) -> Decision:
-    """Train or apply: the policy's mode, then a missing model, a changed feature set, age and drift."""
-    if table.num_rows == 0:
+    """Train or apply, the one decision of every model kind: the policy's mode, then a missing model, a
+    changed feature set (`feature_names`; None: not checked), a changed configuration (`config_change`,
+    what changed in words), the model's age and the drift of `table`'s features (population stability
+    against the stored profile)."""
+    if table is not None and table.num_rows == 0:
         raise RuntimeError(
-            "no customer has a transaction before the as-of date: nothing to segment (check data_quality "
-            "for rejected rows, or the var as_of_date)"
+            "no customer has a transaction before the as-of date: nothing to train or apply a model on "
+            "(check data_quality for rejected rows, or the var as_of_date)"
         )
     if previous is None:
         if policy.mode == "never":
             raise RuntimeError(
-                "retrain is 'never' but the registry holds no segmentation model yet: "
+                "retrain is 'never' but the registry holds no model of this kind yet: "
                 "build once with retrain 'auto' or 'always'"
             )
         return Decision(True, "no stored model", {})
-    names = [spec.name for spec in specs]
-    stored = json.loads(previous["feature_names"])
-    drift = population_stability(json.loads(previous["feature_profile"]), table)
+    profile = json.loads(previous["feature_profile"] or "{}") if "feature_profile" in previous else {}
+    drift = population_stability(profile, table) if table is not None else {}
     worst = max(drift.items(), key=lambda item: item[1], default=("none", 0.0))
     age = (as_of_date - previous["as_of_date"]).days
     if policy.mode == "always":
         return Decision(True, "retrain is 'always'", drift)
     if policy.mode == "never":
         return Decision(False, "retrain is 'never': stored model applied", drift)
-    change = feature_set_change(stored, names)
+    stored_names = json.loads(previous["feature_names"])
+    inputs_change = None if feature_names is None else feature_set_change(stored_names, feature_names)
+    change = inputs_change or config_change
     if change:
         return Decision(True, change, drift)
     if age > policy.max_age_days:

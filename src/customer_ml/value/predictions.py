@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from threadpoolctl import threadpool_limits
 
-from customer_ml.registry import RetrainPolicy, feature_set_change, model_inputs, version_row
+from customer_ml.registry import model_inputs, version_row
 from customer_ml.value.churn import (
     BTYDConfig,
     ChurnConfig,
@@ -53,34 +53,6 @@ def labels_of(outcomes: pa.Table, name: str) -> pa.Table:
 
 def _date(table: pa.Table) -> dt.date | None:
     return table.column("as_of_date")[0].as_py() if table.num_rows else None
-
-
-def should_train(
-    previous: dict[str, Any] | None,
-    as_of_date: dt.date,
-    policy: RetrainPolicy,
-    inputs: list[str] | None = None,
-) -> tuple[bool, str]:
-    """Train when there is no version, when asked to always, when the model inputs (`inputs`, catalog
-    feature names; churn/value versions) differ from the stored version's, or when the data moved to a
-    new as-of date."""
-    if previous is None:
-        if policy.mode == "never":
-            raise RuntimeError(
-                "retrain is 'never' but no model of this kind is stored yet: build once with retrain "
-                "'auto' or 'always'"
-            )
-        return True, "no stored model"
-    if policy.mode == "always":
-        return True, "retrain is 'always'"
-    if policy.mode == "never":
-        return False, f"stored model applied (trained as of {previous['as_of_date']})"
-    change = None if inputs is None else feature_set_change(json.loads(previous["feature_names"]), inputs)
-    if change:
-        return True, change
-    if previous["as_of_date"] == as_of_date:
-        return False, f"stored model applied (trained as of {previous['as_of_date']})"
-    return True, f"new as-of date {as_of_date} (stored model is as of {previous['as_of_date']})"
 
 
 # Gradient boosting runs OpenMP threads; on a small, shared machine oversubscription made training 15x
