@@ -72,5 +72,4 @@ def test_the_latest_version_is_picked_in_sql() -> None:
 
 
 def test_the_policy_reads_the_dbt_vars() -> None:
-    meta = {"retrain": "auto", "retrain_max_age_days": "30", "retrain_max_drift_psi": "0.1"}
-    assert RetrainPolicy.from_meta(meta.get) == RetrainPolicy("auto", 30, 0.1)
+    assert RetrainPolicy.from_vars("auto", "30", "0.1") == RetrainPolicy("auto", 30, 0.1)

@@ -12,19 +12,20 @@ from customer_ml.registry import (
     stored_versions,
 )
 from customer_ml.value.predictions import FRAUD_KIND, train_fraud_version
-from customer_ml.warehouse.arrow import feature_catalog, known_labels, to_arrow
+from customer_ml.warehouse.arrow import current_as_of_date, feature_catalog, known_labels, to_arrow
 from customer_ml.warehouse.progress import dbt_progress
 
 
 def model(dbt, session):
-    current = to_arrow(dbt.ref("int_as_of_dates").filter("is_current"))
-    if current.num_rows == 0:  # only when stg_raw__transactions is empty, which the build stops on
-        raise ValueError("no as-of date: no accepted transaction (see marts.data_quality)")
-    as_of_date = current.column("as_of_date")[0].as_py()
+    as_of_date = current_as_of_date(dbt.ref("int_as_of_dates"))
     previous = latest_version(stored_versions(dbt, session), FRAUD_KIND)
     flagging = json.loads(dbt.config.meta_get("flagging"))
     change = None if previous is None else flagging_change(json.loads(previous["config"]), flagging)
-    policy = RetrainPolicy.from_meta(dbt.config.meta_get)
+    policy = RetrainPolicy.from_vars(
+        dbt.config.meta_get("retrain"),
+        dbt.config.meta_get("retrain_max_age_days"),
+        dbt.config.meta_get("retrain_max_drift_psi"),
+    )
     decision = decide_retrain(previous, as_of_date, policy, None, config_change=change)
     train, reason = decision.retrain, decision.reason
     dbt_progress("fraud")(("training a new version: " if train else "") + reason)

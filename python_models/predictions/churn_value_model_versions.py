@@ -10,19 +10,21 @@ from customer_ml.registry import (
     stored_versions,
 )
 from customer_ml.value.predictions import KIND, train_version
-from customer_ml.warehouse.arrow import feature_catalog, purchase_log, to_arrow
+from customer_ml.warehouse.arrow import current_as_of_date, feature_catalog, purchase_log, to_arrow
 from customer_ml.warehouse.progress import dbt_progress
 
 
 def model(dbt, session):
     previous = latest_version(stored_versions(dbt, session), KIND)
-    current = to_arrow(dbt.ref("int_as_of_dates").filter("is_current"))
-    if current.num_rows == 0:  # only when stg_raw__transactions is empty, which the build stops on
-        raise ValueError("no as-of date: no accepted transaction (see marts.data_quality)")
-    as_of_date = current.column("as_of_date")[0].as_py()
+    as_of_date = current_as_of_date(dbt.ref("int_as_of_dates"))
     catalog = feature_catalog(dbt.ref("int_feature_catalog"))
     inputs = [spec.name for spec in model_inputs(catalog)]
-    decision = decide_retrain(previous, as_of_date, RetrainPolicy.from_meta(dbt.config.meta_get), inputs)
+    policy = RetrainPolicy.from_vars(
+        dbt.config.meta_get("retrain"),
+        dbt.config.meta_get("retrain_max_age_days"),
+        dbt.config.meta_get("retrain_max_drift_psi"),
+    )
+    decision = decide_retrain(previous, as_of_date, policy, inputs)
     train, reason = decision.retrain, decision.reason
     say = dbt_progress("churn and value")
     say(("training a new version: " if train else "") + reason)

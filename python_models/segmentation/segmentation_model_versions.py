@@ -20,7 +20,11 @@ def model(dbt, session):
     features = current_snapshot(dbt.ref("int_customers_features"))
     catalog = feature_catalog(dbt.ref("int_feature_catalog"))
     previous = latest_version(stored_versions(dbt, session), "segmentation")
-    policy = RetrainPolicy.from_meta(dbt.config.meta_get)
+    policy = RetrainPolicy.from_vars(
+        dbt.config.meta_get("retrain"),
+        dbt.config.meta_get("retrain_max_age_days"),
+        dbt.config.meta_get("retrain_max_drift_psi"),
+    )
     as_of_date = features.column("as_of_date")[0].as_py() if features.num_rows else None
     inputs = [spec.name for spec in model_inputs(catalog)]
     decision = decide_retrain(previous, as_of_date, policy, inputs, table=features)

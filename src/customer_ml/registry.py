@@ -57,14 +57,11 @@ class RetrainPolicy:
     """A model is retrained when any input feature's population stability index passes this."""
 
     @classmethod
-    def from_meta(cls, meta_get: Callable[[str], Any]) -> RetrainPolicy:
-        """The policy from a dbt model's config meta (the vars retrain, retrain_max_age_days and
-        retrain_max_drift_psi), read through `dbt.config.meta_get`."""
-        return cls(
-            str(meta_get("retrain")),
-            int(meta_get("retrain_max_age_days")),
-            float(meta_get("retrain_max_drift_psi")),
-        )
+    def from_vars(cls, retrain: Any, max_age_days: Any, max_drift_psi: Any) -> RetrainPolicy:
+        """The policy from the dbt vars retrain, retrain_max_age_days and retrain_max_drift_psi, as a
+        model's config meta gives them (text). dbt passes a Python model only the meta keys it reads with
+        literal `dbt.config.meta_get("...")` calls, so each model reads the three itself."""
+        return cls(str(retrain), int(max_age_days), float(max_drift_psi))
 
     def __post_init__(self) -> None:
         if self.mode not in RETRAIN_MODES:

@@ -39,3 +39,11 @@ def known_labels(labels: Any, as_of_date: Any) -> pa.Table:
     """The fraud labels known by the as-of date (labelled on or before it; no label date counts as known),
     filtered in DuckDB: a replay of the past learns only what was known then."""
     return to_arrow(labels.filter(f"coalesce(labeled_at, '{as_of_date}') <= '{as_of_date}'"))
+
+
+def current_as_of_date(as_of_dates: Any) -> Any:
+    """The current as-of date (the scoring date) from the relation of int_as_of_dates."""
+    current = to_arrow(as_of_dates.filter("is_current"))
+    if current.num_rows == 0:  # only when stg_raw__transactions is empty, which the build stops on
+        raise ValueError("no as-of date: no accepted transaction (see marts.data_quality)")
+    return current.column("as_of_date")[0].as_py()
