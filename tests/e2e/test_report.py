@@ -2,10 +2,11 @@
 
 The demo build (as `make demo` builds it, as of 2026-09-30) is copied and two earlier as-of dates are
 replayed into the copy, so the history holds three dates. Replays build only what the history needs
-(`--select +segment_sizes +segment_transitions`), with their tests. Then a `--full-refresh` of the
-history marts must keep every date. The report written from that warehouse is opened in headless
-Chromium (Debian's package, never a downloaded browser), which must draw every chart offline with no
-console error; the screenshot is saved under target/test-artifacts/.
+(`--select +segment_sizes +segment_transitions`), with their tests, and apply the stored models
+(`retrain: never`: training is most of a build's time, and not what is tested here). Then a
+`--full-refresh` of the history marts must keep every date. The report written from that warehouse
+is opened in headless Chromium (Debian's package, never a downloaded browser), which must draw every
+chart offline with no console error; the screenshot is saved under target/test-artifacts/.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ def history(demo_build: Build, demo_dir: Path, tmp_path_factory) -> dict:
         build = dbt_build(
             work_dir,
             demo_dir,
-            {"as_of_date": as_of},
+            {"as_of_date": as_of, "retrain": "never"},
             ("--select", "+segment_sizes", "+segment_transitions"),
         )
         assert build.returncode == 0, build.output[-6000:]
@@ -76,7 +77,10 @@ def history(demo_build: Build, demo_dir: Path, tmp_path_factory) -> dict:
     add_up_status = _test_status(work_dir, ADD_UP_TEST)
     before = _history(database)
     refreshed = dbt_build(
-        work_dir, demo_dir, {"as_of_date": REPLAYED_DATES[-1]}, ("--full-refresh", "--select", *HISTORY_MARTS)
+        work_dir,
+        demo_dir,
+        {"as_of_date": REPLAYED_DATES[-1], "retrain": "never"},
+        ("--full-refresh", "--select", *HISTORY_MARTS),
     )
     assert refreshed.returncode == 0, refreshed.output[-6000:]
     return {
