@@ -38,7 +38,8 @@ MARTS = (
 )
 # Most points drawn on the segment map (a deterministic sample beyond it keeps the page light).
 MAP_POINTS = 5000
-# Transitions drawn in the Sankey diagram and listed in the table of moves.
+# Flows drawn in the Sankey diagram (the largest), and moves listed in the table.
+SANKEY_FLOWS = 40
 TOP_TRANSITIONS = 15
 PALETTE = qualitative.Plotly + qualitative.D3 + qualitative.Set2
 PROFILE_COLUMNS = (
@@ -92,6 +93,12 @@ def _missing_note(mart: str) -> str:
     )
 
 
+def _rgba(colour: str, alpha: float) -> str:
+    """'#rrggbb' as an rgba() string with the given opacity."""
+    red, green, blue = (int(colour.lstrip("#")[i : i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({red},{green},{blue},{alpha})"
+
+
 def _layout(fig: go.Figure, title: str, height: int = 480) -> go.Figure:
     fig.update_layout(
         title={"text": title, "x": 0.01},
@@ -132,14 +139,12 @@ def _summary(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     }
 
 
-def _segments(con: duckdb.DuckDBPyConnection) -> list[tuple[int, str, int]]:
-    return _rows(
-        con,
-        """
-        select segment_id, any_value(segment_name), count(*)
-        from marts.customer_segments group by segment_id order by segment_id
-        """,
-    )
+def _segment_ids(con: duckdb.DuckDBPyConnection, present: set[str]) -> list[int]:
+    """Every segment id of the current build and of the history, so each keeps one colour throughout."""
+    ids = {sid for (sid,) in _rows(con, "select distinct segment_id from marts.customer_segments")}
+    if "segment_sizes" in present:
+        ids |= {sid for (sid,) in _rows(con, "select distinct segment_id from marts.segment_sizes")}
+    return sorted(sid for sid in ids if sid is not None)
 
 
 def map_section(con: duckdb.DuckDBPyConnection, present: set[str], colours: _Colours) -> Section:
@@ -303,6 +308,10 @@ def history_section(con: duckdb.DuckDBPyConnection, present: set[str], colours: 
     )
     dates = sorted({row[0] for row in sizes})
     latest_names = {row[1]: row[2] for row in sizes}
+    repeated = {name for name in latest_names.values() if list(latest_names.values()).count(name) > 1}
+    latest_names = {
+        sid: f"{name} (id {sid})" if name in repeated else name for sid, name in latest_names.items()
+    }
     fig = go.Figure()
     for segment_id in sorted(latest_names):
         by_date = {row[0]: row[3] for row in sizes if row[1] == segment_id}
@@ -338,7 +347,7 @@ def history_section(con: duckdb.DuckDBPyConnection, present: set[str], colours: 
         [latest_from],
     )
     to_date = flows[0][7] if flows else None
-    shown = flows[:TOP_TRANSITIONS]
+    shown = flows[:SANKEY_FLOWS]
     left_nodes = sorted({(row[0] if row[0] is not None else -1, row[1]) for row in shown})
     right_nodes = sorted({(row[2] if row[2] is not None else -1, row[3]) for row in shown})
     labels = [f"{name} ({latest_from})" for _, name in left_nodes] + [
@@ -354,6 +363,11 @@ def history_section(con: duckdb.DuckDBPyConnection, present: set[str], colours: 
                 "source": [left_index[(r[0] if r[0] is not None else -1, r[1])] for r in shown],
                 "target": [right_index[(r[2] if r[2] is not None else -1, r[3])] for r in shown],
                 "value": [r[5] for r in shown],
+                # stays in faint grey; moves, arrivals and departures in the colour they come from
+                "color": [
+                    "rgba(160,160,160,0.25)" if r[4] == "stayed" else _rgba(colours(r[0]), 0.55)
+                    for r in shown
+                ],
                 "customdata": [f"{r[4]}, revenue at stake {r[6]:,.0f}" for r in shown],
                 "hovertemplate": "%{value} customers: %{customdata}<extra></extra>",
             },
@@ -434,8 +448,8 @@ def value_section(con: duckdb.DuckDBPyConnection, colours: _Colours) -> Section:
 def fraud_section(con: duckdb.DuckDBPyConnection, present: set[str]) -> Section:
     section = Section(
         "Fraud scores and flags over time",
-        "Per week: transactions flagged for review, and the mean and 99th percentile of the fraud score "
-        "(marts.fraud_transaction_scores).",
+        "Per week: transactions flagged for review, the share of the week's transactions flagged, and "
+        "the mean fraud score (marts.fraud_transaction_scores).",
     )
     if "fraud_transaction_scores" not in present:
         section.notes.append(_missing_note("fraud_transaction_scores"))
@@ -444,7 +458,8 @@ def fraud_section(con: duckdb.DuckDBPyConnection, present: set[str]) -> Section:
         con,
         """
         select date_trunc('week', transacted_at)::date as week, count(*),
-            count(*) filter (where is_flagged), avg(fraud_score), quantile_cont(fraud_score, 0.99)
+            count(*) filter (where is_flagged), avg(fraud_score),
+            count(*) filter (where is_flagged) / count(*)
         from marts.fraud_transaction_scores
         where transacted_at is not null
         group by all order by 1
@@ -457,16 +472,20 @@ def fraud_section(con: duckdb.DuckDBPyConnection, present: set[str]) -> Section:
     fig = go.Figure()
     fig.add_trace(go.Bar(x=labels, y=[row[2] for row in weeks], name="flagged transactions", yaxis="y"))
     fig.add_trace(
-        go.Scatter(x=labels, y=[row[3] for row in weeks], name="mean fraud score", yaxis="y2", mode="lines")
+        go.Scatter(x=labels, y=[row[4] for row in weeks], name="share flagged", yaxis="y2", mode="lines")
     )
     fig.add_trace(
-        go.Scatter(
-            x=labels, y=[row[4] for row in weeks], name="99th percentile score", yaxis="y2", mode="lines"
-        )
+        go.Scatter(x=labels, y=[row[3] for row in weeks], name="mean fraud score", yaxis="y2", mode="lines")
     )
     fig.update_layout(
         yaxis={"title": {"text": "flagged transactions"}},
-        yaxis2={"title": {"text": "fraud score"}, "overlaying": "y", "side": "right", "range": [0, 1]},
+        yaxis2={
+            "title": {"text": "share flagged / mean score"},
+            "overlaying": "y",
+            "side": "right",
+            "rangemode": "tozero",
+            "tickformat": ".1%",
+        },
         legend={"orientation": "h", "y": -0.2},
     )
     total, flagged = sum(row[1] for row in weeks), sum(row[2] for row in weeks)
@@ -605,7 +624,7 @@ def build_report(db: Path) -> tuple[str, int]:
         if REQUIRED_MART not in present:
             raise ReportError(f"{db} has no marts.{REQUIRED_MART}: is it a built warehouse?")
         summary = _summary(con)
-        colours = _Colours([row[0] for row in _segments(con)])
+        colours = _Colours(_segment_ids(con, present))
         sections = [
             map_section(con, present, colours),
             profile_section(con, present),
