@@ -32,7 +32,7 @@ final as (
         churn_risk,
         predicted_ltv,
         model_version,
-        scored_at as recorded_at
+        scored_at
     from customer_segments
 )
 
