@@ -164,6 +164,14 @@ def test_no_warehouse_or_no_segments_stops_with_a_message(tmp_path: Path, capsys
     assert not (tmp_path / "r.html").exists()
 
 
+def test_an_unwritable_output_stops_with_a_message(tmp_path: Path, capsys) -> None:
+    db = _warehouse(tmp_path / "w.duckdb")
+    blocker = tmp_path / "file"
+    blocker.write_text("a file, not a folder")
+    assert report.main(["--db", str(db), "--out", str(blocker / "r.html")]) == 2
+    assert "cannot write" in capsys.readouterr().err
+
+
 def test_command_prints_the_path(tmp_path: Path, capsys) -> None:
     db = _warehouse(tmp_path / "w.duckdb")
     out = tmp_path / "r.html"

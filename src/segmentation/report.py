@@ -667,6 +667,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ReportError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except OSError as error:
+        print(f"error: cannot write {args.out}: {error}", file=sys.stderr)
+        return 2
     print(f"Report written ({charts} charts, opens offline): {args.out.resolve()}")
     return 0
 
