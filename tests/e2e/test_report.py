@@ -147,15 +147,24 @@ def test_transitions_add_up_to_the_sizes(history: dict) -> None:
         )
         # the demo customers sign up and buy over time: later dates have new customers, none leaves
         assert kinds.get("new", 0) > 0 and "left" not in kinds and kinds.get("stayed", 0) > 0
-        table = con.execute(
+        summary = con.execute(
             """
-            select from_as_of_date, to_as_of_date, from_segment_name, to_segment_name, transition_kind,
-                customers, round(revenue_at_stake) from marts.segment_transitions
-            order by from_as_of_date, customers desc
+            select from_as_of_date::varchar, to_as_of_date::varchar, transition_kind, sum(customers),
+                round(sum(revenue_at_stake)) from marts.segment_transitions group by all order by 1, 3
             """
         ).fetchall()
-    print("\nsegment_transitions after replaying three as-of dates:")
-    for row in table:
+        moves = con.execute(
+            """
+            select from_as_of_date::varchar, from_segment_name, to_segment_name, customers,
+                round(revenue_at_stake) from marts.segment_transitions where transition_kind = 'moved'
+            order by revenue_at_stake desc limit 5
+            """
+        ).fetchall()
+    print("\nsegment_transitions after replaying three as-of dates, by kind:")
+    for row in summary:
+        print("  ", row)
+    print("the moves with the most revenue at stake:")
+    for row in moves:
         print("  ", row)
 
 
