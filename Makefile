@@ -1,5 +1,6 @@
 # The two commands of the README:
-#   make demo  - set up, generate the embedded demo data, `dbt build` on it, say where the marts are
+#   make demo  - set up, generate the embedded demo data, `dbt build` on it, say where the marts are,
+#                write the HTML report and end with its path
 #   make test  - set up, then every check: ruff, SQLFluff, pytest (which runs the dbt builds, dbt data
 #                tests and dbt unit tests on fixtures and demo data)
 # Both need nothing but Python 3.10+ on the machine.
@@ -11,9 +12,12 @@ DEMO_CUSTOMERS ?= 5000
 DEMO_SEED ?= 42
 DEMO_DIR ?= data/demo
 DB ?= segmentation.duckdb
+REPORT ?= target/segmentation_report.html
+# Past as-of dates `make demo-history` replays before the current one (the demo data end on 2026-09-30).
+DEMO_HISTORY_DATES ?= 2026-07-31 2026-08-31
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo demo-data test lint pytest docs bench clean
+.PHONY: setup chromium demo demo-history report demo-data test lint pytest docs bench clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,7 +26,19 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
-setup: $(STAMP)
+setup: $(STAMP) chromium
+
+# The browser test of the HTML report drives Debian's chromium (never a downloaded browser): installed
+# here when missing and apt-get is usable (root, or sudo without a password); otherwise the test skips
+# and says why. A failed install does not stop the set-up.
+chromium:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif ! command -v apt-get >/dev/null 2>&1; then echo "No apt-get: the browser test of the report will skip."; \
+	elif [ "$$(id -u)" = 0 ]; then (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+		|| echo "apt-get could not install chromium: the browser test of the report will fail."; \
+	elif sudo -n true 2>/dev/null; then (sudo -n apt-get update -qq && sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+		|| echo "apt-get could not install chromium: the browser test of the report will fail."; \
+	else echo "apt-get needs root here: the browser test of the report will skip (sudo apt-get install chromium to run it)."; fi
 
 demo-data: setup
 	$(BIN)/python -m tools.demo_data --out $(DEMO_DIR) --customers $(DEMO_CUSTOMERS) --seed $(DEMO_SEED)
@@ -33,6 +49,20 @@ demo: demo-data
 	@echo "Marts built in $(DB) and published for BI tools to $(basename $(DB)).serving.duckdb (schema 'marts')."
 	@echo "Point dashboards at the serving file: a build never locks it. Try:"
 	@echo "  $(BIN)/python -c \"import duckdb; con = duckdb.connect('$(basename $(DB)).serving.duckdb', read_only=True); print(con.sql('select as_of_date, last_published_at, latest_build_status from marts.build_status'))\""
+	@echo
+	@$(BIN)/python -m customer_ml.reporting.report --db $(DB) --out $(REPORT)
+
+# The demo with a segment history: builds at DEMO_HISTORY_DATES first, then at the current date, so
+# marts.segment_sizes holds three as-of dates and marts.segment_transitions the moves between them.
+demo-history: demo-data
+	for date in $(DEMO_HISTORY_DATES); do \
+		SEGMENTATION_DB_PATH=$(DB) $(BIN)/dbt build --vars "{as_of_date: $$date}" || exit 1; \
+	done
+	$(MAKE) --no-print-directory demo
+
+# The report alone, on any built warehouse (or serving file): make report DB=path/to/warehouse.duckdb
+report: setup
+	@$(BIN)/python -m customer_ml.reporting.report --db $(DB) --out $(REPORT)
 
 lint: demo-data
 	$(BIN)/ruff check .

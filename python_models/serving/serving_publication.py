@@ -17,6 +17,10 @@ PUBLISHED = (
     "model_registry",
     "data_quality",
     "customer_segment_map",
+    "customer_map_points",
+    "segment_history",
+    "segment_sizes",
+    "segment_transitions",
 )
 
 
@@ -32,5 +36,9 @@ def model(dbt, session):
     dbt.ref("model_registry")
     dbt.ref("data_quality")
     dbt.ref("customer_segment_map")
+    dbt.ref("customer_map_points")
+    dbt.ref("segment_history")
+    dbt.ref("segment_sizes")
+    dbt.ref("segment_transitions")
     # The paths come from the running build's row in the build log beside this model (macros/ops/).
     return publish(session, PUBLISHED, f"{dbt.this.database}.{dbt.this.schema}.build_log")

@@ -28,6 +28,11 @@ MARTS = {
     "model_evaluation",
     "model_registry",
     "data_quality",
+    # segment history and the map (the segment dashboard's marts)
+    "customer_map_points",
+    "segment_history",
+    "segment_sizes",
+    "segment_transitions",
 }
 # What a dashboard reads: the same set of rows before and after, or a consistent new set.
 SNAPSHOT = (

@@ -1,0 +1,39 @@
+{#-
+    Every customer's segment at every as-of date a build has scored. Each build appends the rows of its
+    as-of date and replaces that date's rows when it is built again (delete+insert on as_of_date), so
+    replaying past dates (`dbt build --vars '{as_of_date: ...}'`) fills the history. full_refresh=false:
+    `dbt build --full-refresh` never drops or rebuilds it, since past builds cannot be recomputed from
+    the current tables.
+-#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='as_of_date',
+        full_refresh=false,
+        on_schema_change='append_new_columns',
+    )
+}}
+
+with
+
+customer_segments as (
+    select * from {{ ref('customer_segments') }}
+),
+
+final as (
+    select
+        as_of_date,
+        customer_id,
+        segment_id,
+        segment_name,
+        rfm_segment,
+        monetary,
+        churn_risk,
+        predicted_ltv,
+        model_version,
+        scored_at
+    from customer_segments
+)
+
+select * from final
