@@ -6,39 +6,24 @@ a build that fails publishes nothing and readers keep the last good marts.
 
 from customer_ml.warehouse.serving import publish
 
-PUBLISHED = (
-    "customer_segments",
-    "segment_profiles",
-    "fraud_transaction_scores",
-    "fraud_customer_scores",
-    "segment_item_affinity",
-    "customer_recommendations",
-    "model_evaluation",
-    "model_registry",
-    "data_quality",
-    "customer_segment_map",
-    "customer_map_points",
-    "segment_history",
-    "segment_sizes",
-    "segment_transitions",
-)
-
 
 def model(dbt, session):
     # Literal refs: dbt reads them to order this model after every published table and its tests.
-    dbt.ref("customer_segments")
-    dbt.ref("segment_profiles")
-    dbt.ref("fraud_transaction_scores")
-    dbt.ref("fraud_customer_scores")
-    dbt.ref("segment_item_affinity")
-    dbt.ref("customer_recommendations")
-    dbt.ref("model_evaluation")
-    dbt.ref("model_registry")
-    dbt.ref("data_quality")
-    dbt.ref("customer_segment_map")
-    dbt.ref("customer_map_points")
-    dbt.ref("segment_history")
-    dbt.ref("segment_sizes")
-    dbt.ref("segment_transitions")
+    published = {
+        "customer_segments": dbt.ref("customer_segments"),
+        "segment_profiles": dbt.ref("segment_profiles"),
+        "fraud_transaction_scores": dbt.ref("fraud_transaction_scores"),
+        "fraud_customer_scores": dbt.ref("fraud_customer_scores"),
+        "segment_item_affinity": dbt.ref("segment_item_affinity"),
+        "customer_recommendations": dbt.ref("customer_recommendations"),
+        "model_evaluation": dbt.ref("model_evaluation"),
+        "model_registry": dbt.ref("model_registry"),
+        "data_quality": dbt.ref("data_quality"),
+        "customer_segment_map": dbt.ref("customer_segment_map"),
+        "customer_map_points": dbt.ref("customer_map_points"),
+        "segment_history": dbt.ref("segment_history"),
+        "segment_sizes": dbt.ref("segment_sizes"),
+        "segment_transitions": dbt.ref("segment_transitions"),
+    }
     # The paths come from the running build's row in the build log beside this model (macros/ops/).
-    return publish(session, PUBLISHED, f"{dbt.this.database}.{dbt.this.schema}.build_log")
+    return publish(session, tuple(published), f"{dbt.this.database}.{dbt.this.schema}.build_log")
