@@ -3,6 +3,7 @@
 import pyarrow as pa
 
 from segmentation.predictions import FRAUD_KIND, load_fraud_scorer
+from segmentation.progress import dbt_progress
 from segmentation.registry import latest_version
 from segmentation.warehouse import to_arrow
 
@@ -10,6 +11,6 @@ from segmentation.warehouse import to_arrow
 def model(dbt, session):
     version = latest_version(to_arrow(dbt.ref("fraud_model_versions")), FRAUD_KIND)
     scores = load_fraud_scorer(version).score(
-        to_arrow(dbt.ref("int_transactions_risk").order("transaction_id"))
+        to_arrow(dbt.ref("int_transactions_risk").order("transaction_id")), dbt_progress("fraud")
     )
     return scores.append_column("model_version", pa.array([version["model_version"]] * scores.num_rows))

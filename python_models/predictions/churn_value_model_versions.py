@@ -25,4 +25,4 @@ def model(dbt, session):
     if not train:
         return empty_registry()
     horizon = int(dbt.config.meta_get("prediction_horizon_days"))
-    return train_version(features, outcomes, purchases, catalog, previous, horizon, reason)
+    return train_version(features, outcomes, purchases, catalog, previous, horizon, reason, say)

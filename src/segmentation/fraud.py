@@ -66,6 +66,7 @@ from segmentation.autoencoder import AdversarialAutoencoder, AutoencoderNet
 from segmentation.config import AutoencoderConfig
 from segmentation.device import resolve_device
 from segmentation.preprocessing import MISSING_SUFFIX, FeaturePreprocessor, FeatureSpec, load_catalog
+from segmentation.progress import Progress, Say
 
 __all__ = [
     "DEFAULT_RISK_CATALOG",
@@ -78,6 +79,8 @@ __all__ = [
 
 RECORD_VERSION = 1
 TIE_BREAK = 1e-6
+SCORE_BATCH_ROWS = 250_000
+"""Transactions scored at a time (bounds the model matrix and the reasons in memory)."""
 """Weight of the uncalibrated score in the fraud score: it only orders rows the calibration ties."""
 RULES = ("velocity", "shared_device", "new_device_foreign_ip", "chargeback_history", "amount_spike")
 """Rule signals, in the order of `FraudConfig.rule_weights` and of the `rule_<name>` output columns."""
@@ -575,14 +578,18 @@ class FraudScorer:
             raise NotFittedError("FraudScorer is not fitted yet; call fit() or from_record() first")
 
     # -- fitting ---------------------------------------------------------------------------------------
-    def fit(self, risk: pa.Table, catalog: Any = None, labels: pa.Table | None = None) -> FraudScorer:
+    def fit(
+        self, risk: pa.Table, catalog: Any = None, labels: pa.Table | None = None, say: Say | None = None
+    ) -> FraudScorer:
         """Learn the anomaly model, the IsolationForest baseline and, with labels of both classes, the
-        supervised model and the stacked blend; choose the flagging threshold."""
+        supervised model and the stacked blend; choose the flagging threshold. `say` receives progress
+        lines (step done, elapsed, estimate)."""
         with _limited_threads(self._cfg.n_threads):
-            return self._fit(risk, catalog, labels)
+            return self._fit(risk, catalog, labels, Progress(say, "fraud training", 6, "steps", every_s=0))
 
-    def _fit(self, risk: pa.Table, catalog: Any, labels: pa.Table | None) -> FraudScorer:
+    def _fit(self, risk: pa.Table, catalog: Any, labels: pa.Table | None, progress: Progress) -> FraudScorer:
         cfg = self._cfg
+        progress.update(0, f"{risk.num_rows:,} transactions")
         if risk.num_rows == 0:
             raise ValueError("cannot fit the fraud scorer on an empty table")
         torch.manual_seed(cfg.seed)
@@ -601,6 +608,7 @@ class FraudScorer:
             else None
         )
         X_fit = X if sample is None else X[sample]
+        progress.step(f"features prepared; next: the autoencoder on {len(X_fit):,} transactions")
         self.feature_reference_ = self._typical_row(X_fit)
         self.autoencoder_: AdversarialAutoencoder | None = None
         self.isolation_forest_: IsolationForest | None = None
@@ -613,9 +621,11 @@ class FraudScorer:
             ).fit(X_fit)
         else:
             self.error_quantiles_ = np.zeros(2001)
+        progress.step("autoencoder and IsolationForest fitted; next: scoring every transaction")
         anomaly = self._anomaly(X)
         strengths, _ = self._rules(table)
         baseline = self._baseline(X)
+        progress.step("anomaly, rule and baseline scores; next: the supervised model")
         self.baseline_alert_threshold_ = float(np.quantile(baseline, 1 - cfg.alert_rate))
 
         # Labels: confirmed fraud against everything else that had time to be labelled, split by time.
@@ -668,6 +678,7 @@ class FraudScorer:
                     f"too few labels of a class in training (confirmed fraud {counts[0]}, other {counts[1]})"
                 )
 
+        progress.step(f"supervised model: {self.label_status_}; next: calibration and threshold")
         supervised = self._supervised(X, anomaly)
         raw_score, _ = self._blend(anomaly, strengths, supervised)
         if honest is not None and len(holdout_idx):
@@ -705,6 +716,7 @@ class FraudScorer:
             self.metrics_ = self._evaluate_arrays(
                 y_hold, score[hold_lab], baseline[hold_lab], anomaly[hold_lab], supervised[hold_lab]
             )
+        progress.step("calibrated, threshold chosen; next: expected precision and recall (bootstrap)")
         if self.stacker_ is not None:
             self.population_ = self._population_metrics(table, raw_score, score, rng)
             self.metrics_ += [
@@ -712,6 +724,7 @@ class FraudScorer:
                 for k, v in self.population_.items()
             ]
         self.flag_rate_ = float(np.mean(score >= self.threshold_))
+        progress.update(progress.total, f"done; {self.flag_rate_:.2%} of transactions flagged")
         self.n_fit_transactions_ = int(n)
         self._frequency_inputs = None
         return self
@@ -1107,12 +1120,19 @@ class FraudScorer:
         return out
 
     # -- applying --------------------------------------------------------------------------------------
-    def score(self, risk: pa.Table) -> pa.Table:
+    def score(self, risk: pa.Table, say: Say | None = None) -> pa.Table:
         """One row per transaction: transaction_id, customer_id, fraud_score, is_flagged, top_reasons,
-        anomaly_score, supervised_score (null without a supervised model) and rule_<name> strengths."""
+        anomaly_score, supervised_score (null without a supervised model) and rule_<name> strengths.
+        Scored in batches of SCORE_BATCH_ROWS transactions (every output is a function of its own row);
+        `say` receives progress lines."""
         self._check_fitted()
+        progress = Progress(say, "fraud scoring", risk.num_rows, unit="transactions")
+        parts = []
         with _limited_threads(self._cfg.n_threads):
-            return self._score(risk)
+            for start in range(0, max(risk.num_rows, 1), SCORE_BATCH_ROWS):
+                parts.append(self._score(risk.slice(start, SCORE_BATCH_ROWS)))
+                progress.update(min(risk.num_rows, start + SCORE_BATCH_ROWS))
+        return pa.concat_tables(parts).combine_chunks() if len(parts) > 1 else parts[0]
 
     def _score(self, risk: pa.Table) -> pa.Table:
         table = _conform(risk)
