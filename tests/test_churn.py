@@ -428,3 +428,29 @@ def test_backtest_rows(snap):
     assert auc["churn_model"] > auc["recency_days"]
     # expected purchases rank churn better than 1 - P(alive) (single-purchase customers all get 0)
     assert auc["bgnbd_expected_purchases"] > auc["bgnbd_1_minus_p_alive"]
+
+
+def test_fit_on_a_bounded_sample_equals_fit_on_that_sample(snap):
+    """Above max_fit_customers the models fit on a seeded sample of the labelled customers, exactly as
+    if given that sample alone, and still score every row."""
+    feats = snap["features"]["backtest"].slice(0, 1200)
+    lapsed = _label(snap, "backtest", "lapsed")[:1200]
+    lapsed[:7] = np.nan  # unlabelled rows are never sampled
+    revenue = _label(snap, "backtest", "future_revenue")[:1200]
+    labelled = np.flatnonzero(np.isfinite(lapsed))
+    keep = labelled[np.sort(np.random.default_rng(0).choice(labelled.size, 400, replace=False))]
+    churn_cfg = ChurnConfig(max_iter=40, learning_rate=0.2, max_fit_customers=400)
+    churn = ChurnModel(churn_cfg, CATALOG).fit(feats, lapsed)
+    assert (churn.fit_customers_, churn.labelled_customers_) == (400, labelled.size)
+    alone = ChurnModel(churn_cfg, CATALOG).fit(feats.take(keep), lapsed[keep])
+    assert alone.labelled_customers_ == 400  # not above the cap: fitted on all it was given
+    np.testing.assert_array_equal(churn.predict_proba(feats), alone.predict_proba(feats))
+    assert churn.predict_proba(feats).shape == (1200,)
+    value_cfg = ValueConfig(max_iter=40, learning_rate=0.2, target="poisson", max_fit_customers=500)
+    value = ValueModel(value_cfg, CATALOG).fit(feats, revenue)
+    assert value.fit_customers_ == 500
+    full = ValueModel(ValueConfig(max_iter=40, learning_rate=0.2, target="poisson"), CATALOG).fit(
+        feats, revenue
+    )
+    assert full.fit_customers_ == 1200
+    assert not np.array_equal(value.predict(feats), full.predict(feats))

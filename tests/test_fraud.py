@@ -192,3 +192,15 @@ def test_mostly_null_risk_columns(demo):
     scorer = FraudScorer(FAST).fit(nulled, None, data.tables["fraud_labels"])
     out = scorer.score(risk.drop_columns(["device_customers", "is_foreign_ip"]))
     assert np.all(np.isfinite(out.column("fraud_score").to_numpy()))
+
+
+def test_scoring_in_batches_equals_scoring_at_once(demo, fitted, monkeypatch):
+    """Every output is a function of its own row, so batches (which bound memory at scale) change
+    nothing; the progress lines count the transactions."""
+    _, risk = demo
+    at_once = fitted.score(risk)
+    monkeypatch.setattr("customer_ml.fraud.scorer.SCORE_BATCH_ROWS", 997)
+    lines: list[str] = []
+    batched = fitted.score(risk, lines.append)
+    assert batched.equals(at_once)
+    assert lines[-1].startswith(f"fraud scoring: {risk.num_rows:,} of {risk.num_rows:,} transactions")

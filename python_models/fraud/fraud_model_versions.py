@@ -28,11 +28,12 @@ def model(dbt, session):
     )
     decision = decide_retrain(previous, as_of_date, policy, None, config_change=change)
     train, reason = decision.retrain, decision.reason
-    dbt_progress("fraud")(("training a new version: " if train else "") + reason)
+    say = dbt_progress("fraud")
+    say(("training a new version: " if train else "") + reason)
     if not train:
         return empty_registry()
     risk = to_arrow(dbt.ref("int_transactions_risk").order("transaction_id"))
     labels = known_labels(dbt.ref("stg_raw__fraud_labels"), as_of_date)
     catalog = feature_catalog(dbt.ref("int_feature_catalog"))
     seed = int(dbt.config.meta_get("seed"))
-    return train_fraud_version(risk, labels, catalog, previous, as_of_date, reason, seed, flagging)
+    return train_fraud_version(risk, labels, catalog, previous, as_of_date, reason, seed, flagging, say)

@@ -66,6 +66,7 @@ from customer_ml.features.preprocessing import MISSING_SUFFIX, FeaturePreprocess
 from customer_ml.nn.autoencoder import AdversarialAutoencoder, AutoencoderNet
 from customer_ml.nn.device import resolve_device
 from customer_ml.segmentation.config import AutoencoderConfig
+from customer_ml.warehouse.progress import Progress, Say
 
 __all__ = [
     "DEFAULT_RISK_CATALOG",
@@ -78,6 +79,8 @@ __all__ = [
 
 RECORD_VERSION = 1
 TIE_BREAK = 1e-6
+SCORE_BATCH_ROWS = 250_000
+"""Transactions scored at a time (bounds the model matrix and the reasons in memory)."""
 """Weight of the uncalibrated score in the fraud score: it only orders rows the calibration ties."""
 RULES = ("velocity", "shared_device", "new_device_foreign_ip", "chargeback_history", "amount_spike")
 """Rule signals, in the order of `FraudConfig.rule_weights` and of the `rule_<name>` output columns."""
@@ -536,11 +539,14 @@ def _clean_labels(labels: pa.Table | None) -> pa.Table | None:
     return pa.table({"transaction_id": list(latest), "is_fraud": list(latest.values())})
 
 
-def _label_frequency(g: np.ndarray, w: np.ndarray, confirmed: np.ndarray, known: np.ndarray) -> float:
+def _label_frequency(
+    g: np.ndarray, w: np.ndarray, confirmed: np.ndarray, known: np.ndarray, order: np.ndarray | None = None
+) -> float:
     """Share of fraud that gets confirmed (Elkan and Noto's label frequency), read where the score is
     highest: among the rows scored above the better half of the confirmed fraud, the confirmed fraud's
-    weight over that of every row not known to be legitimate (confirmed fraud and unlabelled rows)."""
-    order = np.argsort(-g, kind="stable")
+    weight over that of every row not known to be legitimate (confirmed fraud and unlabelled rows).
+    `order`: np.argsort(-g, kind="stable") when the caller has it (the bootstrap reuses it)."""
+    order = np.argsort(-g, kind="stable") if order is None else order
     wc = (w * confirmed)[order]
     total = wc.sum()
     if total <= 0:
@@ -575,14 +581,18 @@ class FraudScorer:
             raise NotFittedError("FraudScorer is not fitted yet; call fit() or from_record() first")
 
     # -- fitting ---------------------------------------------------------------------------------------
-    def fit(self, risk: pa.Table, catalog: Any = None, labels: pa.Table | None = None) -> FraudScorer:
+    def fit(
+        self, risk: pa.Table, catalog: Any = None, labels: pa.Table | None = None, say: Say | None = None
+    ) -> FraudScorer:
         """Learn the anomaly model, the IsolationForest baseline and, with labels of both classes, the
-        supervised model and the stacked blend; choose the flagging threshold."""
+        supervised model and the stacked blend; choose the flagging threshold. `say` receives progress
+        lines (step done, elapsed, estimate)."""
         with _limited_threads(self._cfg.n_threads):
-            return self._fit(risk, catalog, labels)
+            return self._fit(risk, catalog, labels, Progress(say, "fraud training", 6, "steps", every_s=0))
 
-    def _fit(self, risk: pa.Table, catalog: Any, labels: pa.Table | None) -> FraudScorer:
+    def _fit(self, risk: pa.Table, catalog: Any, labels: pa.Table | None, progress: Progress) -> FraudScorer:
         cfg = self._cfg
+        progress.update(0, f"{risk.num_rows:,} transactions")
         if risk.num_rows == 0:
             raise ValueError("cannot fit the fraud scorer on an empty table")
         torch.manual_seed(cfg.seed)
@@ -601,6 +611,7 @@ class FraudScorer:
             else None
         )
         X_fit = X if sample is None else X[sample]
+        progress.step(f"features prepared; next: the autoencoder on {len(X_fit):,} transactions")
         self.feature_reference_ = self._typical_row(X_fit)
         self.autoencoder_: AdversarialAutoencoder | None = None
         self.isolation_forest_: IsolationForest | None = None
@@ -613,10 +624,13 @@ class FraudScorer:
             ).fit(X_fit)
         else:
             self.error_quantiles_ = np.zeros(2001)
+        progress.step("autoencoder and IsolationForest fitted; next: scoring every transaction")
         anomaly = self._anomaly(X)
-        strengths, _ = self._rules(table)
-        baseline = self._baseline(X)
-        self.baseline_alert_threshold_ = float(np.quantile(baseline, 1 - cfg.alert_rate))
+        strengths, _ = self._rules(table, with_texts=False)
+        # The IsolationForest baseline is only compared against: its alert threshold comes from the rows
+        # it was fitted on (every row up to train_sample_size), and it scores the held-out rows below.
+        self.baseline_alert_threshold_ = float(np.quantile(self._baseline(X_fit), 1 - cfg.alert_rate))
+        progress.step("anomaly, rule and baseline scores; next: the supervised model")
 
         # Labels: confirmed fraud against everything else that had time to be labelled, split by time.
         self.supervised_: HistGradientBoostingClassifier | None = None
@@ -668,6 +682,7 @@ class FraudScorer:
                     f"too few labels of a class in training (confirmed fraud {counts[0]}, other {counts[1]})"
                 )
 
+        progress.step(f"supervised model: {self.label_status_}; next: calibration and threshold")
         supervised = self._supervised(X, anomaly)
         raw_score, _ = self._blend(anomaly, strengths, supervised)
         if honest is not None and len(holdout_idx):
@@ -695,16 +710,18 @@ class FraudScorer:
         y_hold = y_all[holdout_idx[is_labelled[holdout_idx]]] if len(holdout_idx) else np.zeros(0, bool)
         hold_lab = holdout_idx[is_labelled[holdout_idx]] if len(holdout_idx) else holdout_idx
         usable_holdout = min(int(y_hold.sum()), int((~y_hold).sum())) >= cfg.min_labels_per_class
+        baseline_hold = self._baseline(X[hold_lab]) if usable_holdout else np.zeros(0)
         if usable_holdout:
-            self.baseline_threshold_, _ = _best_f1_threshold(y_hold, baseline[hold_lab])
+            self.baseline_threshold_, _ = _best_f1_threshold(y_hold, baseline_hold)
         if self.stacker_ is not None:
             self.threshold_, self.threshold_method_ = self._choose_threshold(score, _float_time(table))
         elif cfg.alert_share is not None or cfg.alerts_per_day is not None:
             self.threshold_, self.threshold_method_ = self._choose_threshold(score, _float_time(table))
         if usable_holdout:
             self.metrics_ = self._evaluate_arrays(
-                y_hold, score[hold_lab], baseline[hold_lab], anomaly[hold_lab], supervised[hold_lab]
+                y_hold, score[hold_lab], baseline_hold, anomaly[hold_lab], supervised[hold_lab]
             )
+        progress.step("calibrated, threshold chosen; next: expected precision and recall (bootstrap)")
         if self.stacker_ is not None:
             self.population_ = self._population_metrics(table, raw_score, score, rng)
             self.metrics_ += [
@@ -712,6 +729,7 @@ class FraudScorer:
                 for k, v in self.population_.items()
             ]
         self.flag_rate_ = float(np.mean(score >= self.threshold_))
+        progress.update(progress.total, f"done; {self.flag_rate_:.2%} of transactions flagged")
         self.n_fit_transactions_ = int(n)
         self._frequency_inputs = None
         return self
@@ -876,8 +894,9 @@ class FraudScorer:
             confirmed_p = raw_score if self.calibrator_ is None else self.calibrator_.predict(raw_score)
             draws: dict[str, list[float]] = {k: [] for k in point}
             draws["label_frequency"] = []
+            order = np.argsort(-g, kind="stable")  # the resamples reweight rows; the scores stay
             for _ in range(cfg.n_bootstrap):
-                c = _label_frequency(g, w_g * rng.poisson(1.0, len(g)), conf, known)
+                c = _label_frequency(g, w_g * rng.poisson(1.0, len(g)), conf, known, order)
                 p = np.minimum(1.0, confirmed_p / c)
                 values = measure(p, rng.poisson(1.0, len(p)).astype(float), rng.poisson(1.0, n_customers))
                 values["label_frequency"] = c
@@ -912,8 +931,9 @@ class FraudScorer:
             return np.full(X.shape[0], np.nan)
         return self.supervised_.predict_proba(self._supervised_inputs(X, anomaly))[:, 1]
 
-    def _rules(self, table: pa.Table) -> tuple[np.ndarray, list[list[str | None]]]:
-        """Rule strengths (n x len(RULES), 0-1) and the plain-words reason of each active rule."""
+    def _rules(self, table: pa.Table, with_texts: bool = True) -> tuple[np.ndarray, list[list[str | None]]]:
+        """Rule strengths (n x len(RULES), 0-1) and the plain-words reason of each active rule (all None
+        without `with_texts`: training needs the strengths only)."""
         cfg = self._cfg
         n = table.num_rows
         strengths = np.zeros((n, len(RULES)))
@@ -945,35 +965,39 @@ class FraudScorer:
         ramps = np.column_stack([_ramp(values[:, j], t) for j, (_, t, _) in enumerate(velocity)])
         strengths[:, 0] = ramps.max(axis=1)
         which = ramps.argmax(axis=1)
-        for i in np.flatnonzero(strengths[:, 0] > 0):
+
+        def active(j: int) -> np.ndarray:
+            return np.flatnonzero(strengths[:, j] > 0) if with_texts else np.zeros(0, dtype=np.int64)
+
+        for i in active(0):
             k = int(values[i, which[i]])
             texts[0][i] = f"{k} " + velocity[which[i]][2].format(s="" if k == 1 else "s")
 
         shared = _float(table, "device_customers")
         strengths[:, 1] = _ramp(shared, cfg.shared_device_customers)
-        for i in np.flatnonzero(strengths[:, 1] > 0):
+        for i in active(1):
             texts[1][i] = f"{int(shared[i])} customers share this device"
 
         first = _float(table, "is_first_device_use") == 1
         foreign = _float(table, "is_foreign_ip") == 1
         strengths[:, 2] = (first & foreign).astype(float)
-        active = np.flatnonzero(strengths[:, 2] > 0)
-        if len(active):
+        foreign_rows = active(2)
+        if len(foreign_rows):
             ip = _text(table, "ip_country")
             home = _text(table, "customer_country")
-            for i in active:
+            for i in foreign_rows:
                 where = ip[i] or "unknown"
                 where += f" vs customer's {home[i]}" if home[i] else ""
                 texts[2][i] = f"new device with a foreign IP country ({where})"
 
         chargebacks = _float(table, "prior_chargebacks")
         strengths[:, 3] = _ramp(chargebacks, 1)
-        for i in np.flatnonzero(strengths[:, 3] > 0):
+        for i in active(3):
             texts[3][i] = _plural(chargebacks[i], "earlier chargeback")
 
         z = _float(table, "amount_zscore")
         strengths[:, 4] = _ramp(z, cfg.amount_zscore)
-        for i in np.flatnonzero(strengths[:, 4] > 0):
+        for i in active(4):
             texts[4][i] = f"amount {z[i]:.1f} standard deviations above the customer's usual"
         return strengths, texts
 
@@ -1107,12 +1131,19 @@ class FraudScorer:
         return out
 
     # -- applying --------------------------------------------------------------------------------------
-    def score(self, risk: pa.Table) -> pa.Table:
+    def score(self, risk: pa.Table, say: Say | None = None) -> pa.Table:
         """One row per transaction: transaction_id, customer_id, fraud_score, is_flagged, top_reasons,
-        anomaly_score, supervised_score (null without a supervised model) and rule_<name> strengths."""
+        anomaly_score, supervised_score (null without a supervised model) and rule_<name> strengths.
+        Scored in batches of SCORE_BATCH_ROWS transactions (every output is a function of its own row);
+        `say` receives progress lines."""
         self._check_fitted()
+        progress = Progress(say, "fraud scoring", risk.num_rows, unit="transactions")
+        parts = []
         with _limited_threads(self._cfg.n_threads):
-            return self._score(risk)
+            for start in range(0, max(risk.num_rows, 1), SCORE_BATCH_ROWS):
+                parts.append(self._score(risk.slice(start, SCORE_BATCH_ROWS)))
+                progress.update(min(risk.num_rows, start + SCORE_BATCH_ROWS))
+        return pa.concat_tables(parts).combine_chunks() if len(parts) > 1 else parts[0]
 
     def _score(self, risk: pa.Table) -> pa.Table:
         table = _conform(risk)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -118,6 +118,10 @@ class ChurnConfig:
     """Fewer lapsed (or fewer retained) customers than this: fall back to the BTYD churn risk."""
     catalog_features: bool = True
     """Use the catalog's features (when a catalog is given) besides the BTYD and derived columns."""
+    max_fit_customers: int | None = 50_000
+    """More labelled customers than this: the model (candidates, folds, calibration) is fitted on a seeded
+    sample of this many, and applied to everyone. None: always fit on all of them. See the README's scale
+    section for the measured effect on the backtest."""
 
 
 @dataclass(frozen=True)
@@ -144,6 +148,9 @@ class ValueConfig:
     min_buyers: int = 20
     """Fewer customers with positive future revenue than this: fall back as well."""
     catalog_features: bool = True
+    max_fit_customers: int | None = 50_000
+    """More labelled customers than this: the targets, the blend weight and the model are fitted on a
+    seeded sample of this many, and applied to everyone. None: always fit on all of them."""
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -507,6 +514,19 @@ def _labelled(
     return rows, y, reason
 
 
+def _bounded_sample(
+    features: pa.Table, rows: np.ndarray, y: np.ndarray, cap: int | None, seed: int
+) -> tuple[pa.Table, np.ndarray, np.ndarray, int]:
+    """(features, labelled-row mask, labels, labelled customers before sampling), reduced to a seeded
+    sample of at most `cap` labelled customers (rows keep their order) when there are more."""
+    n_labelled = int(y.size)
+    if cap is None or n_labelled <= cap:
+        return features, rows, y, n_labelled
+    labelled = np.flatnonzero(rows)
+    keep = np.sort(np.random.default_rng(seed).choice(n_labelled, int(cap), replace=False))
+    return features.take(labelled[keep]), np.ones(keep.size, dtype=bool), y[keep], n_labelled
+
+
 def _fall_back(model: Any, reason: str | None) -> bool:
     """Set a churn or value model up for its BTYD fallback when there is a `reason`; say whether it did."""
     model.fallback_reason_ = reason
@@ -602,6 +622,10 @@ class ChurnModel:
         self.base_rate_ = float(np.mean(y > 0.5)) if y.size else float("nan")
         if _fall_back(self, reason):
             return self
+        features, X_rows, y, self.labelled_customers_ = _bounded_sample(
+            features, X_rows, y, cfg.max_fit_customers, cfg.random_state
+        )
+        self.fit_customers_ = int(y.size)
 
         self.design_ = _Design(self.catalog, cfg.catalog_features, self.horizon_days_).fit(features)
         X = self.design_.transform(features)[X_rows]
@@ -725,6 +749,10 @@ class ValueModel:
             reason = f"only {int(np.sum(y > 0))} customers with future revenue (< {cfg.min_buyers})"
         if _fall_back(self, reason):
             return self
+        features, rows, y, self.labelled_customers_ = _bounded_sample(
+            features, rows, y, cfg.max_fit_customers, cfg.random_state
+        )
+        self.fit_customers_ = int(y.size)
 
         self.design_ = _Design(self.catalog, cfg.catalog_features, self.horizon_days_).fit(features)
         X = self.design_.transform(features)[rows]
@@ -918,6 +946,7 @@ def backtest(
     value_config: ValueConfig | None = None,
     btyd_config: BTYDConfig | None = None,
     as_of_dates: Sequence[Any] | None = None,
+    step: Callable[[str], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Fit on the backtest snapshot (T - 2h), evaluate on the training snapshot (T - h), with baselines.
 
@@ -930,7 +959,9 @@ def backtest(
     rfm_score (negated), bgnbd_1_minus_p_alive and bgnbd_expected_purchases (negated), evaluated with
     :func:`evaluate_churn`; task "value" for value_model, btyd_expected_revenue and past_horizon_revenue
     with :func:`evaluate_value`; plus rows with metric "method" (value = the path each model used).
+    ``step(note)``, when given, is called as each part ends (progress reporting), `note` naming the next.
     """
+    step = step or (lambda note: None)
     ccfg = churn_config or ChurnConfig()
     vcfg = value_config or ValueConfig()
     bcfg = btyd_config or BTYDConfig(horizon_days=ccfg.horizon_days)
@@ -940,8 +971,11 @@ def backtest(
         training_features, _ = add_history_features(training_features, transactions, dates[1], bcfg)
 
     fit_lapsed, fit_revenue = _join_labels(backtest_features, backtest_labels)
+    step("next: the backtest's churn model")
     churn = ChurnModel(ccfg, catalog).fit(backtest_features, fit_lapsed)
+    step("next: the backtest's value model")
     value = ValueModel(vcfg, catalog).fit(backtest_features, fit_revenue)
+    step("next: the backtest's evaluation against the baselines")
 
     eval_lapsed, eval_revenue = _join_labels(training_features, training_labels)
     rows_churn = np.isfinite(eval_lapsed)

@@ -30,6 +30,7 @@ from customer_ml.value.churn import (
     add_history_features,
     backtest,
 )
+from customer_ml.warehouse.progress import Progress, Say
 
 KIND = "churn_value"
 
@@ -74,43 +75,71 @@ def _train_version(
     previous: dict[str, Any] | None,
     horizon_days: int,
     reason: str,
+    say: Say | None = None,
 ) -> pa.Table:
-    """Backtest, then fit churn and value models on the training snapshot: one registry row."""
+    """Backtest, then fit churn and value models on the training snapshot: one registry row. `say`
+    receives progress lines (step done, elapsed, estimate)."""
     specs = model_inputs(catalog)
     churn_cfg = ChurnConfig(horizon_days=horizon_days)
     value_cfg = ValueConfig(horizon_days=horizon_days)
     btyd_cfg = BTYDConfig(horizon_days=horizon_days)
     past, training, current = (snapshot(features, n) for n in ("backtest", "training", "current"))
+    has_backtest = bool(past.num_rows and training.num_rows)
+    progress = Progress(say, "churn and value training", 9 if has_backtest else 4, unit="steps", every_s=0)
+    sample = churn_cfg.max_fit_customers
+    progress.update(
+        0,
+        f"{current.num_rows:,} current, {training.num_rows:,} training and {past.num_rows:,} backtest "
+        f"customers; models fitted on at most {sample:,} of them"
+        if sample
+        else "models fitted on all",
+    )
+    # Each snapshot's BTYD scores are computed once: the backtest evaluates on the training snapshot that
+    # the final models are then fitted on.
+    btyd_training = None
+    if training.num_rows:
+        training, btyd_training = add_history_features(training, transactions, _date(training), btyd_cfg)
+        progress.step("BG/NBD and Gamma-Gamma as of the training date")
     backtest_rows: list[dict[str, Any]] = []
-    if past.num_rows and training.num_rows:
+    if has_backtest:
+        past, _ = add_history_features(past, transactions, _date(past), btyd_cfg)
+        progress.step("BG/NBD and Gamma-Gamma as of the backtest date")
         backtest_rows = backtest(
             past,
             labels_of(outcomes, "backtest"),
             training,
             labels_of(outcomes, "training"),
-            transactions,
+            None,
             catalog=specs,
             churn_config=churn_cfg,
             value_config=value_cfg,
             btyd_config=btyd_cfg,
-            as_of_dates=(_date(past), _date(training)),
+            step=progress.step,
         )
+        progress.step("backtest evaluated")
     labels = labels_of(outcomes, "training")
     churn, value = ChurnModel(churn_cfg, specs), ValueModel(value_cfg, specs)
     if training.num_rows:
-        training, btyd_training = add_history_features(training, transactions, _date(training), btyd_cfg)
         lapsed, revenue = _aligned_labels(training, labels)
         churn.fit(training, lapsed)
+        progress.step("churn model fitted")
         value.fit(training, revenue)
+        progress.step("value model fitted")
     else:  # no history before one horizon ago: both models fall back to BG/NBD at the current date
-        btyd_training = None
         churn.fit(current, None)
         value.fit(current, None)
+        progress.update(progress.done + 2, "no training snapshot: BG/NBD fallback")
     _, btyd_current = add_history_features(current, transactions, _date(current), btyd_cfg)
+    progress.update(progress.total, "BG/NBD and Gamma-Gamma as of the current date")
     metrics = {
         "backtest": [_clean(row) for row in backtest_rows],
         "churn_method": churn.method_,
         "value_method": value.method_,
+        "fit_customers": {
+            "churn": getattr(churn, "fit_customers_", None),
+            "value": getattr(value, "fit_customers_", None),
+            "labelled": getattr(churn, "labelled_customers_", None),
+        },
         "btyd_training": None if btyd_training is None else _clean(btyd_training.params),
         "btyd_current": _clean(btyd_current.params),
         "btyd_current_reason": btyd_current.reason,
@@ -131,16 +160,17 @@ def _train_version(
 
 
 def _aligned_labels(features: pa.Table, labels: pa.Table) -> tuple[np.ndarray, np.ndarray]:
-    index = {cid: i for i, cid in enumerate(labels.column("customer_id").to_pylist())}
-    lapsed = labels.column("lapsed").to_numpy(zero_copy_only=False)
-    revenue = labels.column("future_revenue").to_numpy(zero_copy_only=False)
-    rows = [index.get(cid) for cid in features.column("customer_id").to_pylist()]
-    pick = np.array([-1 if r is None else r for r in rows])
+    """(lapsed, future_revenue) of each row of `features` (NaN where the customer has no label)."""
+    pick = pc.fill_null(pc.index_in(features.column("customer_id"), labels.column("customer_id")), -1)
+    pick = np.asarray(pick.to_numpy(zero_copy_only=False), dtype=np.int64)
     missing = pick < 0
-    return (
-        np.where(missing, np.nan, lapsed[np.maximum(pick, 0)]),
-        np.where(missing, np.nan, revenue[np.maximum(pick, 0)]),
-    )
+
+    def take(name: str) -> np.ndarray:
+        values = np.asarray(labels.column(name).to_numpy(zero_copy_only=False), dtype=np.float64)
+        picked = values[np.maximum(pick, 0)] if len(values) else np.zeros(len(pick))
+        return np.where(missing, np.nan, picked)
+
+    return take("lapsed"), take("future_revenue")
 
 
 def _clean(value: Any) -> Any:
@@ -156,24 +186,39 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def apply_version(version: dict[str, Any], features: pa.Table, transactions: pa.Table) -> pa.Table:
-    """churn_risk and predicted_ltv (expected net revenue over the horizon) for the current customers."""
+APPLY_BATCH_ROWS = 100_000
+"""Customers scored at a time by apply_version (bounds the design matrix in memory)."""
+
+
+def apply_version(
+    version: dict[str, Any], features: pa.Table, transactions: pa.Table, say: Say | None = None
+) -> pa.Table:
+    """churn_risk and predicted_ltv (expected net revenue over the horizon) for the current customers,
+    scored in batches of APPLY_BATCH_ROWS; `say` receives progress lines."""
     with threadpool_limits(ONE_THREAD):
-        return _apply_version(version, features, transactions)
+        return _apply_version(version, features, transactions, say)
 
 
-def _apply_version(version: dict[str, Any], features: pa.Table, transactions: pa.Table) -> pa.Table:
+def _apply_version(
+    version: dict[str, Any], features: pa.Table, transactions: pa.Table, say: Say | None
+) -> pa.Table:
     models = pickle.loads(version["weights"])  # noqa: S301 - our own blob, written by train_version
     horizon = json.loads(version["config"])["btyd"]["horizon_days"]
     current = snapshot(features, "current")
     current, _ = add_history_features(current, transactions, _date(current), BTYDConfig(horizon_days=horizon))
-    churn_risk = np.clip(models["churn"].predict_proba(current), 0.0, 1.0)
-    predicted_ltv = np.maximum(models["value"].predict(current), 0.0)
+    progress = Progress(say, "churn and value scoring", current.num_rows)
+    progress.update(0, "BG/NBD and Gamma-Gamma done")
+    churn_risk, predicted_ltv = [], []
+    for start in range(0, current.num_rows, APPLY_BATCH_ROWS):
+        batch = current.slice(start, APPLY_BATCH_ROWS)
+        churn_risk.append(np.clip(models["churn"].predict_proba(batch), 0.0, 1.0))
+        predicted_ltv.append(np.maximum(models["value"].predict(batch), 0.0))
+        progress.update(start + batch.num_rows)
     return pa.table(
         {
             "customer_id": current.column("customer_id"),
-            "churn_risk": pa.array(churn_risk, pa.float64()),
-            "predicted_ltv": pa.array(predicted_ltv, pa.float64()),
+            "churn_risk": pa.array(np.concatenate(churn_risk) if churn_risk else [], pa.float64()),
+            "predicted_ltv": pa.array(np.concatenate(predicted_ltv) if predicted_ltv else [], pa.float64()),
             "p_alive": current.column("p_alive"),
             "expected_purchases": current.column("expected_purchases"),
             "btyd_expected_revenue": current.column("expected_revenue"),
@@ -216,14 +261,15 @@ def train_fraud_version(
     reason: str,
     seed: int,
     flagging: dict[str, Any] | None = None,
+    say: Say | None = None,
 ) -> pa.Table:
     """Fit the fraud scorer on the transactions' risk features (and the labels known before the as-of
     date): one registry row, whose metrics hold the held-out evaluation against IsolationForest and the
     expected precision and recall of the flags on the whole population. `flagging`: FraudConfig fields
-    of the flagging rule (alert_share, alerts_per_day, target_precision)."""
+    of the flagging rule (alert_share, alerts_per_day, target_precision); `say` receives progress lines."""
     from customer_ml.fraud.scorer import FraudConfig, FraudScorer
 
-    scorer = FraudScorer(FraudConfig(seed=seed, **(flagging or {}))).fit(risk, catalog, labels)
+    scorer = FraudScorer(FraudConfig(seed=seed, **(flagging or {}))).fit(risk, catalog, labels, say)
     record = scorer.to_record()
     evaluation = [_clean(row) for row in scorer.evaluate().to_pylist()]
     # Everything but config and weights: preprocessing state, thresholds, label status, metrics.

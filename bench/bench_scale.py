@@ -1,0 +1,355 @@
+"""Full `dbt build` at scale against the pandas + scikit-learn notebook a data scientist would write instead.
+
+Usage::
+
+    PYTHONPATH=src .venv/bin/python bench/bench_scale.py --customers 100000 [--customers 1000000]
+        [--work /tmp/segmentation_scale] [--no-notebook] [--no-build] [--threads N] [--memory-limit 6GB]
+
+For each N: generates N demo customers (``tools.demo_data``, seed 42; reused when the manifest
+matches), runs the full ``dbt build`` (every model and test) on a fresh DuckDB file under ``--work`` (its
+own target and log folders, so it never clashes with a checkout's ``segmentation.duckdb`` or ``target/``),
+and prints:
+
+- wall time and peak memory of the build (``/usr/bin/time -v``: maximum resident set size of the dbt
+  process, DuckDB included);
+- each stage's time (sum of its nodes' times from ``target/run_results.json``; nodes of a stage run two
+  at a time, so a stage's sum can exceed its share of the wall time) and the slowest nodes;
+- in the same run, the notebook alternative (:func:`notebook`, its own process under ``/usr/bin/time
+  -v``): pandas features per customer from the same raw files, k-means on the standardised features, and
+  a small tutorial autoencoder (torch, 2 layers) whose embedding is clustered by k-means;
+- the ratio of time and memory for the same work (features and segmentation: on the dbt side the nodes
+  up to ``int_customers_features`` and the segmentation models), and both recoveries: the adjusted Rand
+  index of each side's segments against the customer kind the demo generator planted
+  (``_truth/customer_kinds.parquet``), on the customers both sides score.
+
+Nothing is downloaded. The machine's load (other processes on its cores) is printed with the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+DBT = str(Path(PYTHON).with_name("dbt"))
+NOTEBOOK_CLUSTERS = 8  # the notebook's k: a data scientist's guess (the demo plants 7 kinds + fraudsters)
+
+# Stages of the dbt build, by node: the first pattern that matches a node's unique_id names its stage.
+STAGES = (
+    ("tests", r"^(test|unit_test)\."),
+    ("staging", r"\.staging\.|base_raw__|stg_raw__|stg_demo__|_rejected$"),
+    ("features (intermediate)", r"\.intermediate\.|\.int_"),
+    ("segmentation models", r"segment|segmentation_"),
+    ("churn and value models", r"churn_value|customer_value_predictions"),
+    ("fraud models", r"fraud_model_versions|transaction_fraud_scores|customer_fraud_scores"),
+    ("recommendation models", r"recommendation_blend_weights"),
+    ("marts and other", r"."),
+)
+# The same work as the notebook: features up to int_customers_features, then the segmentation models.
+LIKE_FOR_LIKE = re.compile(
+    r"\.(base_raw__\w+|stg_raw__\w+|\w+_rejected|int_(as_of_dates|customers_\w+|top_categories|"
+    r"feature_catalog|raw_tables_counted|transactions_risk)|segmentation_model_versions|"
+    r"customer_segment_assignments)$"
+)
+
+
+def time_v(command: list[str], env: dict[str, str], log: Path) -> tuple[float, float, float, int]:
+    """Run `command` under /usr/bin/time -v: (wall seconds, CPU seconds (user + system), peak RSS in GiB,
+    return code). On a shared machine the CPU seconds are the steadier figure."""
+    started = time.perf_counter()
+    with open(log, "w") as out:
+        proc = subprocess.run(
+            ["/usr/bin/time", "-v", *command],
+            env=env,
+            stdout=out,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=PROJECT_DIR,
+        )
+    wall = time.perf_counter() - started
+    match = re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr)
+    peak = int(match.group(1)) / 1024**2 if match else float("nan")
+    cpu = sum(float(x) for x in re.findall(r"(?:User|System) time \(seconds\): ([\d.]+)", proc.stderr))
+    if proc.returncode:
+        sys.stderr.write(proc.stderr[-4000:])
+    return wall, cpu, peak, proc.returncode
+
+
+def generate(n: int, work: Path, seed: int) -> Path:
+    raw = work / f"raw_{n}"
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_DIR / "src")}
+    started = time.perf_counter()
+    subprocess.run(
+        [
+            PYTHON,
+            "-m",
+            "tools.demo_data",
+            "--out",
+            str(raw),
+            "--customers",
+            str(n),
+            "--seed",
+            str(seed),
+        ],
+        env=env,
+        check=True,
+        cwd=PROJECT_DIR,
+        stdout=subprocess.DEVNULL,
+    )
+    print(f"  demo data: {raw} ({time.perf_counter() - started:.0f} s, reused when the manifest matches)")
+    return raw
+
+
+def dbt_build(raw: Path, out: Path, args: argparse.Namespace) -> dict:
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(PROJECT_DIR / "src"),
+        "SEGMENTATION_DB_PATH": str(out / "warehouse.duckdb"),
+    }
+    if args.threads:
+        env["SEGMENTATION_DUCKDB_THREADS"] = str(args.threads)
+    if args.memory_limit:
+        env["SEGMENTATION_DUCKDB_MEMORY_LIMIT"] = args.memory_limit
+    command = [
+        DBT,
+        "build",
+        "--vars",
+        json.dumps({"raw_data_path": str(raw)}),
+        "--target-path",
+        str(out / "target"),
+        "--log-path",
+        str(out / "logs"),
+    ]
+    wall, cpu, peak, rc = time_v(command, env, out / "build.log")
+    results = json.loads((out / "target" / "run_results.json").read_text())["results"]
+    nodes = {r["unique_id"]: (float(r["execution_time"]), r["status"]) for r in results}
+    return {
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "peak_gib": peak,
+        "rc": rc,
+        "nodes": nodes,
+        "warehouse": out / "warehouse.duckdb",
+    }
+
+
+def stage_of(unique_id: str) -> str:
+    for stage, pattern in STAGES:
+        if re.search(pattern, unique_id):
+            return stage
+    return "marts and other"
+
+
+def dbt_recovery(warehouse: Path, raw: Path) -> tuple[float, int, int]:
+    """(ARI of marts.customer_segments' segment_id against the planted kind, customers, segments)."""
+    import duckdb
+    from sklearn.metrics import adjusted_rand_score
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rows = con.execute(
+            f"""select s.segment_id, k.kind
+                from marts.customer_segments as s
+                join read_parquet('{raw}/_truth/customer_kinds.parquet') as k using (customer_id)"""
+        ).fetchall()
+    segments = [r[0] for r in rows]
+    kinds = [r[1] for r in rows]
+    return float(adjusted_rand_score(kinds, segments)), len(rows), len(set(segments))
+
+
+# ------------------------------------------------------------------------------------------ notebook
+
+
+def notebook(raw: Path, out_json: Path, seed: int) -> None:
+    """The pandas + scikit-learn notebook: features, k-means, a tutorial autoencoder + k-means."""
+    import numpy as np
+    import pandas as pd
+    import torch
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import adjusted_rand_score
+    from sklearn.preprocessing import StandardScaler
+
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    tx = pd.read_parquet(raw / "transactions.parquet")
+    lines = pd.read_parquet(raw / "transaction_items.parquet")
+    items = pd.read_parquet(raw / "items.parquet")
+    events = pd.read_parquet(raw / "events.parquet")
+    customers = pd.read_parquet(raw / "customers.parquet")
+    as_of = tx["transacted_at"].max().normalize() + pd.Timedelta(days=1)
+    purchases = tx[tx["status"].fillna("completed") == "completed"]
+    refunds = tx[tx["amount"] < 0]
+    per = purchases.groupby("customer_id").agg(
+        last=("transacted_at", "max"),
+        first=("transacted_at", "min"),
+        frequency=("transaction_id", "count"),
+        monetary=("amount", "sum"),
+        mean_order=("amount", "mean"),
+        max_order=("amount", "max"),
+        store_share=("channel", lambda c: (c == "store").mean()),
+    )
+    per["recency_days"] = (as_of - per.pop("last")).dt.days
+    per["tenure_days"] = (as_of - per.pop("first")).dt.days
+    per["refund_amount"] = (-refunds.groupby("customer_id")["amount"].sum()).reindex(per.index).fillna(0)
+    pay = pd.crosstab(purchases["customer_id"], purchases["payment_method"], normalize="index")
+    lines = lines.merge(items[["item_id", "category"]], on="item_id").merge(
+        purchases[["transaction_id", "customer_id"]], on="transaction_id"
+    )
+    lines["spend"] = lines["quantity"] * lines["unit_price"]
+    top = lines.groupby("category")["spend"].sum().nlargest(8).index
+    mix = lines[lines["category"].isin(top)].pivot_table(
+        index="customer_id", columns="category", values="spend", aggfunc="sum", fill_value=0.0
+    )
+    mix = mix.div(lines.groupby("customer_id")["spend"].sum(), axis=0).add_prefix("share_")
+    ev = pd.crosstab(events["customer_id"], events["event_type"]).add_prefix("events_")
+    features = (
+        per.join(pay.add_prefix("pay_"))
+        .join(mix)
+        .join(ev)
+        .join(customers.set_index("customer_id")[["birth_year"]])
+        .fillna(0.0)
+    )
+    del tx, lines, events, purchases, refunds
+    timings["features"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    X = StandardScaler().fit_transform(np.log1p(features.clip(lower=0)).to_numpy(dtype=np.float32))
+    kmeans = KMeans(NOTEBOOK_CLUSTERS, n_init=4, random_state=seed).fit_predict(X)
+    timings["kmeans"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    torch.manual_seed(seed)
+    d = X.shape[1]
+    encoder = torch.nn.Sequential(torch.nn.Linear(d, 32), torch.nn.ReLU(), torch.nn.Linear(32, 8))
+    decoder = torch.nn.Sequential(torch.nn.Linear(8, 32), torch.nn.ReLU(), torch.nn.Linear(32, d))
+    optimiser = torch.optim.Adam([*encoder.parameters(), *decoder.parameters()], lr=1e-3)
+    data = torch.from_numpy(X)
+    for _ in range(20):  # the tutorial's 20 epochs of shuffled mini-batches of 256
+        order = torch.randperm(len(data))
+        for start in range(0, len(data), 256):
+            batch = data[order[start : start + 256]]
+            loss = torch.nn.functional.mse_loss(decoder(encoder(batch)), batch)
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+    with torch.no_grad():
+        embedding = encoder(data).numpy()
+    autoencoder = KMeans(NOTEBOOK_CLUSTERS, n_init=4, random_state=seed).fit_predict(embedding)
+    timings["autoencoder_kmeans"] = time.perf_counter() - started
+
+    truth = pd.read_parquet(raw / "_truth" / "customer_kinds.parquet").set_index("customer_id")["kind"]
+    known = features.index.isin(truth.index)
+    kinds = truth.reindex(features.index[known]).to_numpy()
+    out_json.write_text(
+        json.dumps(
+            {
+                "timings": timings,
+                "customers": int(known.sum()),
+                "ari_kmeans": float(adjusted_rand_score(kinds, kmeans[known])),
+                "ari_autoencoder": float(adjusted_rand_score(kinds, autoencoder[known])),
+            }
+        )
+    )
+
+
+def run_notebook(raw: Path, out: Path, seed: int) -> dict:
+    out.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_DIR / "src"), "OMP_NUM_THREADS": "2"}
+    result = out / "notebook.json"
+    wall, cpu, peak, rc = time_v(
+        [PYTHON, __file__, "--notebook-only", str(raw), str(result), "--seed", str(seed)],
+        env,
+        out / "notebook.log",
+    )
+    if rc:
+        raise SystemExit(f"notebook failed (rc {rc}), see {out / 'notebook.log'}")
+    return {"wall_s": wall, "cpu_s": cpu, "peak_gib": peak, **json.loads(result.read_text())}
+
+
+# ------------------------------------------------------------------------------------------ report
+
+
+def report(n: int, build: dict, nb: dict | None, raw: Path) -> None:
+    print(f"\n== {n:,} customers ==")
+    print(f"  load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (shared machine)")
+    if build:
+        failed = sorted(
+            uid for uid, (_, status) in build["nodes"].items() if status not in ("success", "pass")
+        )
+        print(
+            f"  dbt build: {build['wall_s']:.0f} s wall, {build['cpu_s']:.0f} CPU s, "
+            f"peak {build['peak_gib']:.2f} GiB, "
+            f"exit {build['rc']}, {len(build['nodes'])} nodes"
+            + (f", not passing: {failed}" if failed else "")
+        )
+        stages: dict[str, float] = {}
+        for uid, (seconds, _) in build["nodes"].items():
+            stages[stage_of(uid)] = stages.get(stage_of(uid), 0.0) + seconds
+        print("  stage                              seconds (sum of its nodes)")
+        for stage, _ in STAGES:
+            print(f"    {stage:<32} {stages.get(stage, 0.0):8.1f}")
+        print("  slowest nodes:")
+        for uid, (seconds, _) in sorted(build["nodes"].items(), key=lambda kv: -kv[1][0])[:12]:
+            print(f"    {uid.split('.')[-1]:<48} {seconds:8.1f}")
+        like = sum(s for uid, (s, _) in build["nodes"].items() if LIKE_FOR_LIKE.search(uid))
+        ari, customers, k = dbt_recovery(build["warehouse"], raw)
+        print(f"  dbt features + segmentation (same work as the notebook): {like:.0f} s (sum of node times)")
+        print(
+            f"  dbt recovery: ARI {ari:.3f} against the planted kinds ({customers:,} customers, {k} segments)"
+        )
+    if nb:
+        t = nb["timings"]
+        print(
+            f"  notebook: {nb['wall_s']:.0f} s wall, {nb['cpu_s']:.0f} CPU s "
+            f"(features {t['features']:.0f} s, "
+            f"k-means {t['kmeans']:.0f} s, autoencoder + k-means {t['autoencoder_kmeans']:.0f} s), "
+            f"peak {nb['peak_gib']:.2f} GiB"
+        )
+        print(
+            f"  notebook recovery: ARI {nb['ari_kmeans']:.3f} (k-means), {nb['ari_autoencoder']:.3f} "
+            f"(autoencoder + k-means), k = {NOTEBOOK_CLUSTERS}, {nb['customers']:,} customers"
+        )
+    if build and nb:
+        print(
+            f"  ratio dbt / notebook: same work {like / nb['wall_s']:.2f}x the time; whole build "
+            f"{build['wall_s'] / nb['wall_s']:.2f}x the time ({build['cpu_s'] / nb['cpu_s']:.2f}x the CPU), "
+            f"{build['peak_gib'] / nb['peak_gib']:.2f}x the peak memory "
+            "(the build's peak is of everything it does)"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--customers", type=int, action="append", help="repeatable (default 100000)")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/segmentation_scale"))
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--no-notebook", action="store_true")
+    parser.add_argument("--no-build", action="store_true")
+    parser.add_argument("--threads", type=int, help="DuckDB threads (env SEGMENTATION_DUCKDB_THREADS)")
+    parser.add_argument("--memory-limit", help="DuckDB memory_limit (env SEGMENTATION_DUCKDB_MEMORY_LIMIT)")
+    parser.add_argument(
+        "--notebook-only", nargs=2, type=Path, metavar=("RAW", "OUT_JSON"), help=argparse.SUPPRESS
+    )
+    args = parser.parse_args()
+    if args.notebook_only:
+        notebook(*args.notebook_only, seed=args.seed)
+        return
+    for n in args.customers or [100_000]:
+        raw = generate(n, args.work, args.seed)
+        build = {} if args.no_build else dbt_build(raw, args.work / f"build_{n}", args)
+        nb = None if args.no_notebook else run_notebook(raw, args.work / f"notebook_{n}", args.seed)
+        report(n, build, nb, raw)
+
+
+if __name__ == "__main__":
+    main()
