@@ -48,16 +48,16 @@ STAGES = (
     ("staging", r"\.staging\.|base_raw__|stg_raw__|stg_demo__|_rejected$"),
     ("features (intermediate)", r"\.intermediate\.|\.int_"),
     ("segmentation models", r"segment|segmentation_"),
-    ("churn and value models", r"churn_value|customer_value_predictions"),
-    ("fraud models", r"fraud_model_versions|transaction_fraud_scores|customer_fraud_scores"),
-    ("recommendation models", r"recommendation_blend_weights"),
+    ("churn and value models", r"churn_value|churn_value_model_predictions"),
+    ("fraud models", r"fraud_model_versions|fraud_model_transaction_scores|fraud_model_customer_scores"),
+    ("recommendation models", r"recommendation_model_blend_weights"),
     ("marts and other", r"."),
 )
 # The same work as the notebook: features up to int_customers_features, then the segmentation models.
 LIKE_FOR_LIKE = re.compile(
     r"\.(base_raw__\w+|stg_raw__\w+|\w+_rejected|int_(as_of_dates|customers_\w+|top_categories|"
     r"feature_catalog|raw_tables_counted|transactions_risk)|segmentation_model_versions|"
-    r"customer_segment_assignments)$"
+    r"segmentation_model_assignments)$"
 )
 
 

@@ -19,7 +19,7 @@ def model(dbt, session):
         "model_evaluation": dbt.ref("model_evaluation"),
         "model_registry": dbt.ref("model_registry"),
         "data_quality": dbt.ref("data_quality"),
-        "customer_segment_map": dbt.ref("customer_segment_map"),
+        "segmentation_model_map": dbt.ref("segmentation_model_map"),
         "customer_map_points": dbt.ref("customer_map_points"),
         "segment_history": dbt.ref("segment_history"),
         "segment_sizes": dbt.ref("segment_sizes"),

@@ -24,7 +24,7 @@ ALL_MARTS = [
 def _assignments(build: Build) -> dict[str, tuple]:
     rows = build.query(
         "select customer_id, segment_id, segment_probability, anomaly_score "
-        "from ml.customer_segment_assignments"
+        "from ml.segmentation_model_assignments"
     )
     return {row[0]: row[1:] for row in rows}
 

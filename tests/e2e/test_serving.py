@@ -90,7 +90,7 @@ def test_serving_file_holds_the_marts_with_their_comments(served: Build) -> None
         assert con.execute(
             "select count(comment) from duckdb_views() where view_name = 'build_status'"
         ).fetchone() == (1,)
-        assert con.execute("select count(*) from ml.customer_segment_map").fetchone()[0] > 0
+        assert con.execute("select count(*) from ml.segmentation_model_map").fetchone()[0] > 0
         status = con.execute(
             "select latest_build_status, is_build_running, has_failed_since_published, as_of_date"
             " from marts.build_status"

@@ -38,7 +38,7 @@ as_of_dates as (
 ),
 
 segment_assignments as (
-    select * from {{ ref('customer_segment_assignments') }}
+    select * from {{ ref('segmentation_model_assignments') }}
 ),
 
 snapshot_customers as (

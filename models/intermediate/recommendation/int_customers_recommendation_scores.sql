@@ -1,6 +1,6 @@
 {#-
     Every candidate of the 'current' and 'training' snapshots scored with the blend learned for it
-    (recommendation_blend_weights): the chance the customer buys the item in the next horizon, the
+    (recommendation_model_blend_weights): the chance the customer buys the item in the next horizon, the
     signal group that contributes most (the reason), and the customer's ranking. 'current' feeds
     customer_recommendations; 'training' is scored with weights learned one horizon earlier still and
     feeds the backtest. Already-bought items are kept unless var recommend_bought_items is false.
@@ -40,7 +40,7 @@ candidates as (
 ),
 
 blend_weights as (
-    select * from {{ ref('recommendation_blend_weights') }}
+    select * from {{ ref('recommendation_model_blend_weights') }}
 ),
 
 weights as (

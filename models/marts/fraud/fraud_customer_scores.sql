@@ -1,7 +1,7 @@
 with
 
-customer_fraud_scores as (
-    select * from {{ ref('customer_fraud_scores') }}
+fraud_model_customer_scores as (
+    select * from {{ ref('fraud_model_customer_scores') }}
 ),
 
 final as (
@@ -14,7 +14,7 @@ final as (
         n_flagged as flagged_transactions,
         model_version,
         {{ build_started_at() }} as scored_at
-    from customer_fraud_scores
+    from fraud_model_customer_scores
 )
 
 select * from final

@@ -1,7 +1,7 @@
 with
 
-transaction_fraud_scores as (
-    select * from {{ ref('transaction_fraud_scores') }}
+fraud_model_transaction_scores as (
+    select * from {{ ref('fraud_model_transaction_scores') }}
 ),
 
 transactions_risk as (
@@ -10,26 +10,26 @@ transactions_risk as (
 
 final as (
     select
-        transaction_fraud_scores.transaction_id,
-        transaction_fraud_scores.customer_id,
+        fraud_model_transaction_scores.transaction_id,
+        fraud_model_transaction_scores.customer_id,
         transactions_risk.transacted_at,
         transactions_risk.amount,
         transactions_risk.status,
-        transaction_fraud_scores.fraud_score,
-        transaction_fraud_scores.is_flagged,
-        transaction_fraud_scores.top_reasons,
-        transaction_fraud_scores.anomaly_score,
-        transaction_fraud_scores.supervised_score,
-        transaction_fraud_scores.rule_velocity,
-        transaction_fraud_scores.rule_shared_device,
-        transaction_fraud_scores.rule_new_device_foreign_ip,
-        transaction_fraud_scores.rule_chargeback_history,
-        transaction_fraud_scores.rule_amount_spike,
-        transaction_fraud_scores.model_version,
+        fraud_model_transaction_scores.fraud_score,
+        fraud_model_transaction_scores.is_flagged,
+        fraud_model_transaction_scores.top_reasons,
+        fraud_model_transaction_scores.anomaly_score,
+        fraud_model_transaction_scores.supervised_score,
+        fraud_model_transaction_scores.rule_velocity,
+        fraud_model_transaction_scores.rule_shared_device,
+        fraud_model_transaction_scores.rule_new_device_foreign_ip,
+        fraud_model_transaction_scores.rule_chargeback_history,
+        fraud_model_transaction_scores.rule_amount_spike,
+        fraud_model_transaction_scores.model_version,
         {{ build_started_at() }} as scored_at
-    from transaction_fraud_scores
+    from fraud_model_transaction_scores
     inner join transactions_risk
-        on transaction_fraud_scores.transaction_id = transactions_risk.transaction_id
+        on fraud_model_transaction_scores.transaction_id = transactions_risk.transaction_id
 )
 
 select * from final

@@ -1,7 +1,7 @@
 with
 
-segmentation_evaluation as (
-    select * from {{ ref('segmentation_evaluation') }}
+segmentation_model_evaluation as (
+    select * from {{ ref('segmentation_model_evaluation') }}
 ),
 
 churn_value_model_versions as (
@@ -63,7 +63,7 @@ recommendation_evaluation as (
         recommendations_backtest.model,
         recommendations_backtest.metric,
         recommendations_backtest.value,
-        'recommendation_blend_weights' as model_version,
+        'recommendation_model_blend_weights' as model_version,
         as_of_dates.as_of_date,
         recommendations_backtest.note
     from recommendations_backtest
@@ -80,7 +80,7 @@ all_evaluations as (
         model_version,
         as_of_date,
         note
-    from segmentation_evaluation
+    from segmentation_model_evaluation
     union all by name
     select * from churn_value_evaluation
     union all by name

@@ -11,8 +11,8 @@ recommendation_scores as (
     select * from {{ ref('int_customers_recommendation_scores') }}
 ),
 
-segment_descriptions as (
-    select * from {{ ref('segment_descriptions') }}
+segmentation_model_descriptions as (
+    select * from {{ ref('segmentation_model_descriptions') }}
 ),
 
 final as (
@@ -41,7 +41,7 @@ final as (
                     'often bought with ' || recommendation_scores.anchor_item_id || ', which you bought'
             when 'segment'
                 then
-                    'popular with "' || coalesce(segment_descriptions.segment_name, 'your segment') || '" ('
+                    'popular with "' || coalesce(segmentation_model_descriptions.segment_name, 'your segment') || '" ('
                     || round(100 * recommendation_scores.segment_share, 1) || '% of them bought it)'
             else 'popular with all customers (no. ' || recommendation_scores.popularity_rank || ')'
         end as reason,
@@ -51,8 +51,8 @@ final as (
         recommendation_scores.is_discovery,
         recommendation_scores.segment_id
     from recommendation_scores
-    left join segment_descriptions
-        on recommendation_scores.segment_id = segment_descriptions.segment_id
+    left join segmentation_model_descriptions
+        on recommendation_scores.segment_id = segmentation_model_descriptions.segment_id
     where
         recommendation_scores.snapshot_name = 'current'
         and recommendation_scores.recommendation_rank <= {{ var('recommendations_per_customer') | int }}

@@ -12,11 +12,11 @@ customers_item_spend as (
 ),
 
 segment_assignments as (
-    select * from {{ ref('customer_segment_assignments') }}
+    select * from {{ ref('segmentation_model_assignments') }}
 ),
 
-segment_descriptions as (
-    select * from {{ ref('segment_descriptions') }}
+segmentation_model_descriptions as (
+    select * from {{ ref('segmentation_model_descriptions') }}
 ),
 
 segment_spend as (
@@ -52,7 +52,7 @@ shares as (
 final as (
     select
         shares.segment_id,
-        segment_descriptions.segment_name,
+        segmentation_model_descriptions.segment_name,
         shares.category,
         cast(shares.spend as double) as spend,
         cast(shares.share_of_segment_spend as double) as share_of_segment_spend,
@@ -68,8 +68,8 @@ final as (
     from shares
     inner join segment_sizes
         on shares.segment_id = segment_sizes.segment_id
-    inner join segment_descriptions
-        on shares.segment_id = segment_descriptions.segment_id
+    inner join segmentation_model_descriptions
+        on shares.segment_id = segmentation_model_descriptions.segment_id
 )
 
 select * from final

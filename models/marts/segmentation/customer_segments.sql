@@ -1,15 +1,15 @@
 with
 
 segment_assignments as (
-    select * from {{ ref('customer_segment_assignments') }}
+    select * from {{ ref('segmentation_model_assignments') }}
 ),
 
 value_predictions as (
-    select * from {{ ref('customer_value_predictions') }}
+    select * from {{ ref('churn_value_model_predictions') }}
 ),
 
-segment_descriptions as (
-    select * from {{ ref('segment_descriptions') }}
+segmentation_model_descriptions as (
+    select * from {{ ref('segmentation_model_descriptions') }}
 ),
 
 current_rfm as (
@@ -20,7 +20,7 @@ final as (
     select
         current_rfm.customer_id,
         segment_assignments.segment_id,
-        segment_descriptions.segment_name,
+        segmentation_model_descriptions.segment_name,
         segment_assignments.segment_probability,
         segment_assignments.distance_to_centroid,
         segment_assignments.top_features as segment_reasons,
@@ -42,8 +42,8 @@ final as (
     from current_rfm
     inner join segment_assignments
         on current_rfm.customer_id = segment_assignments.customer_id
-    inner join segment_descriptions
-        on segment_assignments.segment_id = segment_descriptions.segment_id
+    inner join segmentation_model_descriptions
+        on segment_assignments.segment_id = segmentation_model_descriptions.segment_id
     inner join value_predictions
         on current_rfm.customer_id = value_predictions.customer_id
 )

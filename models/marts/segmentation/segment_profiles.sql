@@ -1,11 +1,11 @@
 with
 
-segment_descriptions as (
-    select * from {{ ref('segment_descriptions') }}
+segmentation_model_descriptions as (
+    select * from {{ ref('segmentation_model_descriptions') }}
 ),
 
 segment_assignments as (
-    select * from {{ ref('customer_segment_assignments') }}
+    select * from {{ ref('segmentation_model_assignments') }}
 ),
 
 current_rfm as (
@@ -31,20 +31,20 @@ per_segment as (
 final as (
     select
         per_segment.segment_id,
-        segment_descriptions.segment_name,
+        segmentation_model_descriptions.segment_name,
         per_segment.customers,
         cast(per_segment.customers as double) / sum(per_segment.customers) over () as share_of_customers,
         cast(per_segment.revenue as double) / nullif(sum(per_segment.revenue) over (), 0) as share_of_revenue,
-        segment_descriptions.description,
-        segment_descriptions.distinguishing_features,
+        segmentation_model_descriptions.description,
+        segmentation_model_descriptions.distinguishing_features,
         per_segment.average_recency_days,
         per_segment.average_frequency,
         per_segment.average_monetary,
         per_segment.average_segment_probability,
         per_segment.model_version
     from per_segment
-    inner join segment_descriptions
-        on per_segment.segment_id = segment_descriptions.segment_id
+    inner join segmentation_model_descriptions
+        on per_segment.segment_id = segmentation_model_descriptions.segment_id
 )
 
 select * from final

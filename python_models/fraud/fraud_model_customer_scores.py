@@ -9,6 +9,6 @@ from customer_ml.warehouse.arrow import to_arrow
 
 def model(dbt, session):
     version = latest_version(dbt.ref("fraud_model_versions"), FRAUD_KIND)
-    transaction_scores = to_arrow(dbt.ref("transaction_fraud_scores").order("transaction_id"))
+    transaction_scores = to_arrow(dbt.ref("fraud_model_transaction_scores").order("transaction_id"))
     customers = load_fraud_scorer(version).customer_scores(transaction_scores)
     return customers.append_column("model_version", pa.array([version["model_version"]] * customers.num_rows))

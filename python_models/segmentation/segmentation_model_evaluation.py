@@ -8,7 +8,7 @@ from customer_ml.warehouse.arrow import current_snapshot, to_arrow
 def model(dbt, session):
     version = latest_version(dbt.ref("segmentation_model_versions"), "segmentation")
     features = current_snapshot(dbt.ref("int_customers_features"))
-    assignments = to_arrow(dbt.ref("customer_segment_assignments").order("customer_id"))
+    assignments = to_arrow(dbt.ref("segmentation_model_assignments").order("customer_id"))
     truth = to_arrow(dbt.ref("stg_demo__customer_kinds"))
     model = load_segmentation_model(version, device="cpu")
     rows = segmentation_evaluation(model, features, assignments, truth, seed=int(dbt.config.meta_get("seed")))

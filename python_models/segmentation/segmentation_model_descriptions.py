@@ -5,7 +5,7 @@ from customer_ml.warehouse.arrow import feature_catalog, to_arrow
 
 
 def model(dbt, session):
-    assignments = dbt.ref("customer_segment_assignments").select("customer_id, segment_id")
+    assignments = dbt.ref("segmentation_model_assignments").select("customer_id, segment_id")
     features = dbt.ref("int_customers_features").filter("snapshot_name = 'current'")
     table = to_arrow(assignments.join(features, "customer_id").order("customer_id"))
     return describe_segments(table, feature_catalog(dbt.ref("int_feature_catalog")))

@@ -5,7 +5,7 @@ from customer_ml.warehouse.arrow import to_arrow
 
 
 def model(dbt, session):
-    assignments = to_arrow(dbt.ref("customer_segment_assignments").order("customer_id"))
+    assignments = to_arrow(dbt.ref("segmentation_model_assignments").order("customer_id"))
     return map_2d_table(
         assignments,
         tsne_sample_size=int(dbt.config.meta_get("tsne_sample_size")),
