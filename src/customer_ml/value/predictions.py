@@ -229,26 +229,6 @@ def _apply_version(
     )
 
 
-def backtest_evaluation(version: dict[str, Any]) -> list[dict[str, Any]]:
-    """The version's backtest rows as evaluation rows (task, model, metric, value, note)."""
-    rows = []
-    for row in json.loads(version["metrics"])["backtest"]:
-        value = row.get("value")
-        if not isinstance(value, (int, float)) or isinstance(value, bool):
-            continue
-        note = "backtest: fit as of T - 2h, evaluated on the outcomes of [T - h, T)"
-        rows.append(
-            {
-                "task": row["task"],
-                "model": row["model"],
-                "metric": row["metric"],
-                "value": value,
-                "note": note,
-            }
-        )
-    return rows
-
-
 FRAUD_KIND = "fraud"
 
 
