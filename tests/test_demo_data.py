@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from tests.e2e.contract import raw_contract
 from tools import demo_data
 from tools.demo_data import FRAUD_KIND, KINDS, MECHANISMS, generate, main, write
 
@@ -18,27 +19,9 @@ N = 2000
 SEED = 7
 END = dt.date(2026, 9, 30)
 
-# The data contract's column names, written out here so that a change on either side fails a test.
-CONTRACT = {
-    "transactions": [
-        "transaction_id",
-        "customer_id",
-        "transacted_at",
-        "amount",
-        "quantity",
-        "status",
-        "payment_method",
-        "device_id",
-        "ip_country",
-        "channel",
-    ],
-    "transaction_items": ["transaction_id", "item_id", "quantity", "unit_price"],
-    "items": ["item_id", "category", "brand", "price"],
-    "customers": ["customer_id", "signed_up_at", "country", "birth_year", "gender", "acquisition_channel"],
-    "events": ["customer_id", "occurred_at", "event_type", "session_id", "item_id"],
-    "social_edges": ["customer_id", "related_customer_id", "relation", "created_at"],
-    "fraud_labels": ["transaction_id", "is_fraud", "labeled_at"],
-}
+# The data contract's raw columns as the build enforces them (macros/raw/raw_contract.sql), so a change
+# on either side fails a test.
+CONTRACT = {table: spec["columns"] for table, spec in raw_contract().items()}
 TIMESTAMP_COLUMNS = {
     "transactions": "transacted_at",
     "customers": "signed_up_at",

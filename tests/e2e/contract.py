@@ -8,13 +8,16 @@ unique and never null.
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
-CONTRACT_DOC = Path(__file__).resolve().parents[2] / "docs" / "data-contract.md"
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+CONTRACT_DOC = PROJECT_DIR / "docs" / "data-contract.md"
+RAW_CONTRACT_MACRO = PROJECT_DIR / "macros" / "raw" / "raw_contract.sql"
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,16 @@ class MartContract:
 
 def _names(cell: str) -> tuple[str, ...]:
     return tuple(name.strip() for name in cell.split(",") if name.strip())
+
+
+def raw_contract(macro: Path = RAW_CONTRACT_MACRO) -> dict[str, dict]:
+    """The input side as the build enforces it: the dict that macros/raw/raw_contract.sql returns (each
+    raw table's columns in order, its required columns, whether it is required), read from the macro
+    itself so that tests never restate the column lists."""
+    text = macro.read_text(encoding="utf-8")
+    literal = text[text.index("return(") + len("return(") : text.rindex(") }}")]
+    literal = re.sub(r"\btrue\b", "True", re.sub(r"\bfalse\b", "False", literal))
+    return ast.literal_eval(literal)
 
 
 def mart_contracts(doc: Path = CONTRACT_DOC) -> dict[str, MartContract]:
