@@ -34,7 +34,7 @@ snapshot_periods as (
         earlier.period
     from periods
     inner join periods as earlier
-        on earlier.period <= periods.period
+        on periods.period >= earlier.period
 ),
 
 period_bounds as (

@@ -35,6 +35,13 @@
 {%- set discovery_signals = [
     'global_share', 'segment_share', 'copurchase_score', 'category_adoption_rate', 'category_transition',
 ] -%}
+{%- set weight_columns = [] -%}
+{%- for signals in groups.values() -%}{%- for signal in signals -%}
+{%- do weight_columns.append(('item', signal, 'w_' ~ signal)) -%}
+{%- endfor -%}{%- endfor -%}
+{%- for signal in discovery_signals -%}
+{%- do weight_columns.append(('discovery', signal, 'dw_' ~ signal)) -%}
+{%- endfor -%}
 {%- set discovery_rank = var('recommendation_discovery_rank') | int -%}
 {%- set list_length = [10, var('recommendations_per_customer') | int] | max -%}
 {%- set discovery_slots = [discovery_rank - 1, 1] | max if discovery_rank > 0 else 0 -%}
@@ -60,14 +67,11 @@ weights as (
     select
         applies_to_snapshot,
         any_value(method) filter (where blend = 'item') as blend_method,
-        max(weight) filter (where blend = 'item' and signal = 'intercept') as intercept
-        {%- for signals in groups.values() %}{% for signal in signals %},
-        max(weight) filter (where blend = 'item' and signal = '{{ signal }}') as w_{{ signal }}
-        {%- endfor %}{% endfor %},
-        max(weight) filter (where blend = 'discovery' and signal = 'intercept') as discovery_intercept
-        {%- for signal in discovery_signals %},
-        max(weight) filter (where blend = 'discovery' and signal = '{{ signal }}') as dw_{{ signal }}
+        max(weight) filter (where blend = 'item' and signal = 'intercept') as intercept,
+        {%- for blend, signal, column in weight_columns %}
+        max(weight) filter (where blend = '{{ blend }}' and signal = '{{ signal }}') as {{ column }},
         {%- endfor %}
+        max(weight) filter (where blend = 'discovery' and signal = 'intercept') as discovery_intercept
     from blend_weights
     group by applies_to_snapshot
 ),
@@ -184,8 +188,10 @@ customer_doors as (
         snapshot_name,
         customer_id,
         any_value(best_seller_door_chance) as best_seller_door_chance,
-        max(1 - (1 - door_chance_before) * (1 - discovery_chance)) filter (where door_order = 1) as one_door_chance,
-        max(1 - (1 - door_chance_before) * (1 - discovery_chance)) filter (where door_order = 2) as two_doors_chance
+        max(1 - (1 - door_chance_before) * (1 - discovery_chance)) filter (where door_order = 1)
+            as one_door_chance,
+        max(1 - (1 - door_chance_before) * (1 - discovery_chance)) filter (where door_order = 2)
+            as two_doors_chance
     from ordered_doors
     group by snapshot_name, customer_id
 ),
@@ -339,12 +345,13 @@ final as (
             -- often start buying in its category says so.
             when is_discovery and transition_contribution > 0 and transition_from_category is not null
                 then 'category_adoption'
-            else list_reduce(
-                group_contributions,
-                (best, candidate) -> case
-                    when candidate.contribution > best.contribution then candidate else best
-                end
-            ).reason_kind
+            else
+                list_reduce(
+                    group_contributions,
+                    (best, candidate) -> case
+                        when candidate.contribution > best.contribution then candidate else best
+                    end
+                ).reason_kind
         end as reason_kind,
         is_discovery,
         own_orders,
