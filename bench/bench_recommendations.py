@@ -1,16 +1,28 @@
-"""The recommender's backtest on shopping data made independently of the demo generator.
+"""The recommender's backtest on shopping data made independently of the demo generator, and its cost
+at scale.
 
     .venv/bin/python bench/bench_recommendations.py --customers 20000 [--seed 3] [--scenario all]
+    .venv/bin/python bench/bench_recommendations.py --scale --customers 200000 --items 5000
 
 Each scenario writes transactions, transaction_items and items laid out as the data contract says, runs
-the project's full `dbt build` on them in a scratch folder, and prints the recommendation rows of
-marts.model_evaluation: the recommender against global popularity, segment popularity and the
-customer's own history. What the scenarios vary, none of which the demo generator has:
+the project's `dbt build` of the recommender's subgraph on them in a scratch folder, and prints its
+backtest (the rows marts.model_evaluation shows as task 'recommendation'): the recommender against
+global popularity, segment popularity and the customer's own history. What the scenarios vary, none
+of which the demo generator has:
 
 - staples: most purchases are repeat purchases of a few consumable items a customer keeps re-buying;
 - bundles: items bought together with a complement from another category;
 - explorers: customers keep adopting categories new to them, so what they buy next is often new;
 - flat: weak preferences and a flat catalogue, where popularity is hard to beat.
+
+--scale times the recommendation nodes alone: demo data with `--items` items, the feature layer built
+by dbt, segments stood in for by a hash of the customer id into six segments (the neural segmentation
+is not what is measured), then `dbt run` of the recommendation models, seconds per node from dbt's
+run_results.json.
+
+Two more, written down before any result of the discovery slots' design was seen and never used to
+choose it (`--scenario held-out` runs them): 'mixed' (middling everything, few consumables) and
+'wanderers' (fast category adoption, flat preferences, a steep catalogue, many consumables).
 """
 
 from __future__ import annotations
@@ -18,6 +30,9 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
+import json
+import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -26,7 +41,9 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
-from demo_features import dbt_build_folder
+from demo_features import dbt_build_folder, peak_rss_mib
+
+from tools import demo_data
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -46,6 +63,10 @@ SCENARIOS = {
     "bundles": Scenario(0.3, 0.5, 0.3, 0.3, 1.1),
     "explorers": Scenario(0.3, 0.2, 3.0, 0.5, 1.1),
     "flat": Scenario(0.2, 0.05, 1.0, 3.0, 0.6),
+}
+HELD_OUT = {
+    "mixed": Scenario(0.5, 0.3, 1.5, 1.0, 0.9, consumable_share=0.3),
+    "wanderers": Scenario(0.4, 0.1, 2.0, 1.5, 1.4, consumable_share=0.7),
 }
 
 
@@ -119,14 +140,87 @@ def generate(out: Path, n_customers: int, scenario: Scenario, seed: int) -> Path
     return out
 
 
+# The recommender's subgraph only (segmentation included, since candidates come from segments); churn,
+# value and fraud do not feed it and would only add build time.
+SELECT = ["+int_recommendations_backtest", "+customer_recommendations"]
+
+
 def build(raw: Path, work: Path) -> tuple[Path, float]:
     started = time.perf_counter()
-    database = dbt_build_folder(raw, work)
+    database = dbt_build_folder(raw, work, SELECT)
     return database, time.perf_counter() - started
 
 
 METRICS = ["category_hit_rate_at_3", "new_category_hit_rate_at_3", "item_hit_rate_at_10", "item_ndcg_at_10"]
 MODELS = ["recommender", "global_popularity", "segment_popularity", "own_history"]
+
+
+RECOMMENDATION_NODES = [
+    "int_order_lines",
+    "int_customers_item_history",
+    "int_customers_item_outcomes",
+    "int_items_statistics",
+    "int_items_copurchases",
+    "int_customers_recommendation_candidates",
+    "recommendation_model_blend_weights",
+    "int_customers_recommendation_scores",
+    "int_recommendations_backtest",
+    "customer_recommendations",
+]
+
+
+def scale(n_customers: int, n_items: int, work: Path, seed: int) -> None:
+    """Print seconds per recommendation node on `n_customers` demo customers and `n_items` items."""
+    demo_data.N_ITEMS = n_items  # the generator's catalogue size (2,000 by default)
+    started = time.perf_counter()
+    raw = Path(demo_data.write(work / "raw", n_customers=n_customers, seed=seed))
+    print(f"generated in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+    started = time.perf_counter()
+    features = ["+int_order_lines", "+int_as_of_dates", "+int_customers_features"]
+    database = dbt_build_folder(raw, work, features)
+    print(f"features built in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+    with duckdb.connect(str(database)) as con:
+        con.execute("create schema if not exists ml")
+        con.execute(
+            "create or replace table ml.segmentation_model_assignments as "
+            "select distinct customer_id, cast(hash(customer_id || '#segment') % 6 as bigint) as segment_id "
+            "from intermediate.int_customers_features"
+        )
+        con.execute(
+            "create or replace table ml.segmentation_model_descriptions as "
+            "select segment_id, 'segment ' || segment_id as segment_name from range(6) as r(segment_id)"
+        )
+        lines = con.execute("select count(*) from intermediate.int_order_lines").fetchone()[0]
+    target = work / "target"
+    started = time.perf_counter()
+    subprocess.run(
+        [
+            str(Path(sys.executable).with_name("dbt")),
+            "run",
+            "--select",
+            *RECOMMENDATION_NODES,
+            "--threads",
+            "1",
+            "--vars",
+            json.dumps({"raw_data_path": str(raw)}),
+            "--target-path",
+            str(target),
+            "--log-path",
+            str(work / "logs"),
+            "--quiet",
+        ],
+        cwd=PROJECT,
+        env={**os.environ, "SEGMENTATION_DB_PATH": str(database)},
+        check=True,
+    )
+    wall = time.perf_counter() - started
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    print(f"| node ({n_customers:,} customers, {n_items:,} items, {lines:,} order lines) | seconds |")
+    print("| --- | --- |")
+    for result in results:
+        print(f"| {result['unique_id'].split('.')[-1]} | {result['execution_time']:.1f} |")
+    print(f"| all (dbt run wall, one thread) | {wall:.1f} |")
+    print(f"peak memory of the generator process {peak_rss_mib():.0f} MiB", file=sys.stderr)
 
 
 def main() -> None:
@@ -135,19 +229,28 @@ def main() -> None:
     )
     parser.add_argument("--customers", type=int, default=20000)
     parser.add_argument("--seed", type=int, default=3)
-    parser.add_argument("--scenario", choices=[*SCENARIOS, "all"], default="all")
+    parser.add_argument("--scenario", choices=[*SCENARIOS, *HELD_OUT, "all", "held-out"], default="all")
+    parser.add_argument("--scale", action="store_true", help="time the recommendation nodes at scale")
+    parser.add_argument("--items", type=int, default=5000, help="catalogue size with --scale")
+    parser.add_argument("--keep", type=Path, help="keep the raw files and database in KEEP[/<scenario>]")
     args = parser.parse_args()
-    names = list(SCENARIOS) if args.scenario == "all" else [args.scenario]
+    if args.scale:
+        with tempfile.TemporaryDirectory() as scratch:
+            scale(args.customers, args.items, args.keep or Path(scratch), args.seed)
+        return
+    scenarios = {**SCENARIOS, **HELD_OUT}
+    groups = {"all": list(SCENARIOS), "held-out": list(HELD_OUT)}
+    names = groups.get(args.scenario, [args.scenario])
     print(f"| scenario | recommender | {' | '.join(METRICS)} |")
     print(f"| --- | --- |{' --- |' * len(METRICS)}")
     for name in names:
         with tempfile.TemporaryDirectory() as scratch:
-            work = Path(scratch)
-            raw = generate(work / "raw", args.customers, SCENARIOS[name], args.seed)
+            work = args.keep / name if args.keep else Path(scratch)
+            raw = generate(work / "raw", args.customers, scenarios[name], args.seed)
             database, seconds = build(raw, work)
             with duckdb.connect(str(database), read_only=True) as con:
                 rows = con.execute(
-                    "select model, metric, value from marts.model_evaluation where task = 'recommendation'"
+                    "select model, metric, value from intermediate.int_recommendations_backtest"
                 ).fetchall()
             values = {(model, metric): value for model, metric, value in rows}
             for model in MODELS:

@@ -6,7 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from customer_ml.recommendation.blend import BLEND_SIGNALS, FALLBACK_WEIGHTS, blend_weights_table, fit_blend
+from customer_ml.recommendation.blend import (
+    BLEND_SIGNALS,
+    DISCOVERY_FALLBACK_WEIGHTS,
+    DISCOVERY_SIGNALS,
+    FALLBACK_WEIGHTS,
+    blend_weights_table,
+    fit_blend,
+)
 
 
 def _candidates(n: int = 4000, seed: int = 0) -> pa.Table:
@@ -18,6 +25,11 @@ def _candidates(n: int = 4000, seed: int = 0) -> pa.Table:
         -3 + 2.5 * columns["log_own_orders"] + 2.0 * columns["segment_share"] - 1.0 * columns["global_share"]
     )
     columns["is_bought_next"] = rng.random(n) < 1 / (1 + np.exp(-logit))
+    # New categories are taken up after the customer's categories, whatever the item's popularity.
+    columns["category_adoption_rate"] = rng.random(n) * 0.1
+    columns["category_transition"] = rng.random(n) * 0.3
+    category_logit = -3 + 12 * columns["category_transition"]
+    columns["is_category_bought_next"] = rng.random(n) < 1 / (1 + np.exp(-category_logit))
     return pa.table(columns)
 
 
@@ -39,9 +51,27 @@ def test_too_few_purchases_fall_back_and_say_why() -> None:
     assert weights == FALLBACK_WEIGHTS and positives == 0 and method.startswith("fallback: 0 of 300")
 
 
-def test_weights_table_has_one_row_per_blend_and_signal() -> None:
+def test_discovery_blend_learns_category_take_up_on_its_own_label() -> None:
+    weights, method, _, positives = fit_blend(_candidates(), blend="discovery")
+    assert method == "logistic regression, monotone" and positives > 0
+    assert set(weights) == {"intercept", *DISCOVERY_SIGNALS}
+    assert weights["category_transition"] > 5  # the driver, on its own scale (12 in the simulation)
+    assert weights["category_transition"] > weights["global_share"]
+    table = _candidates(n=300)
+    none_bought = pa.array([False] * 300)
+    label = table.schema.get_field_index("is_category_bought_next")
+    table = table.set_column(label, "is_category_bought_next", none_bought)
+    assert fit_blend(table, blend="discovery")[0] == DISCOVERY_FALLBACK_WEIGHTS
+
+
+def test_weights_table_has_one_row_per_blend_snapshot_and_signal() -> None:
     table = blend_weights_table(
-        [("training", "current", _candidates()), ("backtest", "training", _candidates(seed=1))]
+        [
+            ("item", "training", "current", _candidates()),
+            ("item", "backtest", "training", _candidates(seed=1)),
+            ("discovery", "training", "current", _candidates()),
+        ]
     )
-    assert table.num_rows == 2 * (len(BLEND_SIGNALS) + 1)
+    assert table.num_rows == 2 * (len(BLEND_SIGNALS) + 1) + len(DISCOVERY_SIGNALS) + 1
     assert set(table.column("applies_to_snapshot").to_pylist()) == {"current", "training"}
+    assert set(table.column("blend").to_pylist()) == {"item", "discovery"}

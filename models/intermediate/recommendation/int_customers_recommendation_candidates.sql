@@ -1,16 +1,28 @@
 {#-
     The items worth ranking for each customer as of each date, with the signals the recommender blends:
-    one row per snapshot, customer and candidate item. Candidates come from four sources: what the
+    one row per snapshot, customer and candidate item. Candidates come from five sources: what the
     customer bought before (repeat purchases), what is often bought with their recent items
-    (co-purchase), what their segment buys, and what everyone buys (the fallback). 'current' covers every
-    segmented customer; the past snapshots, which only train and backtest the blend, a seeded sample of
-    var recommendation_sample_customers customers. is_bought_next says whether the customer bought the
-    item in the horizon after the as-of date (null for 'current').
+    (co-purchase), what their segment buys, what everyone buys (the fallback), and the best seller of
+    each category the customer never bought in (so every new category has a candidate for the discovery
+    slots). 'current' covers every segmented customer; the past snapshots, which only train and backtest
+    the blends, a seeded sample of var recommendation_sample_customers customers. is_bought_next says
+    whether the customer bought the item in the horizon after the as-of date, is_category_bought_next
+    whether they bought anything of its category (both null for 'current').
+
+    Category adoption, for the discovery slots: in the horizon before each as-of date, the share of
+    customers new to a category who started buying in it (category_adoption_rate), and the same among
+    the customers of each category they did buy in (category transition, shrunk towards the adoption
+    rate); a customer's category_transition is the mean over their categories weighted by their share
+    in each. Counted on the seeded sample of customers (the rates are per category, so a sample is
+    plenty and the cost stays flat as customers grow).
 
     Customers are grouped by their current segment at every snapshot: the segment popularity of a past
     snapshot counts only purchases before that snapshot, but the grouping itself is today's.
 -#}
 {%- set per_source = var('recommendation_candidates_per_source') | int -%}
+{%- set sample_customers = var('recommendation_sample_customers') | int -%}
+{#- Prior strength (in customers) that shrinks a category transition towards the adoption rate. -#}
+{%- set transition_prior = 20 -%}
 with
 
 customers_item_history as (
@@ -56,7 +68,20 @@ snapshot_customers as (
             order by
                 hash(customers_features.customer_id || '#recommendation-sample'),
                 customers_features.customer_id
-        ) <= {{ var('recommendation_sample_customers') | int }}
+        ) <= {{ sample_customers }}
+),
+
+sample_customers as (
+    -- The customers category adoption is counted on: the past snapshots' sample, and the same seeded
+    -- sample of 'current'.
+    select
+        snapshot_name,
+        customer_id
+    from snapshot_customers
+    qualify row_number() over (
+            partition by snapshot_name
+            order by hash(customer_id || '#recommendation-sample'), customer_id
+        ) <= {{ sample_customers }}
 ),
 
 history as (
@@ -77,6 +102,114 @@ category_shares as (
         sum(orders) / sum(sum(orders)) over (partition by snapshot_name, customer_id) as category_share
     from history
     group by snapshot_name, customer_id, category
+),
+
+sample_categories as (
+    -- Each sampled customer's categories, and whether they bought in it before the horizon that ends at
+    -- the as-of date (else they started buying in it within that horizon).
+    select
+        customers_item_history.snapshot_name,
+        customers_item_history.customer_id,
+        customers_item_history.category,
+        min(customers_item_history.first_bought_at)
+        < any_value(as_of_dates.as_of_date) - any_value(as_of_dates.horizon_days) as is_held_before
+    from customers_item_history
+    inner join sample_customers
+        on customers_item_history.snapshot_name = sample_customers.snapshot_name
+            and customers_item_history.customer_id = sample_customers.customer_id
+    inner join as_of_dates
+        on customers_item_history.snapshot_name = as_of_dates.snapshot_name
+    group by
+        customers_item_history.snapshot_name,
+        customers_item_history.customer_id,
+        customers_item_history.category
+),
+
+established_customers as (
+    -- Sampled customers who had bought something before that horizon: the ones who could adopt.
+    select
+        snapshot_name,
+        customer_id
+    from sample_categories
+    group by snapshot_name, customer_id
+    having bool_or(is_held_before)
+),
+
+established_categories as (
+    select sample_categories.*
+    from sample_categories
+    semi join established_customers
+        on sample_categories.snapshot_name = established_customers.snapshot_name
+            and sample_categories.customer_id = established_customers.customer_id
+),
+
+established_counts as (
+    select
+        snapshot_name,
+        count(*) as customers
+    from established_customers
+    group by snapshot_name
+),
+
+category_counts as (
+    select
+        snapshot_name,
+        category,
+        count(*) filter (where is_held_before) as holders,
+        count(*) filter (where not is_held_before) as adopters
+    from established_categories
+    group by snapshot_name, category
+),
+
+category_adoption as (
+    select
+        category_counts.snapshot_name,
+        category_counts.category,
+        category_counts.holders,
+        coalesce(
+            category_counts.adopters / nullif(established_counts.customers - category_counts.holders, 0), 0
+        ) as adoption_rate
+    from category_counts
+    inner join established_counts
+        on category_counts.snapshot_name = established_counts.snapshot_name
+),
+
+category_pairs as (
+    -- Of the customers who held category a before the horizon: how many also held b, how many started b.
+    select
+        held.snapshot_name,
+        held.category as from_category,
+        other.category as to_category,
+        count(*) filter (where other.is_held_before) as both_held,
+        count(*) filter (where not other.is_held_before) as adopters
+    from established_categories as held
+    inner join established_categories as other
+        on held.snapshot_name = other.snapshot_name
+            and held.customer_id = other.customer_id
+            and held.category != other.category
+    where held.is_held_before
+    group by held.snapshot_name, held.category, other.category
+),
+
+category_transitions as (
+    -- P(start buying to_category | held from_category), shrunk towards to_category's adoption rate.
+    select
+        from_counts.snapshot_name,
+        from_counts.category as from_category,
+        to_adoption.category as to_category,
+        (coalesce(category_pairs.adopters, 0) + {{ transition_prior }} * to_adoption.adoption_rate)
+        / (
+            from_counts.holders - coalesce(category_pairs.both_held, 0) + {{ transition_prior }}
+        ) as transition_rate
+    from category_counts as from_counts
+    inner join category_adoption as to_adoption
+        on from_counts.snapshot_name = to_adoption.snapshot_name
+            and from_counts.category != to_adoption.category
+    left join category_pairs
+        on from_counts.snapshot_name = category_pairs.snapshot_name
+            and from_counts.category = category_pairs.from_category
+            and to_adoption.category = category_pairs.to_category
+    where from_counts.holders > 0
 ),
 
 segment_history as (
@@ -196,6 +329,30 @@ popular_candidates as (
     where items_statistics.popularity_rank <= {{ per_source }}
 ),
 
+category_best_sellers as (
+    select
+        snapshot_name,
+        category,
+        item_id
+    from items_statistics
+    where rank_in_category = 1
+),
+
+new_category_candidates as (
+    -- The best seller of every category the customer never bought in.
+    select
+        snapshot_customers.snapshot_name,
+        snapshot_customers.customer_id,
+        category_best_sellers.item_id
+    from snapshot_customers
+    inner join category_best_sellers
+        on snapshot_customers.snapshot_name = category_best_sellers.snapshot_name
+    anti join category_shares
+        on snapshot_customers.snapshot_name = category_shares.snapshot_name
+            and snapshot_customers.customer_id = category_shares.customer_id
+            and category_best_sellers.category = category_shares.category
+),
+
 candidates as (
     select * from own_candidates
     union
@@ -204,6 +361,54 @@ candidates as (
     select * from segment_candidates
     union
     select * from popular_candidates
+    union
+    select * from new_category_candidates
+),
+
+new_category_pairs as (
+    select distinct
+        candidates.snapshot_name,
+        candidates.customer_id,
+        items_statistics.category
+    from candidates
+    inner join items_statistics
+        on candidates.snapshot_name = items_statistics.snapshot_name
+            and candidates.item_id = items_statistics.item_id
+    anti join category_shares
+        on candidates.snapshot_name = category_shares.snapshot_name
+            and candidates.customer_id = category_shares.customer_id
+            and items_statistics.category = category_shares.category
+),
+
+customer_transitions as (
+    -- For each category new to the customer: the transition rates from their categories, weighted by
+    -- their share in each; the category that contributes most names the reason.
+    select
+        new_category_pairs.snapshot_name,
+        new_category_pairs.customer_id,
+        new_category_pairs.category,
+        sum(category_shares.category_share * category_transitions.transition_rate) as category_transition,
+        arg_max(
+            category_shares.category,
+            category_shares.category_share * category_transitions.transition_rate
+        ) as transition_from_category
+    from new_category_pairs
+    inner join category_shares
+        on new_category_pairs.snapshot_name = category_shares.snapshot_name
+            and new_category_pairs.customer_id = category_shares.customer_id
+    inner join category_transitions
+        on new_category_pairs.snapshot_name = category_transitions.snapshot_name
+            and category_shares.category = category_transitions.from_category
+            and new_category_pairs.category = category_transitions.to_category
+    group by new_category_pairs.snapshot_name, new_category_pairs.customer_id, new_category_pairs.category
+),
+
+categories_bought_next as (
+    select distinct
+        snapshot_name,
+        customer_id,
+        category
+    from customers_item_outcomes
 ),
 
 final as (
@@ -234,10 +439,17 @@ final as (
         coalesce(items_statistics.repeat_rate * cast((history.orders is not null) as integer), 0)
             as repeat_propensity,
         ln(1 + coalesce(copurchase_signals.copurchase_sum, 0)) as copurchase_score,
+        coalesce(category_adoption.adoption_rate, 0) as category_adoption_rate,
+        coalesce(customer_transitions.category_transition, 0) as category_transition,
+        customer_transitions.transition_from_category,
         case
             when as_of_dates.is_current then null
             else customers_item_outcomes.item_id is not null
-        end as is_bought_next
+        end as is_bought_next,
+        case
+            when as_of_dates.is_current then null
+            else categories_bought_next.category is not null
+        end as is_category_bought_next
     from candidates
     inner join as_of_dates
         on candidates.snapshot_name = as_of_dates.snapshot_name
@@ -267,6 +479,17 @@ final as (
         on candidates.snapshot_name = customers_item_outcomes.snapshot_name
             and candidates.customer_id = customers_item_outcomes.customer_id
             and candidates.item_id = customers_item_outcomes.item_id
+    left join category_adoption
+        on candidates.snapshot_name = category_adoption.snapshot_name
+            and items_statistics.category = category_adoption.category
+    left join customer_transitions
+        on candidates.snapshot_name = customer_transitions.snapshot_name
+            and candidates.customer_id = customer_transitions.customer_id
+            and items_statistics.category = customer_transitions.category
+    left join categories_bought_next
+        on candidates.snapshot_name = categories_bought_next.snapshot_name
+            and candidates.customer_id = categories_bought_next.customer_id
+            and items_statistics.category = categories_bought_next.category
 )
 
 select * from final

@@ -2,8 +2,9 @@
     For each segmented customer, their var recommendations_per_customer best items as of the as-of date:
     the recommender's blend of their own purchase history, what is often bought with their recent items,
     what their segment buys and what everyone buys (int_customers_recommendation_scores), with the
-    reason in words taken from the signal that counts most for the item. One slot (var
-    recommendation_discovery_rank) goes to the best item from a category new to the customer.
+    reason in words taken from the signal that counts most for the item. Discovery slots before var
+    recommendation_discovery_rank hold the items from categories new to the customer that they are
+    likeliest to start buying (int_customers_recommendation_scores says how many).
 -#}
 with
 
@@ -39,6 +40,10 @@ final as (
             when 'copurchase'
                 then
                     'often bought with ' || recommendation_scores.anchor_item_id || ', which you bought'
+            when 'category_adoption'
+                then
+                    'customers who buy ' || recommendation_scores.transition_from_category
+                    || ' often start buying ' || recommendation_scores.category
             when 'segment'
                 then
                     'popular with "' || coalesce(segmentation_model_descriptions.segment_name, 'your segment') || '" ('
