@@ -135,7 +135,11 @@ class SelectionConfig:
     candidate with the best criterion wins. Label-free scores in different spaces are not comparable
     (Wang & Ye 2024): on the development scenario families the embedding's segments recovered the planted
     groups better than the features' where the features' silhouette was higher."""
-    fallback_margin: float = 0.05
+    fallback_margin: float = 0.1
+    """Chosen on the development scenario families: at 0.05 the transactions-only family fell back to the
+    features (silhouette in feature space 0.365 against the embedding's 0.299) whose segments recovered
+    less (ARI 0.194 against 0.246); at 0.1 every development family is built on the embedding, which
+    recovered more than the features on five of six (mean +0.05)."""
     n_bootstrap: int = 6
     sample_size: int = 3000
 
