@@ -139,7 +139,7 @@ class SelectionConfig:
     """Chosen on the development scenario families: at 0.05 the transactions-only family fell back to the
     features (silhouette in feature space 0.365 against the embedding's 0.299) whose segments recovered
     less (ARI 0.194 against 0.246); at 0.1 every development family is built on the embedding, which
-    recovered more than the features on five of six (mean +0.05)."""
+    recovered more than the features on five of six (mean +0.04)."""
     n_bootstrap: int = 6
     sample_size: int = 3000
 
