@@ -38,7 +38,6 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.preprocessing import StandardScaler
 
 from customer_ml.registry import model_inputs
-from customer_ml.segmentation.clustering import SegmentClusterer
 from customer_ml.segmentation.config import SegmentationConfig
 from customer_ml.segmentation.model import SegmentationModel
 from customer_ml.warehouse.arrow import current_snapshot, to_arrow
@@ -95,6 +94,8 @@ def evaluate(family: scenarios.Family, cache: Path, overrides: dict, seed: int, 
         "nmi": normalized_mutual_info_score(y, seg),
         "fit_s": fit_s,
         "k_selection": model.metrics_.get("k_selection", []),
+        "candidates": model.metrics_.get("candidates", {}),
+        "uses_learned": model.metrics_.get("uses_learned_representation"),
     }
     for name, k in (("km_k", model.n_segments_), ("km_true", k_true)):
         labels = KMeans(n_clusters=k, n_init=30, random_state=seed).fit_predict(X)
@@ -109,13 +110,8 @@ def evaluate(family: scenarios.Family, cache: Path, overrides: dict, seed: int, 
         clf = HistGradientBoostingClassifier(max_iter=150, random_state=seed)
         pred = cross_val_predict(clf, X, y, cv=folds)
         out["ari_ceiling"] = adjusted_rand_score(y, pred)
-    Xw = model.inputs(features)
-    Z = model.autoencoder_.transform(Xw)
-    for name in model.metrics_["candidates"]:
-        labels = SegmentClusterer(model.config.clustering, model.n_segments_, seed).fit(
-            model._represent(name, Xw, Z)
-        )
-        out[f"ari_{name}"] = adjusted_rand_score(y, labels.labels_)
+    for name, labels in getattr(model, "candidate_labels_", {}).items():
+        out[f"ari_{name}"] = adjusted_rand_score(y, labels)
     pre = getattr(model, "pretrained_embedding_", None)
     if pre is not None:
         out["probe_pre"] = probe(pre, y, seed)

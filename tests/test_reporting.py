@@ -191,3 +191,18 @@ def test_one_segment_is_named_for_everyone_and_says_why() -> None:
     profiles = describe_segments(one, CATALOG).to_pylist()
     assert [row["segment_name"] for row in profiles] == ["All customers"]
     assert "too few to learn segments from" in profiles[0]["description"]
+
+
+def test_two_levels_name_the_broad_segment_above_each_segment() -> None:
+    from customer_ml.segmentation.profiles import describe_two_levels
+
+    # Segments 0 and 2 (frequent and store buyers) share broad segment 0; the lapsed one-order customers
+    # are a broad segment of their own.
+    table = _customers().append_column("broad_segment_id", pa.array(np.repeat([0, 1, 0], 10)))
+    out = {row["segment_id"]: row for row in describe_two_levels(table, CATALOG).to_pylist()}
+    assert [out[s]["broad_segment_id"] for s in (0, 1, 2)] == [0, 1, 0]
+    assert out[0]["broad_segment_name"] == out[2]["broad_segment_name"] != out[1]["broad_segment_name"]
+    assert out[1]["broad_segment_name"].startswith(("Lapsed", "Occasional"))
+    # The segment level is exactly describe_segments'.
+    plain = describe_segments(_customers(), CATALOG).to_pylist()
+    assert [row["segment_name"] for row in plain] == [out[s]["segment_name"] for s in (0, 1, 2)]

@@ -49,15 +49,24 @@ def _mlp(sizes: list[int]) -> nn.Sequential:
 class AutoencoderNet(nn.Module):
     """Symmetric MLP autoencoder: `encoder` to the embedding, `decoder` back to the inputs."""
 
-    def __init__(self, n_features: int, hidden: tuple[int, ...], embedding_dim: int) -> None:
+    def __init__(
+        self, n_features: int, hidden: tuple[int, ...], embedding_dim: int, normalize: bool = False
+    ) -> None:
         super().__init__()
         sizes = [n_features, *hidden, embedding_dim]
         self.encoder = _mlp(sizes)
         self.decoder = _mlp(sizes[::-1])
+        self.normalize = normalize
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """The embedding the segments are built on: the encoder's output, on the unit sphere when the
+        encoder is trained contrastively (its codes are compared by angle)."""
+        z = self.encoder(x)
+        return nn.functional.normalize(z, dim=1) if self.normalize else z
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         z = self.encoder(x)
-        return z, self.decoder(z)
+        return (nn.functional.normalize(z, dim=1) if self.normalize else z), self.decoder(z)
 
 
 def student_t(z: torch.Tensor, centroids: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
@@ -78,6 +87,25 @@ def fgsm(x: torch.Tensor, loss_fn: Callable[[torch.Tensor], torch.Tensor], epsil
     x_req = x.detach().clone().requires_grad_(True)
     (grad,) = torch.autograd.grad(loss_fn(x_req), x_req)
     return (x_req + epsilon * grad.sign()).detach()
+
+
+def scarf_view(x: torch.Tensor, rate: float, gen: torch.Generator) -> torch.Tensor:
+    """A SCARF corruption of the batch x: each entry, with probability `rate`, is replaced by the same
+    column's value in another random row of the batch (a draw from the feature's marginal)."""
+    n, d = x.shape
+    mask = torch.rand((n, d), generator=gen).to(x.device) < rate
+    donors = torch.randint(0, n, (n, d), generator=gen).to(x.device)
+    return torch.where(mask, torch.gather(x, 0, donors), x)
+
+
+def info_nce(a: torch.Tensor, b: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Symmetric InfoNCE between two views' embeddings (row i of a and of b are the positive pair),
+    on L2-normalised codes."""
+    a = nn.functional.normalize(a, dim=1)
+    b = nn.functional.normalize(b, dim=1)
+    logits = a @ b.T / temperature
+    target = torch.arange(len(a), device=a.device)
+    return 0.5 * (nn.functional.cross_entropy(logits, target) + nn.functional.cross_entropy(logits.T, target))
 
 
 def batch_size_for(n_rows: int, cfg: AutoencoderConfig) -> int:
@@ -140,7 +168,9 @@ class AdversarialAutoencoder:
         X_train = X_t[train_idx].to(self.device_)
         X_val = X_t[val_idx].to(self.device_) if n_val else X_train
         self.n_features_in_ = int(X_t.shape[1])
-        self.net_ = AutoencoderNet(self.n_features_in_, tuple(cfg.hidden), cfg.embedding_dim).to(self.device_)
+        self.net_ = AutoencoderNet(
+            self.n_features_in_, tuple(cfg.hidden), cfg.embedding_dim, cfg.contrastive_weight > 0
+        ).to(self.device_)
         opt = torch.optim.Adam(self.net_.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
         best, best_state, bad, reference = (
             float("inf"),
@@ -152,7 +182,7 @@ class AdversarialAutoencoder:
         for epoch in range(1, cfg.max_epochs + 1):
             t0 = time.perf_counter()
             self.net_.train()
-            tot, tot_adv, seen = 0.0, 0.0, 0
+            tot, tot_adv, tot_con, seen = 0.0, 0.0, 0.0, 0
             for idx in self._batches(X_train.shape[0], gen):
                 xb = X_train[idx.to(self.device_)]
                 loss = self._recon(xb, xb)
@@ -160,17 +190,20 @@ class AdversarialAutoencoder:
                 if cfg.adversarial_weight > 0 and cfg.epsilon > 0:
                     x_adv = fgsm(xb, lambda x, xb=xb: self._recon(x, xb), cfg.epsilon)
                     adv = self._recon(x_adv, xb)
+                con = self._contrastive(xb, gen) if cfg.contrastive_weight > 0 else torch.zeros(())
                 opt.zero_grad(set_to_none=True)
-                (loss + cfg.adversarial_weight * adv).backward()
+                (loss + cfg.adversarial_weight * adv + cfg.contrastive_weight * con).backward()
                 opt.step()
                 tot += float(loss.detach()) * len(idx)
                 tot_adv += float(adv.detach()) * len(idx)
+                tot_con += float(con.detach()) * len(idx)
                 seen += len(idx)
             val = self._eval_loss(X_val)
             rec = {
                 "epoch": epoch,
                 "train_loss": tot / seen,
                 "adversarial_loss": tot_adv / seen,
+                "contrastive_loss": tot_con / seen,
                 "val_loss": val,
                 "seconds": time.perf_counter() - t0,
             }
@@ -196,13 +229,46 @@ class AdversarialAutoencoder:
         self.stopped_early_ = self.n_epochs_ < cfg.max_epochs
         return self
 
+    def _contrastive(self, xb: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        """InfoNCE between two SCARF views of the batch, plus (weighted like the reconstruction's) the
+        same with one view pushed by FGSM to disagree with the other: adversarial contrastive learning,
+        so the encoder keeps what tells customers apart and ignores small perturbations."""
+        cfg = self._cfg
+        enc = self.net_.encoder
+        v1 = scarf_view(xb, cfg.corruption_rate, gen)
+        v2 = scarf_view(xb, cfg.corruption_rate, gen)
+        z2 = enc(v2)
+        loss = info_nce(enc(v1), z2, cfg.temperature)
+        if cfg.adversarial_weight > 0 and cfg.epsilon > 0:
+            z2d = z2.detach()
+            v1_adv = fgsm(v1, lambda v: info_nce(enc(v), z2d, cfg.temperature), cfg.epsilon)
+            loss = loss + cfg.adversarial_weight * info_nce(enc(v1_adv), z2, cfg.temperature)
+        return loss
+
     @torch.no_grad()
     def _eval_loss(self, X: torch.Tensor) -> float:
+        """Validation loss: reconstruction error, plus the weighted InfoNCE of fixed SCARF views (chunks of
+        one batch) when the encoder is trained contrastively, so early stopping watches both."""
+        cfg = self._cfg
         self.net_.eval()
         total = 0.0
         for xb in torch.split(X, 8192):
             total += float(nn.functional.mse_loss(self.net_(xb)[1], xb, reduction="sum"))
-        return total / max(1, X.numel())
+        loss = total / max(1, X.numel())
+        if cfg.contrastive_weight > 0 and len(X) > 1:
+            gen = torch.Generator().manual_seed(self.seed + 99)
+            parts, sizes = [], []
+            for xb in torch.split(X, cfg.batch_size):
+                if len(xb) < 2:
+                    continue
+                v1 = scarf_view(xb, cfg.corruption_rate, gen)
+                v2 = scarf_view(xb, cfg.corruption_rate, gen)
+                enc = self.net_.encoder
+                parts.append(float(info_nce(enc(v1), enc(v2), cfg.temperature)) * len(xb))
+                sizes.append(len(xb))
+            if sizes:
+                loss += cfg.contrastive_weight * sum(parts) / sum(sizes)
+        return loss
 
     # -- IDEC fine-tuning ------------------------------------------------------------------------------
     @_threaded
@@ -244,7 +310,7 @@ class AdversarialAutoencoder:
                 with torch.no_grad():
                     self.net_.eval()
                     q_all = torch.cat(
-                        [student_t(self.net_.encoder(xb), mu, dcfg.alpha) for xb in torch.split(X_t, 8192)]
+                        [student_t(self.net_.embed(xb), mu, dcfg.alpha) for xb in torch.split(X_t, 8192)]
                     )
                     p_all = target_distribution(q_all)
                     labels = q_all.argmax(dim=1)
@@ -275,6 +341,10 @@ class AdversarialAutoencoder:
                 if cfg.adversarial_weight > 0 and cfg.epsilon > 0:
                     x_adv = fgsm(xb, objective, cfg.epsilon)
                     adv = objective(x_adv)
+                if cfg.contrastive_weight > 0:
+                    # The contrastive term stays on while fine-tuning: it keeps what tells customers
+                    # apart, so the clustering term cannot press the embedding onto its first clustering.
+                    loss = loss + cfg.contrastive_weight * self._contrastive(xb, gen)
                 opt.zero_grad(set_to_none=True)
                 (loss + cfg.adversarial_weight * adv).backward()
                 opt.step()
@@ -311,7 +381,7 @@ class AdversarialAutoencoder:
         out = []
         for start in range(0, X.shape[0], batch_size):
             xb = torch.as_tensor(np.ascontiguousarray(X[start : start + batch_size], dtype=np.float32))
-            out.append(self.net_.encoder(xb.to(self.device_)).cpu().numpy())
+            out.append(self.net_.embed(xb.to(self.device_)).cpu().numpy())
         if not out:
             return np.zeros((0, self._cfg.embedding_dim), dtype=np.float32)
         return np.concatenate(out)

@@ -40,60 +40,77 @@ def select_k(
 ) -> tuple[int, list[dict]]:
     """Choose the number of segments on a seeded sample of X; returns (k, per-k metrics rows).
 
-    Each k in k_min..k_max is scored by its stability: the mean adjusted Rand index between k-means
-    fitted on two disjoint random halves of the sample, both applied to the whole sample, over
-    `n_stability` pairs. A k is eligible when its stability reaches `stability_ratio` times the best
-    stability over the range (its segments come back about as reliably as the most reproducible
-    partition's). Walking up from k_min, the chosen k is the last eligible one before two ineligible ks
-    in a row. Unlike silhouette or Davies-Bouldin this does not simply prefer the fewest groups: on the
-    development scenario families (bench/scenarios.py) recovery falls faster below the planted k than
-    above it, and an absolute threshold failed on overlapping families, where no k is very stable. A
-    small fragment split off by one run does not forbid a k (fragments are handled when the segments are
-    fitted, see `fit_kmeans`). `preferred_k` (the previous version's k) is kept while it is eligible and
-    within `k_stickiness` of the chosen k. Silhouette, Davies-Bouldin and the smallest segment's share
-    are recorded for each k too.
+    `k_criterion = "silhouette"` (the default, for the contrastive embedding on the unit sphere): each k in
+    k_min..k_max is clustered with `fit_kmeans` (fragments of outliers set aside, so a handful of extreme
+    customers never forbids a k) and scored by its silhouette on the sample; the chosen k has the highest
+    silhouette, and every k within `silhouette_tolerance` of it is eligible. On the normalised contrastive
+    embedding silhouette follows the planted k on the development scenario families (bench/scenarios.py)
+    where on the scaled features it picked the fewest groups (the research notes, section 6).
+
+    `k_criterion = "stability"`: each k is scored by the mean adjusted Rand index between k-means fitted on
+    two disjoint random halves of the sample, both applied to the whole sample, over `n_stability` pairs.
+    A k is eligible when its stability reaches `stability_ratio` times the best stability over the range;
+    walking up from k_min, the chosen k is the last eligible one before two ineligible ks in a row.
+
+    Either way `preferred_k` (the previous version's k) is kept while it is eligible and within
+    `k_stickiness` of the chosen k. Silhouette, Davies-Bouldin and the smallest segment's share are
+    recorded for each k (and stability under the stability criterion).
     """
     cfg = config or ClusteringConfig()
+    if cfg.k_criterion not in ("silhouette", "stability"):
+        raise ValueError(f"unknown k_criterion {cfg.k_criterion!r}; use 'silhouette' or 'stability'")
     sample = np.asarray(X, dtype=np.float64)[seeded_sample(len(X), cfg.sample_size, seed)]
     rng = np.random.default_rng(seed + 5)
     rows: list[dict[str, Any]] = []
     half = len(sample) // 2
+    by_silhouette = cfg.k_criterion == "silhouette"
     for k in range(cfg.k_min, min(cfg.k_max, half - 1) + 1):
-        labels = KMeans(n_clusters=k, n_init=cfg.selection_n_init, random_state=seed).fit_predict(sample)
-        stab = []
-        for b in range(cfg.n_stability):
-            perm = rng.permutation(len(sample))
-            a = KMeans(n_clusters=k, n_init=cfg.selection_n_init, random_state=seed + 2 * b + 1)
-            c = KMeans(n_clusters=k, n_init=cfg.selection_n_init, random_state=seed + 2 * b + 2)
-            la = a.fit(sample[perm[:half]]).predict(sample)
-            lc = c.fit(sample[perm[half : 2 * half]]).predict(sample)
-            stab.append(adjusted_rand_score(la, lc))
+        if by_silhouette:
+            km = fit_kmeans(sample, k, cfg.selection_n_init, seed, cfg.fragment_share)
+            labels = km.predict(sample)
+        else:
+            labels = KMeans(n_clusters=k, n_init=cfg.selection_n_init, random_state=seed).fit_predict(sample)
         single = len(np.unique(labels)) < 2
-        rows.append(
-            {
-                "k": k,
-                "stability": float(np.mean(stab)),
-                "silhouette": 0.0 if single else float(silhouette_score(sample, labels)),
-                "davies_bouldin": 0.0 if single else float(davies_bouldin_score(sample, labels)),
-                "min_share": float(np.bincount(labels, minlength=k).min() / len(labels)),
-            }
-        )
+        row: dict[str, Any] = {
+            "k": k,
+            "silhouette": 0.0 if single else float(silhouette_score(sample, labels)),
+            "davies_bouldin": 0.0 if single else float(davies_bouldin_score(sample, labels)),
+            "min_share": float(np.bincount(labels, minlength=k).min() / len(labels)),
+        }
+        if not by_silhouette:
+            stab = []
+            for b in range(cfg.n_stability):
+                perm = rng.permutation(len(sample))
+                a = KMeans(n_clusters=k, n_init=cfg.selection_n_init, random_state=seed + 2 * b + 1)
+                c = KMeans(n_clusters=k, n_init=cfg.selection_n_init, random_state=seed + 2 * b + 2)
+                la = a.fit(sample[perm[:half]]).predict(sample)
+                lc = c.fit(sample[perm[half : 2 * half]]).predict(sample)
+                stab.append(adjusted_rand_score(la, lc))
+            row["stability"] = float(np.mean(stab))
+        rows.append(row)
     if not rows:
         raise ValueError("no k to choose from: check k_min, k_max and the number of rows")
-    floor = cfg.stability_ratio * max(r["stability"] for r in rows)
-    for r in rows:
-        r["eligible"] = bool(r["stability"] >= floor)
-        r["chosen"] = False
-    # Walk up from k_min and stop at the first two ineligible ks in a row: one noisy estimate neither
-    # ends the walk early nor lets a lone stable k far above decide.
-    best = rows[0]
-    for i, r in enumerate(rows):
-        if r["eligible"]:
-            best = r
-        elif i + 1 < len(rows) and not rows[i + 1]["eligible"]:
-            break
-    if not best["eligible"]:
-        best = max(rows, key=lambda r: (r["stability"], -r["k"]))
+    if by_silhouette:
+        top = max(r["silhouette"] for r in rows)
+        for r in rows:
+            r["eligible"] = bool(r["silhouette"] >= top - cfg.silhouette_tolerance)
+            r["chosen"] = False
+        best = max(rows, key=lambda r: (r["silhouette"], -r["k"]))
+    else:
+        floor = cfg.stability_ratio * max(r["stability"] for r in rows)
+        for r in rows:
+            r["eligible"] = bool(r["stability"] >= floor)
+            r["chosen"] = False
+        # Walk up from k_min and stop at the first two ineligible ks in a row: one noisy estimate neither
+        # ends the walk early nor lets a lone stable k far above decide.
+        best = rows[0]
+        for i, r in enumerate(rows):
+            if r["eligible"]:
+                best = r
+            elif i + 1 < len(rows) and not rows[i + 1]["eligible"]:
+                break
+        if not best["eligible"]:
+            best = max(rows, key=lambda r: (r["stability"], -r["k"]))
     eligible = [r for r in rows if r["eligible"]]
     kept = [r for r in eligible if r["k"] == preferred_k]
     if kept and abs(kept[0]["k"] - best["k"]) <= cfg.k_stickiness:
@@ -244,3 +261,35 @@ def match_segments(
             mapping[r] = next_id
             next_id += 1
     return mapping
+
+
+def merge_segments(centers: np.ndarray, sizes: np.ndarray, n_groups: int) -> np.ndarray:
+    """Broad groups of segments: Ward's agglomeration of the segment centres weighted by their sizes.
+
+    Returns, for each segment, the index of its broad group (0..n_groups-1, numbered in the order of the
+    segment each group's smallest member is), so a handful of broad segments for dashboards sit above
+    the finer segments. With n_groups >= the number of segments every segment is its own group.
+    """
+    C = np.asarray(centers, dtype=np.float64)
+    w = np.asarray(sizes, dtype=np.float64)
+    k = len(C)
+    groups: list[list[int]] = [[i] for i in range(k)]
+    cen = [C[i].copy() for i in range(k)]
+    wt = [max(float(w[i]), 1e-12) for i in range(k)]
+    while len(groups) > max(1, n_groups):
+        best, pair = np.inf, (0, 1)
+        for a in range(len(groups)):
+            for b in range(a + 1, len(groups)):
+                cost = wt[a] * wt[b] / (wt[a] + wt[b]) * float(((cen[a] - cen[b]) ** 2).sum())
+                if cost < best:
+                    best, pair = cost, (a, b)
+        a, b = pair
+        cen[a] = (wt[a] * cen[a] + wt[b] * cen[b]) / (wt[a] + wt[b])
+        wt[a] += wt[b]
+        groups[a] = sorted(groups[a] + groups[b])
+        del groups[b], cen[b], wt[b]
+    groups.sort(key=lambda g: g[0])
+    out = np.empty(k, dtype=np.int64)
+    for g, members in enumerate(groups):
+        out[members] = g
+    return out

@@ -117,7 +117,9 @@ def _representation_rows(metrics: dict[str, Any]) -> list[dict[str, Any]]:
         f"{name} {scores[criterion]:.3f}" for name, scores in candidates.items() if criterion in scores
     )
     learned = chosen in ("embedding", "joint")
-    if learned:
+    if metrics.get("representation_reason"):
+        note = str(metrics["representation_reason"])
+    elif learned:
         note = f"segments built on the {chosen} representation: {criterion} {figures}"
     else:
         note = (

@@ -24,6 +24,7 @@ from customer_ml.segmentation.clustering import (
     SegmentClusterer,
     fit_kmeans,
     match_segments,
+    merge_segments,
     seeded_sample,
     select_k,
     squared_distances,
@@ -141,10 +142,10 @@ class SegmentationModel:
             candidates[name] = self._score(R, clusterer, X_scaled, eval_rows)
             say(f"candidate {name}: " + " ".join(f"{m}={v:.4f}" for m, v in candidates[name].items()))
         crit = cfg.selection.criterion
-        self.representation_ = max(
-            cfg.selection.candidates, key=lambda c: (candidates[c][crit], -cfg.selection.candidates.index(c))
-        )
+        self.representation_, why = choose_representation(candidates, cfg.selection)
         self.clusterer_ = fitted[self.representation_]
+        # Each candidate's training-row segments: not stored; bench/bench_scenarios.py scores them.
+        self.candidate_labels_ = {name: c.labels_ for name, c in fitted.items()}
         timings["candidates"] = time.perf_counter() - t0
         labels = self.clusterer_.labels_
         self.n_segments_ = k
@@ -158,6 +159,9 @@ class SegmentationModel:
             ]
         )
         self.feature_names_ = list(self.preprocessor_.feature_names_out_)
+        self.broad_of_ = merge_segments(
+            self.clusterer_.cluster_centers_, np.bincount(labels, minlength=k), cfg.n_broad_segments
+        )
         say(f"representation: {self.representation_} (criterion {crit})")
 
         self.metrics_: dict[str, Any] = {
@@ -168,7 +172,9 @@ class SegmentationModel:
             "representation": self.representation_,
             "criterion": crit,
             "candidates": candidates,
+            "representation_reason": why,
             "segment_shares": (np.bincount(labels, minlength=k) / len(labels)).tolist(),
+            "n_broad_segments": int(self.broad_of_.max() + 1),
             "autoencoder_epochs": self.autoencoder_.n_epochs_,
             "autoencoder_stopped_early": bool(self.autoencoder_.stopped_early_),
             "autoencoder_best_val_loss": float(self.autoencoder_.best_val_loss_),
@@ -235,6 +241,7 @@ class SegmentationModel:
         self.n_segments_ = 1
         self.segment_ids_ = np.arange(1)
         self.profiles_ = X_scaled.astype(np.float64).mean(axis=0, keepdims=True)
+        self.broad_of_ = np.zeros(1, dtype=np.int64)
         self.feature_names_ = list(self.preprocessor_.feature_names_out_)
         self.pretrained_embedding_ = self.autoencoder_.transform(X)
         self.metrics_ = {
@@ -291,7 +298,7 @@ class SegmentationModel:
         name = self.representation_
         if name == "features":
             return x.double()
-        z = self.autoencoder_.net_.encoder(x).double()
+        z = self.autoencoder_.net_.embed(x).double()
         if name == "embedding":
             return z
         return torch.cat([z / float(self.block_scales_[0]), x.double() / float(self.block_scales_[1])], dim=1)
@@ -327,6 +334,8 @@ class SegmentationModel:
         X_all = X_scaled_all * self.input_weights_
         n, d = X_all.shape[0], self.autoencoder_._cfg.embedding_dim
         seg = np.empty(n, dtype=np.int64)
+        broad = np.empty(n, dtype=np.int64)
+        broad_ids = self.broad_segment_ids_
         prob = np.empty(n, dtype=np.float64)
         dist = np.empty(n, dtype=np.float64)
         anomaly = np.empty(n, dtype=np.float64)
@@ -343,6 +352,7 @@ class SegmentationModel:
             rows = np.arange(len(X))
             sl = slice(start, start + len(X))
             seg[sl] = self.segment_ids_[labels]
+            broad[sl] = broad_ids[labels]
             prob[sl] = proba[rows, labels]
             dist[sl] = np.sqrt(d2[rows, labels])
             err = self.autoencoder_.reconstruction_error(X).astype(np.float64)
@@ -354,6 +364,7 @@ class SegmentationModel:
         cols: dict[str, Any] = {
             "customer_id": table.column("customer_id"),
             "segment_id": pa.array(seg, type=pa.int64()),
+            "broad_segment_id": pa.array(broad, type=pa.int64()),
             "segment_probability": pa.array(prob),
             "distance_to_centroid": pa.array(dist),
             "anomaly_score": pa.array(anomaly),
@@ -452,6 +463,15 @@ class SegmentationModel:
         return {int(o): int(n) for o, n in zip(old, self.segment_ids_, strict=True)}
 
     @property
+    def broad_segment_ids_(self) -> np.ndarray:
+        """For each segment (cluster index), the id of its broad segment: the smallest segment id among
+        the segments merged into it, so broad ids follow the stable segment ids across retrains."""
+        self._check_fitted()
+        broad_of = getattr(self, "broad_of_", np.arange(self.n_segments_))
+        ids = np.asarray(self.segment_ids_, dtype=np.int64)
+        return np.array([ids[broad_of == broad_of[c]].min() for c in range(len(ids))], dtype=np.int64)
+
+    @property
     def segment_centroids_(self) -> np.ndarray:
         """Segment means in the scaled feature space, row i for segment id `segment_ids_[i]`."""
         self._check_fitted()
@@ -466,6 +486,7 @@ class SegmentationModel:
             "error_quantiles": torch.from_numpy(self.error_quantiles_),
             "profiles": torch.from_numpy(self.profiles_),
             "segment_ids": torch.from_numpy(self.segment_ids_),
+            "broad_of": torch.from_numpy(np.asarray(self.broad_of_, dtype=np.int64)),
             "block_scales": torch.from_numpy(self.block_scales_),
             "input_weights": torch.from_numpy(np.asarray(self.input_weights_, dtype=np.float32)),
             "clusterer": {
@@ -500,7 +521,10 @@ class SegmentationModel:
         ae.device_ = resolve_device(device or cfg.device)
         ae.n_features_in_ = int(blob["n_features_in"])
         ae.net_ = AutoencoderNet(
-            ae.n_features_in_, tuple(cfg.autoencoder.hidden), cfg.autoencoder.embedding_dim
+            ae.n_features_in_,
+            tuple(cfg.autoencoder.hidden),
+            cfg.autoencoder.embedding_dim,
+            cfg.autoencoder.contrastive_weight > 0,
         )
         ae.net_.load_state_dict(blob["autoencoder"])
         ae.net_.to(ae.device_).eval()
@@ -510,6 +534,9 @@ class SegmentationModel:
         obj.error_quantiles_ = blob["error_quantiles"].numpy()
         obj.profiles_ = blob["profiles"].numpy()
         obj.segment_ids_ = blob["segment_ids"].numpy()
+        # Versions stored before broad segments existed: every segment is its own broad segment.
+        own = np.arange(len(obj.segment_ids_), dtype=np.int64)
+        obj.broad_of_ = blob["broad_of"].numpy() if "broad_of" in blob else own
         obj.block_scales_ = blob["block_scales"].numpy()
         n_in = len(obj.feature_names_)
         obj.input_weights_ = (
@@ -522,6 +549,30 @@ class SegmentationModel:
         if obj.feature_names_ != obj.preprocessor_.feature_names_out_:
             raise ValueError("record is inconsistent: feature names differ from the preprocessing state")
         return obj
+
+
+def choose_representation(candidates: dict[str, dict[str, float]], selection: Any) -> tuple[str, str]:
+    """The representation the segments are built on, and why (see `SelectionConfig.prefer_learned`)."""
+    crit = selection.criterion
+    order = list(selection.candidates)
+    figures = ", ".join(f"{name} {candidates[name][crit]:.3f}" for name in order)
+    best = max(order, key=lambda c: (candidates[c][crit], -order.index(c)))
+    learned = [c for c in order if c != "features"]
+    if not selection.prefer_learned or not learned:
+        return best, f"best {crit} ({figures})"
+    first = learned[0]
+    if "features" in candidates:
+        lead = candidates["features"][crit] - candidates[first][crit]
+        if lead > selection.fallback_margin:
+            return "features", (
+                f"fell back to the scaled features: their segments' {crit} beats the {first} "
+                f"representation's by {lead:.3f}, more than the margin {selection.fallback_margin} "
+                f"({figures}), so the learned embedding does not separate customers as well"
+            )
+    return first, (
+        f"built on the learned {first} representation ({crit} {figures}; the features would need to lead "
+        f"by more than {selection.fallback_margin})"
+    )
 
 
 def column_sources(preprocessor: FeaturePreprocessor) -> list[str]:
@@ -588,13 +639,13 @@ def _embedding_robustness(
     net.eval()
     xb = torch.as_tensor(np.ascontiguousarray(X, dtype=np.float32)).to(ae.device_)
     with torch.no_grad():
-        before = clusterer.predict(net.encoder(xb).double().cpu().numpy())
+        before = clusterer.predict(net.embed(xb).double().cpu().numpy())
     centers = torch.as_tensor(clusterer.cluster_centers_, dtype=torch.float64)[before].to(ae.device_)
     x_req = xb.clone().requires_grad_(True)
-    loss = ((net.encoder(x_req).double() - centers) ** 2).sum()
+    loss = ((net.embed(x_req).double() - centers) ** 2).sum()
     (grad,) = torch.autograd.grad(loss, x_req)
     with torch.no_grad():
-        after = clusterer.predict(net.encoder(xb + epsilon * grad.sign()).double().cpu().numpy())
+        after = clusterer.predict(net.embed(xb + epsilon * grad.sign()).double().cpu().numpy())
     return float((before != after).mean())
 
 

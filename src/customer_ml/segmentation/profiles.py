@@ -168,6 +168,25 @@ def describe_segments(table: pa.Table, catalog: pa.Table, segment_column: str = 
     )
 
 
+def describe_two_levels(table: pa.Table, catalog: pa.Table) -> pa.Table:
+    """`describe_segments` of the segments, plus each segment's broad segment (`broad_segment_id`, when the
+    table has it) with the broad segment's own name: a handful of broad segments for dashboards, the
+    segments beneath them for targeting."""
+    fine = describe_segments(table, catalog)
+    if "broad_segment_id" not in table.column_names:
+        return fine
+    seg = table.column("segment_id").to_numpy()
+    broad = table.column("broad_segment_id").to_numpy()
+    parent = {int(s): int(b) for s, b in zip(seg, broad, strict=True)}
+    coarse = describe_segments(table, catalog, segment_column="broad_segment_id")
+    coarse_ids = coarse.column("broad_segment_id").to_pylist()
+    coarse_names = dict(zip(coarse_ids, coarse.column("segment_name").to_pylist(), strict=True))
+    broad_ids = [parent[s] for s in fine.column("segment_id").to_pylist()]
+    return fine.append_column("broad_segment_id", pa.array(broad_ids, pa.int64())).append_column(
+        "broad_segment_name", pa.array([coarse_names[b] for b in broad_ids], pa.string())
+    )
+
+
 def _applies(share: float) -> str:
     """ " (applies to 12% of the segment)" where a feature is unknown for some of its customers."""
     if share >= 0.995:
