@@ -46,7 +46,8 @@ final as (
                     || ' often start buying ' || recommendation_scores.category
             when 'segment'
                 then
-                    'popular with "' || coalesce(segmentation_model_descriptions.segment_name, 'your segment') || '" ('
+                    'popular with "'
+                    || coalesce(segmentation_model_descriptions.segment_name, 'your segment') || '" ('
                     || round(100 * recommendation_scores.segment_share, 1) || '% of them bought it)'
             else 'popular with all customers (no. ' || recommendation_scores.popularity_rank || ')'
         end as reason,
