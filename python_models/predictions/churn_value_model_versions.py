@@ -25,4 +25,6 @@ def model(dbt, session):
     if not train:
         return empty_registry()
     horizon = int(dbt.config.meta_get("prediction_horizon_days"))
-    return train_version(features, outcomes, purchases, catalog, previous, horizon, reason, say)
+    cap = dbt.config.meta_get("fit_customers")
+    cap = None if cap in (None, "", "None", "none", "null") else int(cap)
+    return train_version(features, outcomes, purchases, catalog, previous, horizon, reason, say, cap)

@@ -104,12 +104,14 @@ def _train_version(
     horizon_days: int,
     reason: str,
     say: Say | None = None,
+    max_fit_customers: int | None = ChurnConfig.max_fit_customers,
 ) -> pa.Table:
     """Backtest, then fit churn and value models on the training snapshot: one registry row. `say`
-    receives progress lines (step done, elapsed, estimate)."""
+    receives progress lines (step done, elapsed, estimate); the models are fitted on a seeded sample of
+    at most `max_fit_customers` labelled customers (None: all)."""
     specs = model_inputs(catalog)
-    churn_cfg = ChurnConfig(horizon_days=horizon_days)
-    value_cfg = ValueConfig(horizon_days=horizon_days)
+    churn_cfg = ChurnConfig(horizon_days=horizon_days, max_fit_customers=max_fit_customers)
+    value_cfg = ValueConfig(horizon_days=horizon_days, max_fit_customers=max_fit_customers)
     btyd_cfg = BTYDConfig(horizon_days=horizon_days)
     past, training, current = (snapshot(features, n) for n in ("backtest", "training", "current"))
     has_backtest = bool(past.num_rows and training.num_rows)
