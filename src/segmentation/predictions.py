@@ -115,7 +115,7 @@ def _train_version(
     btyd_cfg = BTYDConfig(horizon_days=horizon_days)
     past, training, current = (snapshot(features, n) for n in ("backtest", "training", "current"))
     has_backtest = bool(past.num_rows and training.num_rows)
-    progress = Progress(say, "churn and value training", 9 if has_backtest else 4, unit="steps", every_s=0)
+    progress = Progress(say, "training", 9 if has_backtest else 4, unit="steps", every_s=0)
     sample = churn_cfg.max_fit_customers
     progress.update(
         0,
@@ -236,7 +236,7 @@ def _apply_version(
     horizon = json.loads(version["config"])["btyd"]["horizon_days"]
     current = snapshot(features, "current")
     current, _ = add_history_features(current, transactions, _date(current), BTYDConfig(horizon_days=horizon))
-    progress = Progress(say, "churn and value scoring", current.num_rows)
+    progress = Progress(say, "scoring", current.num_rows)
     progress.update(0, "BG/NBD and Gamma-Gamma done")
     churn_risk, predicted_ltv = [], []
     for start in range(0, current.num_rows, APPLY_BATCH_ROWS):
