@@ -120,9 +120,8 @@ def _train_version(
     progress.update(
         0,
         f"{current.num_rows:,} current, {training.num_rows:,} training and {past.num_rows:,} backtest "
-        f"customers; models fitted on at most {sample:,} of them"
-        if sample
-        else "models fitted on all",
+        "customers; models fitted on "
+        + (f"at most {sample:,} of them" if sample is not None else "all of them"),
     )
     # Each snapshot's BTYD scores are computed once: the backtest evaluates on the training snapshot that
     # the final models are then fitted on.
