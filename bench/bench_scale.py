@@ -42,23 +42,24 @@ PYTHON = sys.executable
 DBT = str(Path(PYTHON).with_name("dbt"))
 NOTEBOOK_CLUSTERS = 8  # the notebook's k: a data scientist's guess (the demo plants 7 kinds + fraudsters)
 
-# Stages of the dbt build, by node: the first pattern that matches a node's unique_id names its stage.
+# Stages of the dbt build, by node name (tests and unit tests by their resource type).
 STAGES = (
-    ("tests", r"^(test|unit_test)\."),
-    ("staging", r"\.staging\.|base_raw__|stg_raw__|stg_demo__|_rejected$"),
-    ("features (intermediate)", r"\.intermediate\.|\.int_"),
-    ("segmentation models", r"segment|segmentation_"),
-    ("churn and value models", r"churn_value|churn_value_model_predictions"),
-    ("fraud models", r"fraud_model_versions|fraud_model_transaction_scores|fraud_model_customer_scores"),
-    ("recommendation models", r"recommendation_model_blend_weights"),
+    ("tests", None),
+    ("staging", r"^(base_raw__|stg_)|_rejected$"),
+    ("features (intermediate)", r"^int_"),
+    (
+        "segmentation models",
+        r"^(segmentation_model_versions|segmentation_model_assignments|segmentation_model_map|"
+        r"segmentation_model_descriptions|segmentation_model_evaluation)$",
+    ),
+    ("churn and value models", r"^(churn_value_model_versions|churn_value_model_predictions)$"),
+    ("fraud models", r"^(fraud_model_versions|fraud_model_transaction_scores|fraud_model_customer_scores)$"),
+    ("recommendation models", r"^recommendation_model_blend_weights$"),
     ("marts and other", r"."),
 )
-# The same work as the notebook: features up to int_customers_features, then the segmentation models.
-LIKE_FOR_LIKE = re.compile(
-    r"\.(base_raw__\w+|stg_raw__\w+|\w+_rejected|int_(as_of_dates|customers_\w+|top_categories|"
-    r"feature_catalog|raw_tables_counted|transactions_risk)|segmentation_model_versions|"
-    r"segmentation_model_assignments)$"
-)
+# The same work as the notebook: the models the segmentation depends on (features), and the segmentation
+# models that fit and assign the segments (found in target/manifest.json).
+LIKE_FOR_LIKE_ROOTS = ("segmentation_model_versions", "segmentation_model_assignments")
 
 
 def time_v(command: list[str], env: dict[str, str], log: Path) -> tuple[float, float, float, int]:
@@ -133,7 +134,11 @@ def dbt_build(raw: Path, out: Path, args: argparse.Namespace) -> dict:
     ]
     wall, cpu, peak, rc = time_v(command, env, out / "build.log")
     results = json.loads((out / "target" / "run_results.json").read_text())["results"]
-    nodes = {r["unique_id"]: (float(r["execution_time"]), r["status"]) for r in results}
+    nodes = {
+        r["unique_id"]: (float(r["execution_time"]), r["status"])
+        for r in results
+        if not r["unique_id"].startswith("exposure.")
+    }
     return {
         "wall_s": wall,
         "cpu_s": cpu,
@@ -141,14 +146,32 @@ def dbt_build(raw: Path, out: Path, args: argparse.Namespace) -> dict:
         "rc": rc,
         "nodes": nodes,
         "warehouse": out / "warehouse.duckdb",
+        "like_for_like": like_for_like(out / "target"),
     }
 
 
 def stage_of(unique_id: str) -> str:
-    for stage, pattern in STAGES:
-        if re.search(pattern, unique_id):
+    resource, name = unique_id.split(".")[0], unique_id.split(".")[-1]
+    if resource in ("test", "unit_test"):
+        return "tests"
+    for stage, pattern in STAGES[1:]:
+        if re.search(pattern, name):
             return stage
     return "marts and other"
+
+
+def like_for_like(target: Path) -> set[str]:
+    """The models behind the segments: the roots and every model upstream of them."""
+    parents = json.loads((target / "manifest.json").read_text())["parent_map"]
+    todo = [uid for uid in parents if uid.split(".")[-1] in LIKE_FOR_LIKE_ROOTS and uid.startswith("model.")]
+    seen: set[str] = set()
+    while todo:
+        uid = todo.pop()
+        if uid in seen or not uid.startswith("model."):
+            continue
+        seen.add(uid)
+        todo.extend(parents.get(uid, []))
+    return seen
 
 
 def dbt_recovery(warehouse: Path, raw: Path) -> tuple[float, int, int]:
@@ -301,7 +324,7 @@ def report(n: int, build: dict, nb: dict | None, raw: Path) -> None:
         print("  slowest nodes:")
         for uid, (seconds, _) in sorted(build["nodes"].items(), key=lambda kv: -kv[1][0])[:12]:
             print(f"    {uid.split('.')[-1]:<48} {seconds:8.1f}")
-        like = sum(s for uid, (s, _) in build["nodes"].items() if LIKE_FOR_LIKE.search(uid))
+        like = sum(s for uid, (s, _) in build["nodes"].items() if uid in build["like_for_like"])
         ari, customers, k = dbt_recovery(build["warehouse"], raw)
         print(f"  dbt features + segmentation (same work as the notebook): {like:.0f} s (sum of node times)")
         print(

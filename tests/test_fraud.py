@@ -203,4 +203,4 @@ def test_scoring_in_batches_equals_scoring_at_once(demo, fitted, monkeypatch):
     lines: list[str] = []
     batched = fitted.score(risk, lines.append)
     assert batched.equals(at_once)
-    assert lines[-1].startswith(f"fraud scoring: {risk.num_rows:,} of {risk.num_rows:,} transactions")
+    assert lines[-1].startswith(f"scoring: {risk.num_rows:,} of {risk.num_rows:,} transactions")

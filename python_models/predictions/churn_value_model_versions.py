@@ -34,4 +34,6 @@ def model(dbt, session):
     outcomes = to_arrow(dbt.ref("int_customers_outcomes").order("snapshot_name, customer_id"))
     purchases = purchase_log(dbt.ref("stg_raw__transactions"))
     horizon = int(dbt.config.meta_get("prediction_horizon_days"))
-    return train_version(features, outcomes, purchases, catalog, previous, horizon, reason, say)
+    cap = dbt.config.meta_get("fit_customers")
+    cap = None if cap in (None, "", "None", "none", "null") else int(cap)
+    return train_version(features, outcomes, purchases, catalog, previous, horizon, reason, say, cap)

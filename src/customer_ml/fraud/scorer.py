@@ -588,7 +588,7 @@ class FraudScorer:
         supervised model and the stacked blend; choose the flagging threshold. `say` receives progress
         lines (step done, elapsed, estimate)."""
         with _limited_threads(self._cfg.n_threads):
-            return self._fit(risk, catalog, labels, Progress(say, "fraud training", 6, "steps", every_s=0))
+            return self._fit(risk, catalog, labels, Progress(say, "training", 6, "steps", every_s=0))
 
     def _fit(self, risk: pa.Table, catalog: Any, labels: pa.Table | None, progress: Progress) -> FraudScorer:
         cfg = self._cfg
@@ -1137,7 +1137,7 @@ class FraudScorer:
         Scored in batches of SCORE_BATCH_ROWS transactions (every output is a function of its own row);
         `say` receives progress lines."""
         self._check_fitted()
-        progress = Progress(say, "fraud scoring", risk.num_rows, unit="transactions")
+        progress = Progress(say, "scoring", risk.num_rows, unit="transactions")
         parts = []
         with _limited_threads(self._cfg.n_threads):
             for start in range(0, max(risk.num_rows, 1), SCORE_BATCH_ROWS):

@@ -76,23 +76,24 @@ def _train_version(
     horizon_days: int,
     reason: str,
     say: Say | None = None,
+    max_fit_customers: int | None = ChurnConfig.max_fit_customers,
 ) -> pa.Table:
     """Backtest, then fit churn and value models on the training snapshot: one registry row. `say`
-    receives progress lines (step done, elapsed, estimate)."""
+    receives progress lines (step done, elapsed, estimate); the models are fitted on a seeded sample of
+    at most `max_fit_customers` labelled customers (None: all)."""
     specs = model_inputs(catalog)
-    churn_cfg = ChurnConfig(horizon_days=horizon_days)
-    value_cfg = ValueConfig(horizon_days=horizon_days)
+    churn_cfg = ChurnConfig(horizon_days=horizon_days, max_fit_customers=max_fit_customers)
+    value_cfg = ValueConfig(horizon_days=horizon_days, max_fit_customers=max_fit_customers)
     btyd_cfg = BTYDConfig(horizon_days=horizon_days)
     past, training, current = (snapshot(features, n) for n in ("backtest", "training", "current"))
     has_backtest = bool(past.num_rows and training.num_rows)
-    progress = Progress(say, "churn and value training", 9 if has_backtest else 4, unit="steps", every_s=0)
+    progress = Progress(say, "training", 9 if has_backtest else 4, unit="steps", every_s=0)
     sample = churn_cfg.max_fit_customers
     progress.update(
         0,
         f"{current.num_rows:,} current, {training.num_rows:,} training and {past.num_rows:,} backtest "
-        f"customers; models fitted on at most {sample:,} of them"
-        if sample
-        else "models fitted on all",
+        "customers; models fitted on "
+        + (f"at most {sample:,} of them" if sample is not None else "all of them"),
     )
     # Each snapshot's BTYD scores are computed once: the backtest evaluates on the training snapshot that
     # the final models are then fitted on.
@@ -206,7 +207,7 @@ def _apply_version(
     horizon = json.loads(version["config"])["btyd"]["horizon_days"]
     current = snapshot(features, "current")
     current, _ = add_history_features(current, transactions, _date(current), BTYDConfig(horizon_days=horizon))
-    progress = Progress(say, "churn and value scoring", current.num_rows)
+    progress = Progress(say, "scoring", current.num_rows)
     progress.update(0, "BG/NBD and Gamma-Gamma done")
     churn_risk, predicted_ltv = [], []
     for start in range(0, current.num_rows, APPLY_BATCH_ROWS):
