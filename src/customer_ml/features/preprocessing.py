@@ -61,10 +61,13 @@ def load_catalog(catalog: pa.Table | Iterable[FeatureSpec | Mapping[str, Any]]) 
 
 
 def numeric_column(table: pa.Table, name: str) -> np.ndarray:
-    """A column as float64 with NaN for nulls (and for NaN values)."""
+    """A column as float64 with NaN for nulls (and for NaN values): the one conversion from an Arrow
+    column to numbers the package uses."""
     if name not in table.column_names:
         raise KeyError(f"feature {name!r} from the catalog is missing from the table")
     col = table.column(name)
+    if pa.types.is_dictionary(col.type):
+        col = pc.cast(col, col.type.value_type)
     if not pa.types.is_floating(col.type):
         col = pc.cast(col, pa.float64())
     values = np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.float64)

@@ -44,8 +44,7 @@ import dataclasses
 import math
 import pickle
 import re
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -60,12 +59,18 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
 from sklearn.model_selection import StratifiedKFold
-from threadpoolctl import threadpool_limits
 
-from customer_ml.features.preprocessing import MISSING_SUFFIX, FeaturePreprocessor, FeatureSpec, load_catalog
+from customer_ml.features.preprocessing import (
+    MISSING_SUFFIX,
+    FeaturePreprocessor,
+    FeatureSpec,
+    load_catalog,
+    numeric_column,
+)
 from customer_ml.nn.autoencoder import AdversarialAutoencoder, AutoencoderNet
-from customer_ml.nn.device import resolve_device
+from customer_ml.nn.device import cpu_threads, resolve_device
 from customer_ml.segmentation.config import AutoencoderConfig
+from customer_ml.serialization import jsonable
 from customer_ml.warehouse.progress import Progress, Say
 
 __all__ = [
@@ -247,10 +252,7 @@ class FraudConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable nested dict."""
-        out = dataclasses.asdict(self)
-        out["rule_weights"] = list(self.rule_weights)
-        out["autoencoder"]["hidden"] = list(self.autoencoder.hidden)
-        return out
+        return jsonable(dataclasses.asdict(self))
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FraudConfig:
@@ -288,28 +290,6 @@ def flagging_change(stored_config: Mapping[str, Any], flagging: Mapping[str, Any
 
 
 # ------------------------------------------------------------------------------------------ helpers
-
-
-@contextmanager
-def _limited_threads(n: int) -> Iterator[None]:
-    """Limit torch and OpenMP/BLAS threads to `n` inside the block."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(max(1, n))
-    try:
-        with threadpool_limits(limits=max(1, n)):
-            yield
-    finally:
-        torch.set_num_threads(before)
-
-
-def _float(table: pa.Table, name: str) -> np.ndarray:
-    """A column as float64 with NaN for nulls."""
-    col = table.column(name)
-    if pa.types.is_dictionary(col.type):
-        col = pc.cast(col, col.type.value_type)
-    if not pa.types.is_floating(col.type):
-        col = pc.cast(col, pa.float64())
-    return np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.float64)
 
 
 def _text(table: pa.Table, name: str) -> list[str | None]:
@@ -587,7 +567,7 @@ class FraudScorer:
         """Learn the anomaly model, the IsolationForest baseline and, with labels of both classes, the
         supervised model and the stacked blend; choose the flagging threshold. `say` receives progress
         lines (step done, elapsed, estimate)."""
-        with _limited_threads(self._cfg.n_threads):
+        with cpu_threads(max(1, self._cfg.n_threads)):
             return self._fit(risk, catalog, labels, Progress(say, "training", 6, "steps", every_s=0))
 
     def _fit(self, risk: pa.Table, catalog: Any, labels: pa.Table | None, progress: Progress) -> FraudScorer:
@@ -961,7 +941,7 @@ class FraudScorer:
                 "transaction{s} on this device in the last 24 hours",
             ),
         ]
-        values = np.column_stack([_float(table, c) for c, _, _ in velocity])
+        values = np.column_stack([numeric_column(table, c) for c, _, _ in velocity])
         ramps = np.column_stack([_ramp(values[:, j], t) for j, (_, t, _) in enumerate(velocity)])
         strengths[:, 0] = ramps.max(axis=1)
         which = ramps.argmax(axis=1)
@@ -973,13 +953,13 @@ class FraudScorer:
             k = int(values[i, which[i]])
             texts[0][i] = f"{k} " + velocity[which[i]][2].format(s="" if k == 1 else "s")
 
-        shared = _float(table, "device_customers")
+        shared = numeric_column(table, "device_customers")
         strengths[:, 1] = _ramp(shared, cfg.shared_device_customers)
         for i in active(1):
             texts[1][i] = f"{int(shared[i])} customers share this device"
 
-        first = _float(table, "is_first_device_use") == 1
-        foreign = _float(table, "is_foreign_ip") == 1
+        first = numeric_column(table, "is_first_device_use") == 1
+        foreign = numeric_column(table, "is_foreign_ip") == 1
         strengths[:, 2] = (first & foreign).astype(float)
         foreign_rows = active(2)
         if len(foreign_rows):
@@ -990,12 +970,12 @@ class FraudScorer:
                 where += f" vs customer's {home[i]}" if home[i] else ""
                 texts[2][i] = f"new device with a foreign IP country ({where})"
 
-        chargebacks = _float(table, "prior_chargebacks")
+        chargebacks = numeric_column(table, "prior_chargebacks")
         strengths[:, 3] = _ramp(chargebacks, 1)
         for i in active(3):
             texts[3][i] = _plural(chargebacks[i], "earlier chargeback")
 
-        z = _float(table, "amount_zscore")
+        z = numeric_column(table, "amount_zscore")
         strengths[:, 4] = _ramp(z, cfg.amount_zscore)
         for i in active(4):
             texts[4][i] = f"amount {z[i]:.1f} standard deviations above the customer's usual"
@@ -1139,7 +1119,7 @@ class FraudScorer:
         self._check_fitted()
         progress = Progress(say, "scoring", risk.num_rows, unit="transactions")
         parts = []
-        with _limited_threads(self._cfg.n_threads):
+        with cpu_threads(max(1, self._cfg.n_threads)):
             for start in range(0, max(risk.num_rows, 1), SCORE_BATCH_ROWS):
                 parts.append(self._score(risk.slice(start, SCORE_BATCH_ROWS)))
                 progress.update(min(risk.num_rows, start + SCORE_BATCH_ROWS))
@@ -1171,7 +1151,7 @@ class FraudScorer:
     def baseline_score(self, risk: pa.Table) -> np.ndarray:
         """The IsolationForest baseline's anomaly score of each transaction (higher is more anomalous)."""
         self._check_fitted()
-        with _limited_threads(self._cfg.n_threads):
+        with cpu_threads(max(1, self._cfg.n_threads)):
             return self._baseline(self.preprocessor_.transform(_conform(risk)))
 
     def customer_scores(self, transaction_scores: pa.Table) -> pa.Table:
@@ -1193,7 +1173,7 @@ class FraudScorer:
             )
         t = t.sort_by([("customer_id", "ascending"), ("fraud_score", "descending")])
         customers = t.column("customer_id").to_pylist()
-        score = _float(t, "fraud_score")
+        score = numeric_column(t, "fraud_score")
         flagged = np.asarray(t.column("is_flagged").to_numpy(zero_copy_only=False), dtype=bool)
         reasons = t.column("top_reasons").to_pylist()
         starts = [0] + [i for i in range(1, len(customers)) if customers[i] != customers[i - 1]]
@@ -1273,7 +1253,7 @@ class FraudScorer:
             if len(idx) == 0:
                 rows = []
             else:
-                with _limited_threads(self._cfg.n_threads):
+                with cpu_threads(max(1, self._cfg.n_threads)):
                     rows = self._evaluate_table(table, y_all, idx)
         values = [None if (v is None or not np.isfinite(v)) else float(v) for v in (r["value"] for r in rows)]
         return pa.table(

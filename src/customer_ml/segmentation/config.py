@@ -6,6 +6,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from customer_ml.serialization import jsonable
+
 
 @dataclass(frozen=True)
 class PreprocessingConfig:
@@ -180,20 +182,12 @@ class SegmentationConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable nested dict."""
-        return _jsonable(dataclasses.asdict(self))
+        return jsonable(dataclasses.asdict(self))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SegmentationConfig:
         """Inverse of `to_dict`; missing keys take their defaults, unknown keys raise."""
         return _build(cls, data)
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return value
 
 
 # Keys earlier versions stored that no longer mean anything: ignored when a stored config is read back.

@@ -30,6 +30,7 @@ from customer_ml.segmentation.clustering import (
     squared_distances,
 )
 from customer_ml.segmentation.config import SegmentationConfig
+from customer_ml.serialization import jsonable
 
 Progress = Callable[[str], None] | None
 REPRESENTATIONS = ("embedding", "joint", "features")
@@ -504,7 +505,7 @@ class SegmentationModel:
             "config": self._cfg.to_dict(),
             "feature_names": list(self.feature_names_),
             "preprocessing": self.preprocessor_.to_state(),
-            "metrics": _jsonable(self.metrics_),
+            "metrics": jsonable(self.metrics_),
             "weights": buf.getvalue(),
         }
 
@@ -647,22 +648,6 @@ def _embedding_robustness(
     with torch.no_grad():
         after = clusterer.predict(net.embed(xb + epsilon * grad.sign()).double().cpu().numpy())
     return float((before != after).mean())
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
-    if isinstance(value, (np.floating, float)):
-        return float(value) if np.isfinite(value) else None
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, np.bool_):
-        return bool(value)
-    return value
 
 
 def map_2d(

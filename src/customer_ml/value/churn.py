@@ -36,7 +36,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict, train_te
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from customer_ml.features.preprocessing import FeaturePreprocessor, load_catalog
+from customer_ml.features.preprocessing import FeaturePreprocessor, load_catalog, numeric_column
 from customer_ml.value.btyd import BetaGeometricNBD, GammaGamma, rfm_summary
 
 __all__ = [
@@ -172,12 +172,7 @@ def _as_day(value: Any) -> np.datetime64:
 
 def _column(table: pa.Table, name: str) -> np.ndarray | None:
     """A numeric column as float64 with NaN for nulls, or None when the table lacks it."""
-    if name not in table.column_names:
-        return None
-    col = table.column(name)
-    if pa.types.is_boolean(col.type) or pa.types.is_integer(col.type) or pa.types.is_decimal(col.type):
-        col = pc.cast(col, pa.float64())
-    return np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.float64)
+    return numeric_column(table, name) if name in table.column_names else None
 
 
 def _ids(values: Any) -> np.ndarray:

@@ -18,9 +18,10 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from threadpoolctl import threadpool_limits
 
+from customer_ml.nn.device import cpu_threads
 from customer_ml.registry import model_inputs, version_row
+from customer_ml.serialization import jsonable
 from customer_ml.value.churn import (
     BTYDConfig,
     ChurnConfig,
@@ -63,7 +64,7 @@ ONE_THREAD = 1
 
 def train_version(*args: Any, **kwargs: Any) -> pa.Table:
     """Backtest, then fit churn and value models on the training snapshot: one registry row."""
-    with threadpool_limits(ONE_THREAD):
+    with cpu_threads(ONE_THREAD):
         return _train_version(*args, **kwargs)
 
 
@@ -133,7 +134,7 @@ def _train_version(
     _, btyd_current = add_history_features(current, transactions, _date(current), btyd_cfg)
     progress.update(progress.total, "BG/NBD and Gamma-Gamma as of the current date")
     metrics = {
-        "backtest": [_clean(row) for row in backtest_rows],
+        "backtest": [jsonable(row) for row in backtest_rows],
         "churn_method": churn.method_,
         "value_method": value.method_,
         "fit_customers": {
@@ -141,8 +142,8 @@ def _train_version(
             "value": getattr(value, "fit_customers_", None),
             "labelled": getattr(churn, "labelled_customers_", None),
         },
-        "btyd_training": None if btyd_training is None else _clean(btyd_training.params),
-        "btyd_current": _clean(btyd_current.params),
+        "btyd_training": None if btyd_training is None else jsonable(btyd_training.params),
+        "btyd_current": jsonable(btyd_current.params),
         "btyd_current_reason": btyd_current.reason,
     }
     buffer = io.BytesIO()
@@ -174,19 +175,6 @@ def _aligned_labels(features: pa.Table, labels: pa.Table) -> tuple[np.ndarray, n
     return take("lapsed"), take("future_revenue")
 
 
-def _clean(value: Any) -> Any:
-    """JSON-safe copy (numpy scalars to Python, non-finite floats to None)."""
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if isinstance(value, (np.floating, float)):
-        return float(value) if np.isfinite(value) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
-
-
 APPLY_BATCH_ROWS = 100_000
 """Customers scored at a time by apply_version (bounds the design matrix in memory)."""
 
@@ -196,7 +184,7 @@ def apply_version(
 ) -> pa.Table:
     """churn_risk and predicted_ltv (expected net revenue over the horizon) for the current customers,
     scored in batches of APPLY_BATCH_ROWS; `say` receives progress lines."""
-    with threadpool_limits(ONE_THREAD):
+    with cpu_threads(ONE_THREAD):
         return _apply_version(version, features, transactions, say)
 
 
@@ -252,7 +240,7 @@ def train_fraud_version(
 
     scorer = FraudScorer(FraudConfig(seed=seed, **(flagging or {}))).fit(risk, catalog, labels, say)
     record = scorer.to_record()
-    evaluation = [_clean(row) for row in scorer.evaluate().to_pylist()]
+    evaluation = [jsonable(row) for row in scorer.evaluate().to_pylist()]
     # Everything but config and weights: preprocessing state, thresholds, label status, metrics.
     state = {key: value for key, value in record.items() if key not in ("config", "weights")}
     return version_row(
@@ -261,9 +249,9 @@ def train_fraud_version(
         as_of_date=as_of_date,
         training_rows=risk.num_rows,
         reason=reason,
-        config=_clean(record["config"]),
-        feature_names=_clean(record.get("feature_names", [])),
-        preprocessing=_clean(state),
+        config=jsonable(record["config"]),
+        feature_names=jsonable(record.get("feature_names", [])),
+        preprocessing=jsonable(state),
         metrics={"evaluation": evaluation},
         weights=record["weights"],
     )
