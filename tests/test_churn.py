@@ -258,7 +258,7 @@ def test_churn_probabilities_calibrated_and_beat_recency(snap, churn_fit):
     assert churn_fit.selection_[churn_fit.method_] == max(churn_fit.selection_.values())
     feats = snap["features"]["training"]
     y = _label(snap, "training", "lapsed")
-    risk = churn_fit.predict_proba(feats)
+    risk = churn_fit.churn_risk(feats)
     assert risk.shape == (feats.num_rows,)
     assert np.all((risk >= 0) & (risk <= 1))
     # Calibrated-ish on the next snapshot: the mean risk is close to the realised lapse rate.
@@ -272,7 +272,7 @@ def test_churn_fallback_when_history_too_short(snap):
     feats = snap["features"]["training"]
     no_labels = ChurnModel(FAST_CHURN).fit(feats, None)
     assert no_labels.method_ == "btyd" and "no labels" in no_labels.fallback_reason_
-    risk = no_labels.predict_proba(feats)
+    risk = no_labels.churn_risk(feats)
     expected = feats.column("expected_purchases").to_numpy(zero_copy_only=False).astype(float)
     np.testing.assert_allclose(risk, np.exp(-expected))
     one_class = ChurnModel(FAST_CHURN).fit(feats, np.ones(feats.num_rows, dtype=bool))
@@ -291,17 +291,17 @@ def test_churn_fallback_without_btyd_uses_history_rate():
         }
     )
     model = ChurnModel(ChurnConfig(horizon_days=90)).fit(table, None)
-    np.testing.assert_allclose(model.predict_proba(table), np.exp(-np.array([2.0, 1.0])))
+    np.testing.assert_allclose(model.churn_risk(table), np.exp(-np.array([2.0, 1.0])))
 
 
 def test_churn_deterministic_and_not_fitted(snap):
     feats = snap["features"]["backtest"].slice(0, 1000)
     y = _label(snap, "backtest", "lapsed")[:1000]
-    a = ChurnModel(FAST_CHURN, CATALOG).fit(feats, y).predict_proba(feats)
-    b = ChurnModel(FAST_CHURN, CATALOG).fit(feats, y).predict_proba(feats)
+    a = ChurnModel(FAST_CHURN, CATALOG).fit(feats, y).churn_risk(feats)
+    b = ChurnModel(FAST_CHURN, CATALOG).fit(feats, y).churn_risk(feats)
     np.testing.assert_array_equal(a, b)
     with pytest.raises(NotFittedError):
-        ChurnModel().predict_proba(feats)
+        ChurnModel().churn_risk(feats)
     with pytest.raises(NotFittedError):
         ValueModel().predict(feats)
 
@@ -444,8 +444,12 @@ def test_fit_on_a_bounded_sample_equals_fit_on_that_sample(snap):
     assert (churn.fit_customers_, churn.labelled_customers_) == (400, labelled.size)
     alone = ChurnModel(churn_cfg, CATALOG).fit(feats.take(keep), lapsed[keep])
     assert alone.labelled_customers_ == 400  # not above the cap: fitted on all it was given
-    np.testing.assert_array_equal(churn.predict_proba(feats), alone.predict_proba(feats))
-    assert churn.predict_proba(feats).shape == (1200,)
+    np.testing.assert_array_equal(churn.churn_risk(feats), alone.churn_risk(feats))
+    assert churn.churn_risk(feats).shape == (1200,)
+    proba = churn.predict_proba(feats)
+    assert proba.shape == (1200, 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(proba[:, 1], churn.churn_risk(feats))
     value_cfg = ValueConfig(max_iter=40, learning_rate=0.2, target="poisson", max_fit_customers=500)
     value = ValueModel(value_cfg, CATALOG).fit(feats, revenue)
     assert value.fit_customers_ == 500

@@ -587,8 +587,9 @@ class ChurnModel:
     """Calibrated churn risk: P(no completed purchase in the next h days | snapshot features).
 
     ``fit(features, lapsed)`` learns from a snapshot whose labels come from the following window (the
-    ``training`` snapshot in production, ``backtest`` in :func:`backtest`); ``predict_proba(features)``
-    returns ``churn_risk`` in [0, 1], one value per row. ``features`` is a pyarrow Table with
+    ``training`` snapshot in production, ``backtest`` in :func:`backtest`); ``churn_risk(features)``
+    returns the risk in [0, 1], one value per row (``predict_proba`` the two-column form scikit-learn
+    uses). ``features`` is a pyarrow Table with
     customer_id, the catalog features and, ideally, the columns of :func:`add_history_features`.
 
     With enough labelled history the model is a HistGradientBoostingClassifier calibrated by
@@ -649,6 +650,11 @@ class ChurnModel:
         return self
 
     def predict_proba(self, features: pa.Table) -> np.ndarray:
+        """Class probabilities as scikit-learn shapes them, one row per customer: columns [stays, lapses]."""
+        risk = self.churn_risk(features)
+        return np.column_stack([1.0 - risk, risk])
+
+    def churn_risk(self, features: pa.Table) -> np.ndarray:
         """churn_risk in [0, 1] per row: the probability of no completed purchase in the next h days."""
         if not hasattr(self, "method_"):
             raise NotFittedError("ChurnModel is not fitted yet; call fit() first")
@@ -977,7 +983,7 @@ def backtest(
     rows_value = np.isfinite(eval_revenue)
     n = training_features.num_rows
     churn_scores = {
-        "churn_model": churn.predict_proba(training_features),
+        "churn_model": churn.churn_risk(training_features),
         "recency_days": _fill(_column(training_features, "recency_days"), n),
         "rfm_score": -rfm_score(training_features),
         "bgnbd_1_minus_p_alive": _fill(1.0 - _column(training_features, "p_alive"), n)

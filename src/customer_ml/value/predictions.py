@@ -200,7 +200,7 @@ def _apply_version(
     churn_risk, predicted_ltv = [], []
     for start in range(0, current.num_rows, APPLY_BATCH_ROWS):
         batch = current.slice(start, APPLY_BATCH_ROWS)
-        churn_risk.append(np.clip(models["churn"].predict_proba(batch), 0.0, 1.0))
+        churn_risk.append(np.clip(models["churn"].churn_risk(batch), 0.0, 1.0))
         predicted_ltv.append(np.maximum(models["value"].predict(batch), 0.0))
         progress.update(start + batch.num_rows)
     return pa.table(
