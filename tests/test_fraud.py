@@ -161,16 +161,20 @@ def test_single_class_labels(demo):
 
 def test_transactions_only_input(demo):
     data, _ = demo
-    tx = data.tables["transactions"].select(
-        ["transaction_id", "customer_id", "transacted_at", "amount", "quantity"]
-    )
+    # What int_transactions_risk makes of a transactions file with only the five common columns: the
+    # optional ones are null (as staging makes them), so device and IP features are null too.
+    transactions = data.tables["transactions"]
+    for name in ("payment_method", "device_id", "ip_country", "channel"):
+        column = transactions.column_names.index(name)
+        transactions = transactions.set_column(column, name, pa.nulls(transactions.num_rows, pa.string()))
+    tx = risk_table(transactions)
     scorer = FraudScorer(FAST).fit(tx, None, data.tables["fraud_labels"])
     out = scorer.score(tx)
     score = out.column("fraud_score").to_numpy()
     assert np.all((score >= 0) & (score <= 1))
     flagged = out.filter(out.column("is_flagged")).column("top_reasons").to_pylist()
     assert flagged and all(flagged)
-    # Customer velocity is derived from customer_id and transacted_at; device rules stay silent.
+    # Customer velocity comes from customer_id and transacted_at; device rules stay silent.
     assert pc.max(out.column("rule_velocity")).as_py() > 0
     assert pc.max(out.column("rule_shared_device")).as_py() == 0
     # Scoring a table from the full model with the transactions-only scorer works too.

@@ -2,8 +2,8 @@
 supervised model, blended into one 0-1 fraud score with a flagging threshold and the reasons behind it.
 
 Input is one row per transaction with point-in-time risk features (the dbt model `int_transactions_risk`);
-any risk column may be null or absent (a transactions-only table works: the customer velocity, prior count,
-hour and weekend features are then derived from customer_id and transacted_at). Labels (`fraud_labels`:
+any risk column may be null or absent (int_transactions_risk computes every risk feature in SQL, from a
+transactions-only file too; a column absent here is null and its rules stay silent). Labels (`fraud_labels`:
 transaction_id, is_fraud, labeled_at) are optional and may cover only part of the transactions.
 
 The pieces:
@@ -48,7 +48,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -120,13 +119,6 @@ RISK_COLUMNS: dict[str, pa.DataType] = {
     "hour_of_day": pa.float64(),
     "is_weekend": pa.bool_(),
 }
-DERIVABLE = (
-    "customer_transactions_last_hour",
-    "customer_transactions_last_day",
-    "customer_prior_transactions",
-    "hour_of_day",
-    "is_weekend",
-)
 
 DEFAULT_RISK_CATALOG: tuple[FeatureSpec, ...] = tuple(
     FeatureSpec(name, group, transform)
@@ -431,50 +423,10 @@ def _conform(risk: pa.Table) -> pa.Table:
     """`risk` with derivable features computed when absent and the other known columns added as nulls."""
     if "transaction_id" not in risk.column_names or "customer_id" not in risk.column_names:
         raise KeyError("the risk table needs transaction_id and customer_id columns")
-    missing = [c for c in DERIVABLE if c not in risk.column_names]
-    if missing and "transacted_at" in risk.column_names and risk.num_rows:
-        risk = _derive(risk, missing)
     n = risk.num_rows
     for name, typ in RISK_COLUMNS.items():
         if name not in risk.column_names:
             risk = risk.append_column(name, pa.nulls(n, type=typ))
-    return risk
-
-
-def _derive(risk: pa.Table, names: list[str]) -> pa.Table:
-    """Customer velocity, prior count, hour and weekend from customer_id and transacted_at (duckdb)."""
-    exprs = {
-        "customer_transactions_last_hour": "count(*) over (partition by customer_id order by ts "
-        "range between interval 1 hour preceding and current row)",
-        "customer_transactions_last_day": "count(*) over (partition by customer_id order by ts "
-        "range between interval 1 day preceding and current row)",
-        "customer_prior_transactions": "count(*) over (partition by customer_id order by ts "
-        "range between unbounded preceding and current row exclude group)",
-        "hour_of_day": "hour(ts)",
-        "is_weekend": "isodow(ts) in (6, 7)",
-    }
-    base = pa.table(
-        {
-            "row_number": pa.array(np.arange(risk.num_rows, dtype=np.int64)),
-            "customer_id": risk.column("customer_id"),
-            "transacted_at": risk.column("transacted_at"),
-        }
-    )
-    select = ", ".join(f"{exprs[name]} as {name}" for name in names)
-    try:
-        con = duckdb.connect()
-        try:
-            con.register("base", base)
-            derived = con.execute(
-                f"select row_number, {select} from "
-                "(select *, cast(transacted_at as timestamp) as ts from base) order by row_number"
-            ).fetch_arrow_table()
-        finally:
-            con.close()
-    except (duckdb.Error, pa.ArrowException):
-        return risk  # left null (for example an unparseable transacted_at)
-    for name in names:
-        risk = risk.append_column(name, derived.column(name))
     return risk
 
 
