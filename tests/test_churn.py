@@ -83,6 +83,13 @@ def _per_customer(keys: np.ndarray, ids: np.ndarray, values: np.ndarray, how: st
     return out
 
 
+def _rank_score(values: np.ndarray) -> np.ndarray:
+    """The test's stand-in for the SQL rank_score macro: 1..5 from the percent rank, ties sharing it."""
+    n = values.size
+    first_rank = np.searchsorted(np.sort(values), values, side="left")
+    return np.minimum(5.0, 1.0 + np.floor(5.0 * first_rank / max(n - 1, 1)))
+
+
 def snapshot_features(data: demo_data.DemoData, as_of: dt.date) -> pa.Table:
     """A small version of int_customers_features: customers with a transaction before `as_of`."""
     tx = data.tables["transactions"]
@@ -120,8 +127,13 @@ def snapshot_features(data: demo_data.DemoData, as_of: dt.date) -> pa.Table:
     order = np.argsort(cust_ids)
     pos = np.searchsorted(cust_ids[order], keys)
     last_event = _per_customer(keys, ev_ids[ev_seen], ev_day[ev_seen].astype(float), "max")
+    recency = d - np.where(np.isnan(last_buy), last_any, last_buy)
     return pa.table(
         {
+            # The R, F and M scores int_customers_rfm gives (rank_score: 1..5 from the percent rank).
+            "r_score": _rank_score(-recency),
+            "f_score": _rank_score(n_orders),
+            "m_score": _rank_score(np.clip(net, 0.0, None)),
             "customer_id": pa.array(keys),
             "as_of_date": pa.array([as_of] * keys.size, type=pa.date32()),
             "recency_days": d - np.where(np.isnan(last_buy), last_any, last_buy),
@@ -387,19 +399,12 @@ def test_evaluate_value_by_hand():
     assert tied["top20_capture"] == pytest.approx(0.2) and np.isnan(tied["spearman"])
 
 
-def test_rfm_score_computed_from_columns():
-    table = pa.table(
-        {
-            "customer_id": ["a", "b", "c", "d", "e", "f"],
-            "recency_days": [1.0, 5.0, 10.0, 50.0, 100.0, 200.0],
-            "frequency": [6, 5, 4, 3, 2, 1],
-            "monetary": [60.0, 50.0, 40.0, 30.0, 20.0, 10.0],
-        }
-    )
-    score = rfm_score(table)
-    # best customer scores 5 on each of r, f, m; the worst 1 on each
-    assert score[0] == 15 and score[-1] == 3
-    assert np.all(np.diff(score) <= 0)
+def test_rfm_score_is_the_sql_scores_summed():
+    # The scores come from int_customers_rfm (the rank_score macro): the baseline adds them, and is left
+    # out (None) for a table without them rather than scored a second way in Python.
+    table = pa.table({"customer_id": ["a", "b"], "r_score": [5, 1], "f_score": [4, 1], "m_score": [5, 2]})
+    np.testing.assert_array_equal(rfm_score(table), [14.0, 4.0])
+    assert rfm_score(table.drop(["m_score"])) is None
 
 
 def test_backtest_rows(snap):

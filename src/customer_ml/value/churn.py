@@ -885,28 +885,13 @@ def evaluate_value(y_true_revenue: Any, predicted: Any) -> dict[str, float]:
 # ----------------------------------------------------------------------------------------------------------
 
 
-def _quintile_score(values: np.ndarray) -> np.ndarray:
-    """1..5 from the percent rank (ties share the rank of the first of them), as the SQL rank_score."""
-    n = values.size
-    if n <= 1:
-        return np.ones(n)
-    filled = np.where(np.isfinite(values), values, np.nanmin(values) if np.isfinite(values).any() else 0.0)
-    order = np.sort(filled)
-    first_rank = np.searchsorted(order, filled, side="left")  # 0-based rank of the first tie
-    return np.minimum(5.0, 1.0 + np.floor(5.0 * first_rank / (n - 1)))
-
-
-def rfm_score(features: pa.Table) -> np.ndarray:
-    """r_score + f_score + m_score (3..15, higher = better customer), computed when the table lacks them."""
+def rfm_score(features: pa.Table) -> np.ndarray | None:
+    """r_score + f_score + m_score (3..15, higher = better customer) as int_customers_rfm scores them in
+    SQL (the rank_score macro), or None when the table lacks them."""
     scores = [_column(features, name) for name in ("r_score", "f_score", "m_score")]
-    if all(s is not None for s in scores):
-        return np.nansum(np.vstack(scores), axis=0)
-    recency = _column(features, "recency_days")
-    frequency = _column(features, "frequency")
-    monetary = _column(features, "monetary")
-    if recency is None or frequency is None or monetary is None:
-        raise KeyError("rfm_score needs r/f/m_score or recency_days, frequency and monetary")
-    return _quintile_score(-recency) + _quintile_score(frequency) + _quintile_score(monetary)
+    if any(score is None for score in scores):
+        return None
+    return np.nansum(np.vstack(scores), axis=0)
 
 
 def _fill(values: np.ndarray | None, n: int) -> np.ndarray:
@@ -985,7 +970,7 @@ def backtest(
     churn_scores = {
         "churn_model": churn.churn_risk(training_features),
         "recency_days": _fill(_column(training_features, "recency_days"), n),
-        "rfm_score": -rfm_score(training_features),
+        "rfm_score": None if rfm_score(training_features) is None else -rfm_score(training_features),
         "bgnbd_1_minus_p_alive": _fill(1.0 - _column(training_features, "p_alive"), n)
         if "p_alive" in training_features.column_names
         else None,
