@@ -18,25 +18,3 @@ The demo data generator is a development tool outside this package (tools/demo_d
 """
 
 __version__ = "0.2.0"
-
-# dbt-duckdb runs the Python models on parallel threads of one process. Two threads importing
-# scikit-learn for the first time at once can meet a partially initialised module ("cannot import name
-# 'BaseLibSVM' from partially initialized module 'sklearn.svm._base'", seen once in a demo build). The
-# heavy third-party modules are imported here, under this package's import lock, so every model thread
-# waits for one complete import instead.
-import scipy.optimize  # noqa: E402, F401
-import scipy.stats  # noqa: E402, F401
-import sklearn.calibration  # noqa: E402, F401
-import sklearn.cluster  # noqa: E402, F401
-import sklearn.decomposition  # noqa: E402, F401
-import sklearn.ensemble  # noqa: E402, F401
-import sklearn.impute  # noqa: E402, F401
-import sklearn.isotonic  # noqa: E402, F401
-import sklearn.linear_model  # noqa: E402, F401
-import sklearn.manifold  # noqa: E402, F401
-import sklearn.metrics  # noqa: E402, F401
-import sklearn.mixture  # noqa: E402, F401
-import sklearn.model_selection  # noqa: E402, F401
-import sklearn.pipeline  # noqa: E402, F401
-import sklearn.preprocessing  # noqa: E402, F401
-import torch  # noqa: E402, F401

@@ -1,5 +1,5 @@
-"""A dbt-duckdb plugin (profiles.yml, `plugins:`) whose one job is to import this package, and with it
-numpy, scikit-learn and torch, in dbt's main thread when the first connection opens, before any model runs.
+"""A dbt-duckdb plugin (profiles.yml, `plugins:`) whose one job is to import numpy, scipy, scikit-learn and
+torch, in dbt's main thread when the first connection opens, before any model runs.
 
 dbt runs models on worker threads. Importing numpy sets and then deletes two environment variables
 (OPENBLAS_MAIN_FREE, GOTOBLAS_MAIN_FREE); done on a worker thread while another thread reads the
@@ -7,9 +7,24 @@ environment, it failed a build with KeyError: 'OPENBLAS_MAIN_FREE'. Two threads 
 at once also met a half-initialised module. Imported here, both happen once, before the threads start.
 """
 
+# The imports are the point (see above): the heavy third-party modules the Python models use.
+import scipy.optimize  # noqa: F401
+import scipy.stats  # noqa: F401
+import sklearn.calibration  # noqa: F401
+import sklearn.cluster  # noqa: F401
+import sklearn.decomposition  # noqa: F401
+import sklearn.ensemble  # noqa: F401
+import sklearn.impute  # noqa: F401
+import sklearn.isotonic  # noqa: F401
+import sklearn.linear_model  # noqa: F401
+import sklearn.manifold  # noqa: F401
+import sklearn.metrics  # noqa: F401
+import sklearn.mixture  # noqa: F401
+import sklearn.model_selection  # noqa: F401
+import sklearn.pipeline  # noqa: F401
+import sklearn.preprocessing  # noqa: F401
+import torch  # noqa: F401
 from dbt.adapters.duckdb.plugins import BasePlugin
-
-import customer_ml  # noqa: F401  (the import is the point: see above)
 
 
 class Plugin(BasePlugin):
