@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -97,8 +98,7 @@ def latest_version(versions: Any, kind: str) -> dict[str, Any] | None:
     if versions is None:
         return None
     if isinstance(versions, pa.Table):
-        rows = [row for row in versions.to_pylist() if row["model_kind"] == kind]
-        return max(rows, key=lambda row: row["version_number"]) if rows else None
+        versions = duckdb.from_arrow(versions)
     quoted = "'" + kind.replace("'", "''") + "'"
     newest = versions.filter(f"model_kind = {quoted}").order("version_number desc").limit(1)
     rows = to_arrow(newest).to_pylist()
