@@ -21,7 +21,8 @@ import numpy as np
 import pyarrow.parquet as pq
 from demo_features import build_demo
 
-from customer_ml.fraud.scorer import FraudConfig, FraudScorer
+from customer_ml.fraud.config import FraudConfig
+from customer_ml.fraud.scorer import FraudScorer
 from customer_ml.warehouse.arrow import known_labels, to_arrow
 from tools.demo_data import MECHANISMS
 

@@ -18,7 +18,6 @@ import _paths  # noqa: F401  (the repository root on sys.path, for tools.demo_da
 
 # isort: split
 import argparse
-import copy
 import dataclasses
 import hashlib
 import time
@@ -28,7 +27,10 @@ import numpy as np
 import pyarrow.parquet as pq
 from fraud_review import RISK_SQL, oracle_gap, population_report, review_labels, risk_table, truth_of
 
-from customer_ml.fraud.scorer import FraudConfig, FraudScorer, _float_time
+from customer_ml.fraud.config import FraudConfig
+from customer_ml.fraud.flagging import choose_threshold, population_metrics
+from customer_ml.fraud.inputs import float_time
+from customer_ml.fraud.scorer import FraudScorer
 from tools.demo_data import MECHANISMS, generate
 
 
@@ -65,12 +67,14 @@ BUDGETS = (
 def rethreshold(scorer: FraudScorer, risk, is_fraud: np.ndarray, budget: dict) -> tuple[float, ...]:
     """(precision, recall, flag rate, expected precision, expected recall) of the fitted scorer with its
     threshold re-chosen under `budget` (the models are kept, so budgets compare like for like)."""
-    other = copy.copy(scorer)
-    other.config = dataclasses.replace(scorer._cfg, **budget)
+    config = dataclasses.replace(scorer._cfg, **budget)
     score = scorer.score(risk).column("fraud_score").to_numpy()
-    other.threshold_, _ = other._choose_threshold(score, _float_time(risk))
-    expected = other._population_metrics(risk, score, score, np.random.default_rng(0))
-    flagged = score >= other.threshold_
+    calibrated = scorer.stacker_ is not None
+    threshold, _ = choose_threshold(score, float_time(risk), config, calibrated, scorer.alert_threshold_)
+    expected = population_metrics(
+        risk, score, score, threshold, scorer.calibration_, config, np.random.default_rng(0)
+    )
+    flagged = score >= threshold
     tp = float(np.sum(flagged & is_fraud))
     return (
         tp / max(flagged.sum(), 1),

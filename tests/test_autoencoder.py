@@ -19,7 +19,7 @@ CONTRASTIVE = AutoencoderConfig(hidden=(32, 16), embedding_dim=8, max_epochs=12,
 @pytest.fixture(scope="module")
 def X():
     table, catalog, _ = make_planted(n=800, seed=5)
-    return FeaturePreprocessor(catalog).fit_transform(table)
+    return FeaturePreprocessor().fit_transform(table, catalog)
 
 
 def _state(ae):
@@ -93,7 +93,7 @@ def test_default_fine_tuning_keeps_what_separates_the_groups():
     from sklearn.model_selection import cross_val_score
 
     table, catalog, kinds = make_planted(n=800, seed=5)
-    X = FeaturePreprocessor(catalog).fit_transform(table)
+    X = FeaturePreprocessor().fit_transform(table, catalog)
 
     def probe(Z):
         return cross_val_score(LogisticRegression(max_iter=500), Z, kinds, cv=4).mean()
@@ -149,7 +149,7 @@ def test_contrastive_encoder_is_deterministic_on_the_sphere_and_keeps_the_kinds_
     from sklearn.model_selection import cross_val_score
 
     table, catalog, kinds = make_planted(n=800, seed=5)
-    X = FeaturePreprocessor(catalog).fit_transform(table)
+    X = FeaturePreprocessor().fit_transform(table, catalog)
 
     def probe(Z):
         return cross_val_score(LogisticRegression(max_iter=500), Z, kinds, cv=4).mean()

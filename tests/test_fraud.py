@@ -12,7 +12,8 @@ import pytest
 from fraud_review import risk_table
 from sklearn.exceptions import NotFittedError
 
-from customer_ml.fraud.scorer import RULES, FraudConfig, FraudScorer
+from customer_ml.fraud.config import RULES, FraudConfig
+from customer_ml.fraud.scorer import FraudScorer
 from customer_ml.segmentation.config import AutoencoderConfig
 from tools.demo_data import generate
 

@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 from fraud_review import population_report, review_labels, risk_table, truth_of
 
-from customer_ml.fraud.scorer import FraudConfig, FraudScorer, flagging_change
+from customer_ml.fraud.config import FraudConfig, flagging_change
+from customer_ml.fraud.flagging import choose_threshold
+from customer_ml.fraud.scorer import FraudScorer
 from customer_ml.segmentation.config import AutoencoderConfig
 from tools.demo_data import generate
 
@@ -101,11 +103,9 @@ def test_alert_budget_sets_the_flag_rate(population):
 
 
 def _with_scores(config: FraudConfig, score: np.ndarray) -> tuple[float, str]:
-    scorer = FraudScorer(config)
-    scorer.stacker_ = object()  # only its presence matters to the threshold choice
-    scorer.alert_threshold_ = float(np.quantile(score, 1 - config.alert_rate))
+    alert_threshold = float(np.quantile(score, 1 - config.alert_rate))
     ts = np.arange(len(score), dtype=float) * 86400e6 / 100  # 100 transactions a day
-    return scorer._choose_threshold(score, ts)
+    return choose_threshold(score, ts, config, True, alert_threshold)
 
 
 def test_threshold_rules_on_calibrated_scores():

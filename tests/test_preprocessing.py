@@ -17,7 +17,7 @@ def planted():
 
 def test_fit_transform_shape_names_and_drops(planted):
     table, catalog, _ = planted
-    pre = FeaturePreprocessor(catalog).fit(table)
+    pre = FeaturePreprocessor().fit(table, catalog)
     X = pre.transform(table)
     assert X.dtype == np.float32
     assert X.shape == (table.num_rows, len(pre.feature_names_out_))
@@ -30,7 +30,7 @@ def test_fit_transform_shape_names_and_drops(planted):
 
 def test_missing_indicators_only_where_training_had_nulls(planted):
     table, catalog, _ = planted
-    pre = FeaturePreprocessor(catalog).fit(table)
+    pre = FeaturePreprocessor().fit(table, catalog)
     X = pre.transform(table)
     names = pre.feature_names_out_
     for feature in ["count_0", "optional_0", "optional_3"]:
@@ -45,7 +45,7 @@ def test_missing_indicators_only_where_training_had_nulls(planted):
 
 def test_scaling_log_and_passthrough(planted):
     table, catalog, _ = planted
-    pre = FeaturePreprocessor(catalog, PreprocessingConfig(clip=1e9)).fit(table)
+    pre = FeaturePreprocessor(PreprocessingConfig(clip=1e9)).fit(table, catalog)
     X = pre.transform(table).astype(np.float64)
     names = pre.feature_names_out_
     score = X[:, names.index("score_2")]
@@ -62,7 +62,7 @@ def test_zero_iqr_falls_back_and_clip_applies():
     values = np.zeros(100)
     values[:3] = [50.0, -50.0, 1.0]
     table = pa.table({"customer_id": pa.array(range(100)), "spiky": values})
-    pre = FeaturePreprocessor([FeatureSpec("spiky", "g", "scale")], PreprocessingConfig(clip=3.0)).fit(table)
+    pre = FeaturePreprocessor(PreprocessingConfig(clip=3.0)).fit(table, [FeatureSpec("spiky", "g", "scale")])
     stats = pre.numeric_["spiky"]
     assert stats["scale"] == pytest.approx(np.std(values))
     X = pre.transform(table)
@@ -71,7 +71,7 @@ def test_zero_iqr_falls_back_and_clip_applies():
 
 def test_unseen_rare_and_null_categories_map_to_other(planted):
     table, catalog, _ = planted
-    pre = FeaturePreprocessor(catalog).fit(table)
+    pre = FeaturePreprocessor().fit(table, catalog)
     names = pre.feature_names_out_
     assert "channel=fax" not in names  # too rare in training
     assert "channel=other" in names
@@ -88,7 +88,7 @@ def test_unseen_rare_and_null_categories_map_to_other(planted):
 
 def test_state_round_trip_through_json(planted):
     table, catalog, _ = planted
-    pre = FeaturePreprocessor(catalog).fit(table)
+    pre = FeaturePreprocessor().fit(table, catalog)
     state = json.loads(json.dumps(pre.to_state()))
     restored = FeaturePreprocessor.from_state(state)
     assert restored.feature_names_out_ == pre.feature_names_out_
@@ -108,9 +108,9 @@ def test_catalog_from_arrow_table_and_errors(planted):
     )
     assert load_catalog(arrow_catalog) == list(catalog)
     with pytest.raises(NotFittedError):
-        FeaturePreprocessor(catalog).transform(table)
+        FeaturePreprocessor().transform(table)
     with pytest.raises(KeyError):
-        FeaturePreprocessor(catalog).fit(table.drop_columns(["score_0"]))
+        FeaturePreprocessor().fit(table.drop_columns(["score_0"]), catalog)
     with pytest.raises(ValueError):
         FeatureSpec("x", "g", "sqrt")
 
@@ -133,7 +133,7 @@ def test_catalog_labels_travel_with_the_state_and_give_reasons_in_words() -> Non
             "country": ["DE", "FR", "DE", "DE"] * 5,
         }
     )
-    fitted = FeaturePreprocessor(load_catalog(catalog)).fit(table)
+    fitted = FeaturePreprocessor().fit(table, load_catalog(catalog))
     restored = FeaturePreprocessor.from_state(fitted.to_state())
     reasons = column_reasons(restored)
     assert len(reasons) == len(restored.feature_names_out_)

@@ -1,34 +1,24 @@
 """Churn and lifetime-value model versions: backtested and trained when the registry's retrain decision
 says so (no model, changed inputs, age, or when asked to)."""
 
-from customer_ml.registry import (
-    RetrainPolicy,
-    decide_retrain,
-    empty_registry,
-    latest_version,
-    model_inputs,
-    stored_versions,
-)
+from customer_ml.registry import RetrainPolicy, empty_registry, model_inputs, retrain_step
 from customer_ml.value.predictions import KIND, train_version
 from customer_ml.warehouse.arrow import current_as_of_date, feature_catalog, purchase_log, to_arrow
-from customer_ml.warehouse.progress import dbt_progress
 
 
 def model(dbt, session):
-    previous = latest_version(stored_versions(dbt, session), KIND)
     as_of_date = current_as_of_date(dbt.ref("int_as_of_dates"))
     catalog = feature_catalog(dbt.ref("int_feature_catalog"))
-    inputs = [spec.name for spec in model_inputs(catalog)]
     policy = RetrainPolicy.from_vars(
         dbt.config.meta_get("retrain"),
         dbt.config.meta_get("retrain_max_age_days"),
         dbt.config.meta_get("retrain_max_drift_psi"),
     )
-    decision = decide_retrain(previous, as_of_date, policy, inputs)
-    train, reason = decision.retrain, decision.reason
-    say = dbt_progress("churn and value")
-    say(("training a new version: " if train else "") + reason)
-    if not train:
+    inputs = [spec.name for spec in model_inputs(catalog)]
+    previous, decision, say = retrain_step(
+        dbt, session, KIND, as_of_date, policy, inputs, topic="churn and value"
+    )
+    if not decision.retrain:
         return empty_registry()
     features = to_arrow(dbt.ref("int_customers_features").order("snapshot_name, customer_id"))
     outcomes = to_arrow(dbt.ref("int_customers_outcomes").order("snapshot_name, customer_id"))
@@ -36,4 +26,14 @@ def model(dbt, session):
     horizon = int(dbt.config.meta_get("prediction_horizon_days"))
     cap = dbt.config.meta_get("fit_customers")
     cap = None if cap in (None, "", "None", "none", "null") else int(cap)
-    return train_version(features, outcomes, purchases, catalog, previous, horizon, reason, say, cap)
+    return train_version(
+        features,
+        outcomes,
+        purchases,
+        catalog,
+        previous,
+        horizon,
+        reason=decision.reason,
+        say=say,
+        max_fit_customers=cap,
+    )

@@ -22,6 +22,7 @@ from customer_ml.features.preprocessing import FeatureSpec, load_catalog, numeri
 from customer_ml.segmentation.config import SegmentationConfig
 from customer_ml.segmentation.model import SegmentationModel
 from customer_ml.warehouse.arrow import to_arrow
+from customer_ml.warehouse.progress import Say, dbt_progress
 
 REGISTRY_SCHEMA = pa.schema(
     [
@@ -224,6 +225,29 @@ def decide_retrain(
     return Decision(
         False, f"stored model applied (age {age} days, largest PSI {worst[1]:.3f} on {worst[0]})", drift
     )
+
+
+def retrain_step(
+    dbt: Any,
+    session: Any,
+    kind: str,
+    as_of_date: dt.date,
+    policy: RetrainPolicy,
+    feature_names: list[str] | None,
+    *,
+    table: pa.Table | None = None,
+    config_change: Callable[[dict[str, Any]], str | None] | None = None,
+    topic: str | None = None,
+) -> tuple[dict[str, Any] | None, Decision, Say]:
+    """The start of every versions model: the latest stored version of `kind`, the retrain decision
+    (`decide_retrain`; `config_change` says what changed against the stored version, if anything) and a
+    progress callable for the dbt log, which has already said what was decided and why."""
+    previous = latest_version(stored_versions(dbt, session), kind)
+    change = config_change(previous) if config_change is not None and previous is not None else None
+    decision = decide_retrain(previous, as_of_date, policy, feature_names, table=table, config_change=change)
+    say = dbt_progress(topic or kind)
+    say(("training a new version: " if decision.retrain else "") + decision.reason)
+    return previous, decision, say
 
 
 def version_row(

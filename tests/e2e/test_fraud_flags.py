@@ -9,8 +9,8 @@ import numpy as np
 import pyarrow.parquet as pq
 from sklearn.metrics import precision_recall_curve
 
+from customer_ml.fraud.versions import KIND, load_scorer
 from customer_ml.registry import latest_version
-from customer_ml.value.predictions import FRAUD_KIND, load_fraud_scorer
 from tests.e2e.dbt_runner import Build
 
 
@@ -31,12 +31,12 @@ def test_demo_flags_fit_the_population(demo_build: Build, demo_dir) -> None:
 
     # IsolationForest (the version's own baseline) at its best threshold against the same truth.
     with duckdb.connect(str(demo_build.database), read_only=True) as con:
-        version = latest_version(con.table("ml.fraud_model_versions").fetch_arrow_table(), FRAUD_KIND)
+        version = latest_version(con.table("ml.fraud_model_versions").fetch_arrow_table(), KIND)
         risk = con.sql(
             "select * from intermediate.int_transactions_risk order by transaction_id"
         ).fetch_arrow_table()
     assert risk.column("transaction_id").to_pylist() == [t for t, _ in rows]
-    precision, recall, _ = precision_recall_curve(y, load_fraud_scorer(version).baseline_score(risk))
+    precision, recall, _ = precision_recall_curve(y, load_scorer(version).baseline_score(risk))
     baseline_f1 = np.max(2 * precision * recall / np.maximum(precision + recall, 1e-12))
     assert f1 > baseline_f1 + 0.2, (f1, baseline_f1)
 

@@ -60,30 +60,27 @@ def load_catalog(catalog: pa.Table | Iterable[FeatureSpec | Mapping[str, Any]]) 
     return specs
 
 
+def _decoded(table: pa.Table, name: str) -> pa.ChunkedArray:
+    """A column with dictionary encoding undone; KeyError naming the feature when it is absent."""
+    if name not in table.column_names:
+        raise KeyError(f"feature {name!r} from the catalog is missing from the table")
+    col = table.column(name)
+    return pc.cast(col, col.type.value_type) if pa.types.is_dictionary(col.type) else col
+
+
 def numeric_column(table: pa.Table, name: str) -> np.ndarray:
     """A column as float64 with NaN for nulls (and for NaN values): the one conversion from an Arrow
     column to numbers the package uses."""
-    if name not in table.column_names:
-        raise KeyError(f"feature {name!r} from the catalog is missing from the table")
-    col = table.column(name)
-    if pa.types.is_dictionary(col.type):
-        col = pc.cast(col, col.type.value_type)
+    col = _decoded(table, name)
     if not pa.types.is_floating(col.type):
         col = pc.cast(col, pa.float64())
-    values = np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.float64)
-    return values
+    return np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.float64)
 
 
-def _text_array(table: pa.Table, name: str) -> pa.ChunkedArray:
-    """A categorical column cast to string (nulls kept)."""
-    if name not in table.column_names:
-        raise KeyError(f"feature {name!r} from the catalog is missing from the table")
-    col = table.column(name)
-    if pa.types.is_dictionary(col.type):
-        col = pc.cast(col, col.type.value_type)
-    if not pa.types.is_string(col.type):
-        col = pc.cast(col, pa.string())
-    return col
+def text_array(table: pa.Table, name: str) -> pa.ChunkedArray:
+    """A column cast to string (nulls kept): the one conversion to text the package uses."""
+    col = _decoded(table, name)
+    return col if pa.types.is_string(col.type) else pc.cast(col, pa.string())
 
 
 class FeaturePreprocessor:
@@ -97,15 +94,16 @@ class FeaturePreprocessor:
     are dropped and listed in `dropped_features_`.
     """
 
-    def __init__(self, catalog: Any, config: PreprocessingConfig | None = None) -> None:
-        self.catalog = catalog
+    def __init__(self, config: PreprocessingConfig | None = None) -> None:
         self.config = config
 
     # -- fitting ---------------------------------------------------------------------------------------
-    def fit(self, table: pa.Table) -> FeaturePreprocessor:
-        """Learn medians, scales, indicator columns and kept categories from `table`."""
+    def fit(self, table: pa.Table, catalog: Any) -> FeaturePreprocessor:
+        """Learn medians, scales, indicator columns and kept categories from `table`, for the features
+        `catalog` lists (as `load_catalog` reads it). Like every model here, the catalog, which describes
+        the data, is given to `fit`, and the configuration to the constructor."""
         cfg = self.config or PreprocessingConfig()
-        self.specs_ = load_catalog(self.catalog)
+        self.specs_ = load_catalog(catalog)
         self.numeric_: dict[str, dict[str, Any]] = {}
         self.categories_: dict[str, list[str]] = {}
         self.dropped_features_: list[str] = []
@@ -118,7 +116,7 @@ class FeaturePreprocessor:
             if spec.transform == "onehot":
                 counts = {
                     row["values"]: row["counts"]
-                    for row in pc.value_counts(_text_array(table, spec.name)).to_pylist()
+                    for row in pc.value_counts(text_array(table, spec.name)).to_pylist()
                     if row["values"] is not None
                 }
                 if not counts:
@@ -199,7 +197,7 @@ class FeaturePreprocessor:
                     j += 1
             elif spec.name in self.categories_:
                 cats = self.categories_[spec.name]
-                found = pc.index_in(_text_array(table, spec.name), value_set=pa.array(cats, type=pa.string()))
+                found = pc.index_in(text_array(table, spec.name), value_set=pa.array(cats, type=pa.string()))
                 codes = pc.fill_null(found, len(cats)).to_numpy(zero_copy_only=False).astype(np.int64)
                 block = np.zeros((n, len(cats) + 1), dtype=np.float32)
                 block[np.arange(n), codes] = 1.0
@@ -207,9 +205,9 @@ class FeaturePreprocessor:
                 j += len(cats) + 1
         return out
 
-    def fit_transform(self, table: pa.Table) -> np.ndarray:
+    def fit_transform(self, table: pa.Table, catalog: Any) -> np.ndarray:
         """`fit` then `transform` on the same table."""
-        return self.fit(table).transform(table)
+        return self.fit(table, catalog).transform(table)
 
     # -- state -----------------------------------------------------------------------------------------
     def to_state(self) -> dict[str, Any]:
@@ -234,7 +232,7 @@ class FeaturePreprocessor:
         if state.get("version") != STATE_VERSION:
             raise ValueError(f"unsupported preprocessing state version {state.get('version')!r}")
         specs = [FeatureSpec(**s) for s in state["specs"]]
-        obj = cls(specs)
+        obj = cls()
         obj.specs_ = specs
         obj.numeric_ = {k: dict(v) for k, v in state["numeric"].items()}
         obj.categories_ = {k: list(v) for k, v in state["categories"].items()}

@@ -80,7 +80,7 @@ class SegmentationModel:
         torch.manual_seed(cfg.seed)
         rows = seeded_sample(table.num_rows, cfg.train_sample_size, cfg.seed)
         train = table.take(pa.array(rows)) if len(rows) < table.num_rows else table
-        self.preprocessor_ = FeaturePreprocessor(load_catalog(catalog), cfg.preprocessing).fit(train)
+        self.preprocessor_ = FeaturePreprocessor(cfg.preprocessing).fit(train, load_catalog(catalog))
         X_scaled = self.preprocessor_.transform(train)
         self.input_weights_ = input_weights(X_scaled, column_sources(self.preprocessor_), cfg.input_weighting)
         X = X_scaled * self.input_weights_

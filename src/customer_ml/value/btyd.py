@@ -253,7 +253,38 @@ def _expected_purchases_if_alive(
     return np.clip(value, lower, upper)
 
 
-class BetaGeometricNBD(BaseEstimator):
+class _StoredParams:
+    """Fitted parameters stored and restored by name: each name of `_PARAM_NAMES` is a fitted attribute
+    with a trailing underscore. `_MODEL_NAME` names the model in errors."""
+
+    _PARAM_NAMES: tuple[str, ...] = ()
+    _MODEL_NAME = ""
+
+    @property
+    def params_(self) -> dict[str, float]:
+        """Fitted parameters as a JSON-serialisable dict of floats, keyed by `_PARAM_NAMES`."""
+        _check_fitted(self, tuple(f"{k}_" for k in self._PARAM_NAMES))
+        return {k: float(getattr(self, f"{k}_")) for k in self._PARAM_NAMES}
+
+    @classmethod
+    def from_params(cls, params: dict[str, float], **init_kwargs: Any) -> Any:
+        """Build a fitted model from stored parameters (as returned by ``params_``), without refitting."""
+        missing = set(cls._PARAM_NAMES) - set(params)
+        extra = set(params) - set(cls._PARAM_NAMES)
+        if missing or extra:
+            raise ValueError(
+                f"{cls._MODEL_NAME} params must have exactly the keys {cls._PARAM_NAMES}; "
+                f"missing {sorted(missing)}, unexpected {sorted(extra)}"
+            )
+        values = {k: float(params[k]) for k in cls._PARAM_NAMES}
+        _check_positive_params(values)
+        model = cls(**init_kwargs)
+        for k in cls._PARAM_NAMES:
+            setattr(model, f"{k}_", values[k])
+        return model
+
+
+class BetaGeometricNBD(_StoredParams, BaseEstimator):
     """BG/NBD model of repeat-purchase counts (Fader, Hardie & Lee 2005a).
 
     While active, a customer buys as a Poisson process with rate lambda ~ Gamma(r, alpha) (shape r,
@@ -279,6 +310,7 @@ class BetaGeometricNBD(BaseEstimator):
     """
 
     _PARAM_NAMES = ("r", "alpha", "a", "b")
+    _MODEL_NAME = "BG/NBD"
 
     def __init__(self, penalizer: float = 0.0, max_iter: int = 1000) -> None:
         self.penalizer = penalizer
@@ -327,28 +359,6 @@ class BetaGeometricNBD(BaseEstimator):
         return self
 
     # -- persistence ---------------------------------------------------------------------------------------
-
-    @property
-    def params_(self) -> dict[str, float]:
-        """Fitted parameters as a JSON-serialisable dict {"r", "alpha", "a", "b"} of floats."""
-        _check_fitted(self, ("r_", "alpha_", "a_", "b_"))
-        return {"r": float(self.r_), "alpha": float(self.alpha_), "a": float(self.a_), "b": float(self.b_)}
-
-    @classmethod
-    def from_params(cls, params: dict[str, float], **init_kwargs: Any) -> BetaGeometricNBD:
-        """Build a fitted model from stored parameters (as returned by ``params_``), without refitting."""
-        missing = set(cls._PARAM_NAMES) - set(params)
-        extra = set(params) - set(cls._PARAM_NAMES)
-        if missing or extra:
-            raise ValueError(
-                f"BG/NBD params must have exactly the keys {cls._PARAM_NAMES}; "
-                f"missing {sorted(missing)}, unexpected {sorted(extra)}"
-            )
-        values = {k: float(params[k]) for k in cls._PARAM_NAMES}
-        _check_positive_params(values)
-        model = cls(**init_kwargs)
-        model.r_, model.alpha_, model.a_, model.b_ = (values[k] for k in cls._PARAM_NAMES)
-        return model
 
     # -- predictions ---------------------------------------------------------------------------------------
 
@@ -470,7 +480,7 @@ def _gamma_gamma_objective(
     return float(value), grad
 
 
-class GammaGamma(BaseEstimator):
+class GammaGamma(_StoredParams, BaseEstimator):
     """Gamma-Gamma model of spend per transaction (FHL 2005b; Fader & Hardie 2013).
 
     Each transaction value of a customer is Gamma(p, nu) (shape p, rate nu); across customers
@@ -493,6 +503,7 @@ class GammaGamma(BaseEstimator):
     """
 
     _PARAM_NAMES = ("p", "q", "v")
+    _MODEL_NAME = "Gamma-Gamma"
 
     def __init__(self, penalizer: float = 0.0, max_iter: int = 1000) -> None:
         self.penalizer = penalizer
@@ -530,28 +541,6 @@ class GammaGamma(BaseEstimator):
         self.p_, self.q_, self.v_ = (float(val) for val in np.exp(log_params))
         self.log_likelihood_ = float(gamma_gamma_log_likelihood(self.p_, self.q_, self.v_, x, m).sum())
         return self
-
-    @property
-    def params_(self) -> dict[str, float]:
-        """Fitted parameters as a JSON-serialisable dict {"p", "q", "v"} of floats."""
-        _check_fitted(self, ("p_", "q_", "v_"))
-        return {"p": float(self.p_), "q": float(self.q_), "v": float(self.v_)}
-
-    @classmethod
-    def from_params(cls, params: dict[str, float], **init_kwargs: Any) -> GammaGamma:
-        """Build a fitted model from stored parameters (as returned by ``params_``), without refitting."""
-        missing = set(cls._PARAM_NAMES) - set(params)
-        extra = set(params) - set(cls._PARAM_NAMES)
-        if missing or extra:
-            raise ValueError(
-                f"Gamma-Gamma params must have exactly the keys {cls._PARAM_NAMES}; "
-                f"missing {sorted(missing)}, unexpected {sorted(extra)}"
-            )
-        values = {k: float(params[k]) for k in cls._PARAM_NAMES}
-        _check_positive_params(values)
-        model = cls(**init_kwargs)
-        model.p_, model.q_, model.v_ = (values[k] for k in cls._PARAM_NAMES)
-        return model
 
     def population_mean_spend(self) -> float:
         """Mean spend per transaction across the population, p * v / (q - 1); ValueError if q <= 1."""

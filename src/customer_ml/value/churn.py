@@ -43,6 +43,7 @@ __all__ = [
     "BTYD_COLUMNS",
     "BTYDConfig",
     "BTYDResult",
+    "BoostingConfig",
     "ChurnConfig",
     "ChurnModel",
     "ValueConfig",
@@ -52,7 +53,6 @@ __all__ = [
     "btyd_features",
     "evaluate_churn",
     "evaluate_value",
-    "horizon_labels",
     "revenue_in_window",
     "rfm_score",
 ]
@@ -97,8 +97,9 @@ class BTYDConfig:
 
 
 @dataclass(frozen=True)
-class ChurnConfig:
-    """Gradient boosting, calibration and fallback rules of :class:`ChurnModel`."""
+class BoostingConfig:
+    """What the churn and the value model share: the horizon, the seed, the gradient-boosting settings,
+    when to fall back and how many customers to fit on."""
 
     horizon_days: int = 90
     random_state: int = 0
@@ -109,27 +110,31 @@ class ChurnConfig:
     l2_regularization: float = 1.0
     early_stopping: bool = True
     """Stop boosting when a seeded 10% validation split stops improving (20 rounds)."""
-    calibration: Literal["isotonic", "sigmoid"] = "isotonic"
-    calibration_folds: int = 3
-    """Stratified, seeded folds of CalibratedClassifierCV (one booster per fold, predictions averaged)."""
     min_customers: int = 200
-    """Fewer labelled customers than this: fall back to the BTYD churn risk."""
-    min_class_count: int = 20
-    """Fewer lapsed (or fewer retained) customers than this: fall back to the BTYD churn risk."""
+    """Fewer labelled customers than this: fall back to the BTYD churn risk or expected revenue."""
     catalog_features: bool = True
     """Use the catalog's features (when a catalog is given) besides the BTYD and derived columns."""
     max_fit_customers: int | None = 50_000
-    """More labelled customers than this: the model (candidates, folds, calibration) is fitted on a seeded
-    sample of this many, and applied to everyone. None: always fit on all of them. See the README's scale
-    section for the measured effect on the backtest."""
+    """More labelled customers than this: the model (candidates, folds, calibration, target choice) is
+    fitted on a seeded sample of this many, and applied to everyone. None: always fit on all of them. See
+    the README's scale section for the measured effect on the backtest."""
 
 
 @dataclass(frozen=True)
-class ValueConfig:
-    """Gradient boosting, target choice and fallback rules of :class:`ValueModel`."""
+class ChurnConfig(BoostingConfig):
+    """Calibration and fallback rules of :class:`ChurnModel`, besides the shared boosting settings."""
 
-    horizon_days: int = 90
-    random_state: int = 0
+    calibration: Literal["isotonic", "sigmoid"] = "isotonic"
+    calibration_folds: int = 3
+    """Stratified, seeded folds of CalibratedClassifierCV (one booster per fold, predictions averaged)."""
+    min_class_count: int = 20
+    """Fewer lapsed (or fewer retained) customers than this: fall back to the BTYD churn risk."""
+
+
+@dataclass(frozen=True)
+class ValueConfig(BoostingConfig):
+    """Target choice and fallback rules of :class:`ValueModel`, besides the shared boosting settings."""
+
     target: Literal["auto", "hurdle", "log1p", "poisson"] = "auto"
     """``hurdle``: P(any revenue) from a classifier times the mean revenue of buyers from a regression on
     log(revenue) (smearing-corrected); ``log1p``: squared error on log1p(revenue), smearing-corrected;
@@ -137,20 +142,8 @@ class ValueConfig:
     the one with the best mean of Spearman and top-20% revenue capture (the backtest's two criteria)."""
     selection_fraction: float = 0.25
     """Share of the training rows held out to choose the target when ``target="auto"``."""
-    learning_rate: float = 0.05
-    max_iter: int = 400
-    max_leaf_nodes: int = 15
-    min_samples_leaf: int = 50
-    l2_regularization: float = 1.0
-    early_stopping: bool = True
-    min_customers: int = 200
-    """Fewer labelled customers than this: fall back to the BTYD expected revenue."""
     min_buyers: int = 20
     """Fewer customers with positive future revenue than this: fall back as well."""
-    catalog_features: bool = True
-    max_fit_customers: int | None = 50_000
-    """More labelled customers than this: the targets, the blend weight and the model are fitted on a
-    seeded sample of this many, and applied to everyone. None: always fit on all of them."""
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -241,29 +234,6 @@ def revenue_in_window(transactions: pa.Table, customer_ids: Any, start: Any, end
     uniq, inv = np.unique(ids[inside], return_inverse=True)
     sums = np.bincount(inv.ravel(), weights=amount[inside], minlength=uniq.size)
     return _lookup(keys, uniq, sums, 0.0)
-
-
-def horizon_labels(transactions: pa.Table, customer_ids: Any, as_of: Any, horizon_days: int) -> pa.Table:
-    """Labels of the window [as_of, as_of + h): customer_id, lapsed (no completed purchase), future_revenue.
-
-    A Python reference of the labels the SQL computes; customers absent from the window are lapsed with
-    revenue 0.
-    """
-    ids, ts, _, purchase = _transactions_arrays(transactions)
-    start = _as_day(as_of)
-    end = start + np.timedelta64(int(horizon_days), "D")
-    inside = (ts >= start.astype("datetime64[us]")) & (ts < end.astype("datetime64[us]")) & purchase
-    keys = _ids(customer_ids)
-    buyers = np.unique(ids[inside])
-    bought = np.isin(keys, buyers)
-    revenue = revenue_in_window(transactions, keys, start, end)
-    return pa.table(
-        {
-            "customer_id": pa.array(keys),
-            "lapsed": pa.array(~bought),
-            "future_revenue": pa.array(revenue, type=pa.float64()),
-        }
-    )
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -437,19 +407,18 @@ def _derived_columns(table: pa.Table, horizon: float) -> dict[str, np.ndarray]:
 class _Design:
     """Turns a snapshot table into the boosting matrix: catalog block (FeaturePreprocessor) + derived."""
 
-    def __init__(self, catalog: Any, use_catalog: bool, horizon: float) -> None:
-        self.catalog = catalog
+    def __init__(self, use_catalog: bool, horizon: float) -> None:
         self.use_catalog = use_catalog
         self.horizon = horizon
 
-    def fit(self, table: pa.Table) -> _Design:
+    def fit(self, table: pa.Table, catalog: Any) -> _Design:
         derived = _derived_columns(table, self.horizon)
         self.derived_names_ = list(derived)
         self.preprocessor_: FeaturePreprocessor | None = None
         self.raw_names_: list[str] = []
-        if self.use_catalog and self.catalog is not None:
-            specs = [s for s in load_catalog(self.catalog) if s.name not in derived]
-            self.preprocessor_ = FeaturePreprocessor(specs).fit(table)
+        if self.use_catalog and catalog is not None:
+            specs = [s for s in load_catalog(catalog) if s.name not in derived]
+            self.preprocessor_ = FeaturePreprocessor().fit(table, specs)
             base_names = list(self.preprocessor_.feature_names_out_)
         elif self.use_catalog:
             self.raw_names_ = [
@@ -583,6 +552,21 @@ def _fallback_churn(table: pa.Table, horizon: float) -> np.ndarray:
     return np.where(np.isfinite(risk), risk, 1.0)
 
 
+def _sampled_design(
+    model: Any, features: pa.Table, rows: np.ndarray, y: np.ndarray, cfg: Any, catalog: Any
+) -> tuple[np.ndarray, np.ndarray]:
+    """(design matrix, labels) of the labelled `rows` a model fits on: a seeded sample of at most
+    `cfg.max_fit_customers` of them; sets the model's labelled_customers_, fit_customers_, design_ and
+    feature_names_."""
+    features, rows, y, model.labelled_customers_ = _bounded_sample(
+        features, rows, y, cfg.max_fit_customers, cfg.random_state
+    )
+    model.fit_customers_ = int(y.size)
+    model.design_ = _Design(cfg.catalog_features, model.horizon_days_).fit(features, catalog)
+    model.feature_names_ = list(model.design_.feature_names_)
+    return model.design_.transform(features)[rows], y
+
+
 class ChurnModel:
     """Calibrated churn risk: P(no completed purchase in the next h days | snapshot features).
 
@@ -602,11 +586,10 @@ class ChurnModel:
     ``fallback_reason_`` says why.
     """
 
-    def __init__(self, config: ChurnConfig | None = None, catalog: Any = None) -> None:
+    def __init__(self, config: ChurnConfig | None = None) -> None:
         self.config = config
-        self.catalog = catalog
 
-    def fit(self, features: pa.Table, lapsed: Any = None) -> ChurnModel:
+    def fit(self, features: pa.Table, lapsed: Any = None, catalog: Any = None) -> ChurnModel:
         """Learn churn risk from ``features`` and the ``lapsed`` labels (bool per row; None = no labels)."""
         cfg = self.config or ChurnConfig()
         self.horizon_days_ = float(cfg.horizon_days)
@@ -618,14 +601,7 @@ class ChurnModel:
         self.base_rate_ = float(np.mean(y > 0.5)) if y.size else float("nan")
         if _fall_back(self, reason):
             return self
-        features, X_rows, y, self.labelled_customers_ = _bounded_sample(
-            features, X_rows, y, cfg.max_fit_customers, cfg.random_state
-        )
-        self.fit_customers_ = int(y.size)
-
-        self.design_ = _Design(self.catalog, cfg.catalog_features, self.horizon_days_).fit(features)
-        X = self.design_.transform(features)[X_rows]
-        self.feature_names_ = list(self.design_.feature_names_)
+        X, y = _sampled_design(self, features, X_rows, y, cfg, catalog)
         target = (y > 0.5).astype(np.int64)
         folds = StratifiedKFold(n_splits=cfg.calibration_folds, shuffle=True, random_state=cfg.random_state)
         candidates = {
@@ -736,11 +712,10 @@ class ValueModel:
     h-day window so far; ``fallback_reason_`` says why.
     """
 
-    def __init__(self, config: ValueConfig | None = None, catalog: Any = None) -> None:
+    def __init__(self, config: ValueConfig | None = None) -> None:
         self.config = config
-        self.catalog = catalog
 
-    def fit(self, features: pa.Table, future_revenue: Any = None) -> ValueModel:
+    def fit(self, features: pa.Table, future_revenue: Any = None, catalog: Any = None) -> ValueModel:
         """Learn predicted_ltv from ``features`` and ``future_revenue`` (net revenue in the next h days)."""
         cfg = self.config or ValueConfig()
         self.horizon_days_ = float(cfg.horizon_days)
@@ -750,14 +725,7 @@ class ValueModel:
             reason = f"only {int(np.sum(y > 0))} customers with future revenue (< {cfg.min_buyers})"
         if _fall_back(self, reason):
             return self
-        features, rows, y, self.labelled_customers_ = _bounded_sample(
-            features, rows, y, cfg.max_fit_customers, cfg.random_state
-        )
-        self.fit_customers_ = int(y.size)
-
-        self.design_ = _Design(self.catalog, cfg.catalog_features, self.horizon_days_).fit(features)
-        X = self.design_.transform(features)[rows]
-        self.feature_names_ = list(self.design_.feature_names_)
+        X, y = _sampled_design(self, features, rows, y, cfg, catalog)
         self.target_scores_: dict[str, float] = {}
         target = cfg.target
         if target == "auto":
@@ -958,9 +926,9 @@ def backtest(
 
     fit_lapsed, fit_revenue = _join_labels(backtest_features, backtest_labels)
     step("next: the backtest's churn model")
-    churn = ChurnModel(ccfg, catalog).fit(backtest_features, fit_lapsed)
+    churn = ChurnModel(ccfg).fit(backtest_features, fit_lapsed, catalog)
     step("next: the backtest's value model")
-    value = ValueModel(vcfg, catalog).fit(backtest_features, fit_revenue)
+    value = ValueModel(vcfg).fit(backtest_features, fit_revenue, catalog)
     step("next: the backtest's evaluation against the baselines")
 
     eval_lapsed, eval_revenue = _join_labels(training_features, training_labels)

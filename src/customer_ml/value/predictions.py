@@ -120,16 +120,16 @@ def _train_version(
         )
         progress.step("backtest evaluated")
     labels = labels_of(outcomes, "training")
-    churn, value = ChurnModel(churn_cfg, specs), ValueModel(value_cfg, specs)
+    churn, value = ChurnModel(churn_cfg), ValueModel(value_cfg)
     if training.num_rows:
         lapsed, revenue = _aligned_labels(training, labels)
-        churn.fit(training, lapsed)
+        churn.fit(training, lapsed, specs)
         progress.step("churn model fitted")
-        value.fit(training, revenue)
+        value.fit(training, revenue, specs)
         progress.step("value model fitted")
     else:  # no history before one horizon ago: both models fall back to BG/NBD at the current date
-        churn.fit(current, None)
-        value.fit(current, None)
+        churn.fit(current, None, specs)
+        value.fit(current, None, specs)
         progress.update(progress.done + 2, "no training snapshot: BG/NBD fallback")
     _, btyd_current = add_history_features(current, transactions, _date(current), btyd_cfg)
     progress.update(progress.total, "BG/NBD and Gamma-Gamma as of the current date")
@@ -216,52 +216,3 @@ def _apply_version(
             "model_version": pa.array([version["model_version"]] * current.num_rows, pa.string()),
         }
     )
-
-
-FRAUD_KIND = "fraud"
-
-
-def train_fraud_version(
-    risk: pa.Table,
-    labels: pa.Table | None,
-    catalog: Any,
-    previous: dict[str, Any] | None,
-    as_of_date: dt.date,
-    reason: str,
-    seed: int,
-    flagging: dict[str, Any] | None = None,
-    say: Say | None = None,
-) -> pa.Table:
-    """Fit the fraud scorer on the transactions' risk features (and the labels known before the as-of
-    date): one registry row, whose metrics hold the held-out evaluation against IsolationForest and the
-    expected precision and recall of the flags on the whole population. `flagging`: FraudConfig fields
-    of the flagging rule (alert_share, alerts_per_day, target_precision); `say` receives progress lines."""
-    from customer_ml.fraud.scorer import FraudConfig, FraudScorer
-
-    scorer = FraudScorer(FraudConfig(seed=seed, **(flagging or {}))).fit(risk, catalog, labels, say)
-    record = scorer.to_record()
-    evaluation = [jsonable(row) for row in scorer.evaluate().to_pylist()]
-    # Everything but config and weights: preprocessing state, thresholds, label status, metrics.
-    state = {key: value for key, value in record.items() if key not in ("config", "weights")}
-    return version_row(
-        FRAUD_KIND,
-        previous,
-        as_of_date=as_of_date,
-        training_rows=risk.num_rows,
-        reason=reason,
-        config=jsonable(record["config"]),
-        feature_names=jsonable(record.get("feature_names", [])),
-        preprocessing=jsonable(state),
-        metrics={"evaluation": evaluation},
-        weights=record["weights"],
-    )
-
-
-def load_fraud_scorer(version: dict[str, Any]) -> Any:
-    """The fitted fraud scorer of a registry row."""
-    from customer_ml.fraud.scorer import FraudScorer
-
-    record = json.loads(version["preprocessing"])
-    record["config"] = json.loads(version["config"])
-    record["weights"] = version["weights"]
-    return FraudScorer.from_record(record)

@@ -1,10 +1,12 @@
-"""Tests of customer_ml.value.churn on demo data: features and labels are computed here with numpy."""
+"""Tests of customer_ml.value.churn on the demo build: the features, the labels and the catalog are the
+project's own dbt models (int_customers_features, int_customers_outcomes, int_feature_catalog), so the
+tests exercise the models on exactly what a build gives them, with nothing restated in Python."""
 
 from __future__ import annotations
 
 import datetime as dt
-from functools import lru_cache
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -13,7 +15,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.metrics import average_precision_score, roc_auc_score
 from threadpoolctl import threadpool_limits
 
-from customer_ml.features.preprocessing import FeatureSpec
+from customer_ml.registry import model_inputs
 from customer_ml.value.churn import (
     BTYD_COLUMNS,
     BTYDConfig,
@@ -26,158 +28,35 @@ from customer_ml.value.churn import (
     btyd_features,
     evaluate_churn,
     evaluate_value,
-    horizon_labels,
     rfm_score,
 )
-from tools import demo_data
+from customer_ml.value.predictions import labels_of, snapshot
+from customer_ml.warehouse.arrow import feature_catalog, purchase_log, to_arrow
+from tests.e2e.dbt_runner import Build
 
-HORIZON = 90
-CURRENT = dt.date(2026, 9, 30)  # the day after the demo data's last transaction
-SNAPSHOTS = {
-    "backtest": CURRENT - dt.timedelta(days=2 * HORIZON),
-    "training": CURRENT - dt.timedelta(days=HORIZON),
-    "current": CURRENT,
-}
-
-# A catalog in the shape of int_feature_catalog for the features computed below.
-CATALOG = [
-    FeatureSpec("recency_days", "rfm", "log"),
-    FeatureSpec("tenure_days", "rfm", "log"),
-    FeatureSpec("frequency", "rfm", "log"),
-    FeatureSpec("purchase_days", "rfm", "exclude"),
-    FeatureSpec("monetary", "rfm", "log"),
-    FeatureSpec("average_order_value", "rfm", "log"),
-    FeatureSpec("interpurchase_days_mean", "spend", "log"),
-    FeatureSpec("spend_last_90_days", "spend", "log"),
-    FeatureSpec("spend_previous_90_days", "spend", "log"),
-    FeatureSpec("refund_rate", "spend", "passthrough"),
-    FeatureSpec("store_order_share", "spend", "passthrough"),
-    FeatureSpec("events", "behaviour", "log"),
-    FeatureSpec("days_since_last_event", "behaviour", "log"),
-    FeatureSpec("events_last_30_days", "behaviour", "log"),
-    FeatureSpec("country", "attributes", "onehot"),
-]
+HORIZON = 90  # the project's default prediction_horizon_days, which the demo build uses
 
 
-def _per_customer(keys: np.ndarray, ids: np.ndarray, values: np.ndarray, how: str) -> np.ndarray:
-    """Aggregate `values` by customer id into the order of `keys` (NaN where a customer has no rows)."""
-    out = np.full(keys.size, np.nan)
-    if ids.size == 0:
-        return out
-    uniq, inv = np.unique(ids, return_inverse=True)
-    if how == "sum":
-        agg = np.bincount(inv, weights=values, minlength=uniq.size)
-    elif how == "count":
-        agg = np.bincount(inv, minlength=uniq.size).astype(float)
-    elif how == "max":
-        agg = np.full(uniq.size, -np.inf)
-        np.maximum.at(agg, inv, values)
-    elif how == "min":
-        agg = np.full(uniq.size, np.inf)
-        np.minimum.at(agg, inv, values)
-    else:
-        raise ValueError(how)
-    pos = np.clip(np.searchsorted(uniq, keys), 0, uniq.size - 1)
-    found = uniq[pos] == keys
-    out[found] = agg[pos[found]]
-    return out
-
-
-def _rank_score(values: np.ndarray) -> np.ndarray:
-    """The test's stand-in for the SQL rank_score macro: 1..5 from the percent rank, ties sharing it."""
-    n = values.size
-    first_rank = np.searchsorted(np.sort(values), values, side="left")
-    return np.minimum(5.0, 1.0 + np.floor(5.0 * first_rank / max(n - 1, 1)))
-
-
-def snapshot_features(data: demo_data.DemoData, as_of: dt.date) -> pa.Table:
-    """A small version of int_customers_features: customers with a transaction before `as_of`."""
-    tx = data.tables["transactions"]
-    ids = tx.column("customer_id").to_numpy(zero_copy_only=False).astype(str)
-    day = tx.column("transacted_at").to_numpy().astype("datetime64[D]").astype(np.int64)
-    amount = tx.column("amount").to_numpy()
-    status = tx.column("status").to_numpy(zero_copy_only=False).astype(str)
-    store = tx.column("channel").to_numpy(zero_copy_only=False).astype(str) == "store"
-    d = int(np.datetime64(as_of, "D").astype(np.int64))
-    seen = day < d
-    keys = np.unique(ids[seen])
-    buy = seen & (status == "completed")
-    n_orders = np.nan_to_num(_per_customer(keys, ids[buy], amount[buy], "count"))
-    first = _per_customer(keys, ids[seen], day[seen].astype(float), "min")
-    last_buy = _per_customer(keys, ids[buy], day[buy].astype(float), "max")
-    last_any = _per_customer(keys, ids[seen], day[seen].astype(float), "max")
-    # purchase days: distinct (customer, day) pairs among purchases
-    pair_ids, pair_days = np.unique(np.stack([ids[buy], day[buy].astype(str)]), axis=1)
-    purchase_days = np.nan_to_num(_per_customer(keys, pair_ids, np.ones(pair_ids.size), "count"))
-    gross = np.nan_to_num(_per_customer(keys, ids[buy], amount[buy], "sum"))
-    net = np.nan_to_num(_per_customer(keys, ids[seen], amount[seen], "sum"))
-    recent = buy & (day >= d - 90)
-    previous = buy & (day < d - 90) & (day >= d - 180)
-    refunds = seen & (status == "refunded")
-    first_buy = _per_customer(keys, ids[buy], day[buy].astype(float), "min")
-    span = last_buy - first_buy
-    ev = data.tables["events"]
-    ev_ids = ev.column("customer_id").to_numpy(zero_copy_only=False).astype(str)
-    ev_day = ev.column("occurred_at").to_numpy().astype("datetime64[D]").astype(np.int64)
-    ev_seen = ev_day < d
-    ev_recent = ev_seen & (ev_day >= d - 30)
-    customers = data.tables["customers"]
-    cust_ids = customers.column("customer_id").to_numpy(zero_copy_only=False).astype(str)
-    country = customers.column("country").to_numpy(zero_copy_only=False)
-    order = np.argsort(cust_ids)
-    pos = np.searchsorted(cust_ids[order], keys)
-    last_event = _per_customer(keys, ev_ids[ev_seen], ev_day[ev_seen].astype(float), "max")
-    recency = d - np.where(np.isnan(last_buy), last_any, last_buy)
-    return pa.table(
-        {
-            # The R, F and M scores int_customers_rfm gives (rank_score: 1..5 from the percent rank).
-            "r_score": _rank_score(-recency),
-            "f_score": _rank_score(n_orders),
-            "m_score": _rank_score(np.clip(net, 0.0, None)),
-            "customer_id": pa.array(keys),
-            "as_of_date": pa.array([as_of] * keys.size, type=pa.date32()),
-            "recency_days": d - np.where(np.isnan(last_buy), last_any, last_buy),
-            "tenure_days": d - first,
-            "frequency": n_orders.astype(np.int64),
-            "purchase_days": purchase_days.astype(np.int64),
-            "monetary": np.clip(net, 0.0, None),
-            "average_order_value": pa.array(np.where(n_orders > 0, gross / np.maximum(n_orders, 1), np.nan)),
-            "interpurchase_days_mean": pa.array(
-                np.where(purchase_days > 1, span / np.maximum(purchase_days - 1, 1), np.nan), from_pandas=True
-            ),
-            "spend_last_90_days": np.nan_to_num(_per_customer(keys, ids[recent], amount[recent], "sum")),
-            "spend_previous_90_days": np.nan_to_num(
-                _per_customer(keys, ids[previous], amount[previous], "sum")
-            ),
-            "refund_rate": np.nan_to_num(_per_customer(keys, ids[refunds], amount[refunds], "count"))
-            / np.maximum(n_orders, 1),
-            "store_order_share": np.nan_to_num(
-                _per_customer(keys, ids[buy & store], amount[buy & store], "count")
-            )
-            / np.maximum(n_orders, 1),
-            "events": np.nan_to_num(_per_customer(keys, ev_ids[ev_seen], ev_day[ev_seen], "count")),
-            "days_since_last_event": pa.array(d - last_event, from_pandas=True),
-            "events_last_30_days": np.nan_to_num(
-                _per_customer(keys, ev_ids[ev_recent], ev_day[ev_recent], "count")
-            ),
-            "country": pa.array(country[order][pos]),
-        }
-    )
-
-
-@lru_cache(maxsize=4)
-def demo_snapshots(n_customers: int, seed: int = 42) -> dict:
-    """Demo transactions, the three snapshots' features (with BTYD columns) and their labels."""
-    data = demo_data.generate(n_customers, seed)
-    tx = data.tables["transactions"]
-    out: dict = {"transactions": tx, "features": {}, "labels": {}, "btyd": {}}
-    for name, as_of in SNAPSHOTS.items():
-        raw = snapshot_features(data, as_of)
+def _load(build: Build) -> dict:
+    """The demo build's three snapshots (with the BTYD columns the churn and value models add, as the
+    versions model does), their labels and the catalog's customer inputs."""
+    with duckdb.connect(str(build.database), read_only=True) as con:
+        features = to_arrow(con.table("int_customers_features").order("snapshot_name, customer_id"))
+        outcomes = to_arrow(con.table("int_customers_outcomes").order("snapshot_name, customer_id"))
+        tx = purchase_log(con.table("stg_raw__transactions"))
+        catalog = model_inputs(feature_catalog(con.table("int_feature_catalog")))
+    out: dict = {"transactions": tx, "features": {}, "labels": {}, "btyd": {}, "catalog": catalog}
+    for name in ("backtest", "training", "current"):
+        raw = snapshot(features, name)
+        as_of = raw.column("as_of_date")[0].as_py()
         feats, result = add_history_features(raw, tx, as_of, BTYDConfig(horizon_days=HORIZON))
         out["features"][name] = feats
         out["btyd"][name] = result
         if name != "current":
-            out["labels"][name] = horizon_labels(tx, raw.column("customer_id"), as_of, HORIZON)
+            labels = labels_of(outcomes, name)
+            # The outcome rows in the order of the snapshot's rows (both ordered by customer_id).
+            assert labels.column("customer_id").equals(raw.column("customer_id"))
+            out["labels"][name] = labels
     return out
 
 
@@ -197,21 +76,21 @@ def one_thread():
 
 
 @pytest.fixture(scope="module")
-def snap() -> dict:
-    return demo_snapshots(3000)
+def snap(demo_build) -> dict:
+    return _load(demo_build)
 
 
 @pytest.fixture(scope="module")
 def churn_fit(snap) -> ChurnModel:
-    return ChurnModel(FAST_CHURN, CATALOG).fit(
-        snap["features"]["backtest"], _label(snap, "backtest", "lapsed")
+    return ChurnModel(FAST_CHURN).fit(
+        snap["features"]["backtest"], _label(snap, "backtest", "lapsed"), snap["catalog"]
     )
 
 
 @pytest.fixture(scope="module")
 def value_fit(snap) -> ValueModel:
-    return ValueModel(FAST_VALUE, CATALOG).fit(
-        snap["features"]["backtest"], _label(snap, "backtest", "future_revenue")
+    return ValueModel(FAST_VALUE).fit(
+        snap["features"]["backtest"], _label(snap, "backtest", "future_revenue"), snap["catalog"]
     )
 
 
@@ -309,8 +188,8 @@ def test_churn_fallback_without_btyd_uses_history_rate():
 def test_churn_deterministic_and_not_fitted(snap):
     feats = snap["features"]["backtest"].slice(0, 1000)
     y = _label(snap, "backtest", "lapsed")[:1000]
-    a = ChurnModel(FAST_CHURN, CATALOG).fit(feats, y).churn_risk(feats)
-    b = ChurnModel(FAST_CHURN, CATALOG).fit(feats, y).churn_risk(feats)
+    a = ChurnModel(FAST_CHURN).fit(feats, y, snap["catalog"]).churn_risk(feats)
+    b = ChurnModel(FAST_CHURN).fit(feats, y, snap["catalog"]).churn_risk(feats)
     np.testing.assert_array_equal(a, b)
     with pytest.raises(NotFittedError):
         ChurnModel().churn_risk(feats)
@@ -360,8 +239,8 @@ def test_value_fallbacks(snap):
 def test_value_deterministic(snap):
     feats = snap["features"]["backtest"].slice(0, 1000)
     y = _label(snap, "backtest", "future_revenue")[:1000]
-    a = ValueModel(FAST_VALUE, CATALOG).fit(feats, y).predict(feats)
-    b = ValueModel(FAST_VALUE, CATALOG).fit(feats, y).predict(feats)
+    a = ValueModel(FAST_VALUE).fit(feats, y, snap["catalog"]).predict(feats)
+    b = ValueModel(FAST_VALUE).fit(feats, y, snap["catalog"]).predict(feats)
     np.testing.assert_array_equal(a, b)
 
 
@@ -415,7 +294,7 @@ def test_backtest_rows(snap):
         snap["labels"]["training"],
         churn_config=ChurnConfig(max_iter=60, learning_rate=0.2, calibration_folds=2),
         value_config=ValueConfig(max_iter=60, learning_rate=0.2, target="poisson"),
-        catalog=CATALOG,
+        catalog=snap["catalog"],
     )
     assert all(set(r) == {"task", "model", "metric", "value"} for r in rows)
     models = {(r["task"], r["model"]) for r in rows}
@@ -445,9 +324,9 @@ def test_fit_on_a_bounded_sample_equals_fit_on_that_sample(snap):
     labelled = np.flatnonzero(np.isfinite(lapsed))
     keep = labelled[np.sort(np.random.default_rng(0).choice(labelled.size, 400, replace=False))]
     churn_cfg = ChurnConfig(max_iter=40, learning_rate=0.2, max_fit_customers=400)
-    churn = ChurnModel(churn_cfg, CATALOG).fit(feats, lapsed)
+    churn = ChurnModel(churn_cfg).fit(feats, lapsed, snap["catalog"])
     assert (churn.fit_customers_, churn.labelled_customers_) == (400, labelled.size)
-    alone = ChurnModel(churn_cfg, CATALOG).fit(feats.take(keep), lapsed[keep])
+    alone = ChurnModel(churn_cfg).fit(feats.take(keep), lapsed[keep], snap["catalog"])
     assert alone.labelled_customers_ == 400  # not above the cap: fitted on all it was given
     np.testing.assert_array_equal(churn.churn_risk(feats), alone.churn_risk(feats))
     assert churn.churn_risk(feats).shape == (1200,)
@@ -456,10 +335,10 @@ def test_fit_on_a_bounded_sample_equals_fit_on_that_sample(snap):
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
     np.testing.assert_array_equal(proba[:, 1], churn.churn_risk(feats))
     value_cfg = ValueConfig(max_iter=40, learning_rate=0.2, target="poisson", max_fit_customers=500)
-    value = ValueModel(value_cfg, CATALOG).fit(feats, revenue)
+    value = ValueModel(value_cfg).fit(feats, revenue, snap["catalog"])
     assert value.fit_customers_ == 500
-    full = ValueModel(ValueConfig(max_iter=40, learning_rate=0.2, target="poisson"), CATALOG).fit(
-        feats, revenue
+    full = ValueModel(ValueConfig(max_iter=40, learning_rate=0.2, target="poisson")).fit(
+        feats, revenue, snap["catalog"]
     )
     assert full.fit_customers_ == 1200
     assert not np.array_equal(value.predict(feats), full.predict(feats))

@@ -1,0 +1,196 @@
+"""Reasons in plain words: for each scored transaction the signals that raised its fraud score most, and
+for each customer the reasons of their riskiest transactions."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from customer_ml.features.preprocessing import numeric_column
+from customer_ml.fraud.config import RULES, FraudConfig
+from customer_ml.fraud.rules import COUNT_TEXTS, plural
+from customer_ml.fraud.signals import Signals
+
+__all__ = ["FEATURE_RULE", "customer_rollup", "feature_text", "write_reasons"]
+
+FEATURE_RULE = {
+    "customer_transactions_last_hour": "velocity",
+    "customer_transactions_last_day": "velocity",
+    "device_transactions_last_hour": "velocity",
+    "device_transactions_last_day": "velocity",
+    "device_customers": "shared_device",
+    "is_first_device_use": "new_device_foreign_ip",
+    "is_foreign_ip": "new_device_foreign_ip",
+    "prior_chargebacks": "chargeback_history",
+    "amount_zscore": "amount_spike",
+}
+"""The rule each risk feature stands behind: a feature that raised the model's score adds to its rule's
+reason when that rule fires, rather than being named twice."""
+
+
+def top_share_text(pct: float) -> str:
+    share = max(1.0 - pct, 0.0)
+    if share <= 0.01:
+        return "top 1%"
+    return f"top {math.ceil(share * 100 - 1e-9)}%"
+
+
+def feature_text(table: pa.Table, name: str, i: int) -> str:
+    """A risk feature's value for row `i`, in words, as a reason the model raised its score."""
+    if name not in table.column_names:
+        return f"{name.replace('_', ' ')} (model)"
+    value = table.column(name)[i].as_py()
+    if value is None:
+        missing = {"device_customers": "no device recorded", "is_foreign_ip": "IP country unknown"}
+        return missing.get(name, f"{name.replace('_', ' ')} unknown") + " (model)"
+    if name in COUNT_TEXTS:
+        k = int(round(float(value)))
+        if k == 0 and name == "customer_prior_transactions":
+            return "first transaction of this customer"
+        return f"{k} " + COUNT_TEXTS[name].format(s="" if k == 1 else "s")
+    if name in ("status", "payment_method", "channel"):
+        label = {"status": "status", "payment_method": "paid by", "channel": "channel"}[name]
+        return f"{label} {value}"
+    if name == "is_first_device_use":
+        return "first use of this device by the customer" if value else "a device the customer used before"
+    if name == "is_foreign_ip":
+        return "IP country differs from the customer's" if value else "IP country is the customer's own"
+    if name == "is_weekend":
+        return "on a weekend" if value else "on a weekday"
+    v = float(value)
+    texts = {
+        "amount": f"amount {v:,.2f}",
+        "amount_zscore": f"amount {v:+.1f} standard deviations from the customer's usual",
+        "amount_to_prior_mean": f"amount {v:.1f} times the customer's average",
+        "customer_purchase_amount_last_day": f"{v:,.2f} spent by this customer in the last 24 hours",
+        "customer_purchase_amount_last_week": f"{v:,.2f} spent by this customer in the last 7 days",
+        "device_customers": f"{int(round(v))} customers on this device",
+        "days_since_signup": f"{'new ' if v < 90 else ''}account, {plural(v, 'day')} old",
+        "hour_of_day": f"at {int(v):02d}:00",
+    }
+    return texts.get(name, f"{name.replace('_', ' ')} {v:g}")
+
+
+def write_reasons(
+    table: pa.Table,
+    signals: Signals,
+    rule_texts: list[list[str | None]],
+    contrib: np.ndarray,
+    flagged: np.ndarray,
+    cfg: FraudConfig,
+    supervised_weight: float | None,
+    feature_effects: Callable[[np.ndarray], tuple[list[str], np.ndarray]],
+) -> list[str | None]:
+    """Up to `n_reasons` reasons per transaction in plain words, largest contribution first; at least one
+    when flagged, null when there are none. The supervised model's part is named by the features that
+    raised its score most for that transaction (a feature behind an active rule adds to that rule)."""
+    anomaly, strengths, supervised = signals.anomaly, signals.rules, signals.supervised
+    n = len(anomaly)
+    has_sup = supervised_weight is not None
+    sup = contrib.shape[1] - 1
+    active = np.column_stack(
+        [
+            anomaly >= 1.0 - cfg.anomaly_reason_share,
+            strengths > 0,
+            (np.nan_to_num(supervised, nan=0.0) >= cfg.supervised_reason_probability) & has_sup,
+        ]
+    )
+    shown = active & (contrib > 0)
+    explain = np.flatnonzero(shown.any(axis=1) | flagged)
+    out: list[str | None] = [None] * n
+    sup_rows = explain[(shown[explain, sup] | flagged[explain]) & has_sup] if has_sup else explain[:0]
+    features, effects = feature_effects(sup_rows)
+    effect_row = {int(i): k for k, i in enumerate(sup_rows)}
+    weight = supervised_weight or 0.0
+    rule_of = {f: RULES.index(r) + 1 for f, r in FEATURE_RULE.items()}
+    for i in explain:
+        candidates: dict[int | str, float] = {j: float(contrib[i, j]) for j in range(sup) if shown[i, j]}
+        k = effect_row.get(int(i))
+        if k is not None:
+            for f, e in zip(features, effects[k], strict=True):
+                if e <= 0 or f == "anomaly":
+                    continue
+                r = rule_of.get(f)
+                if r is not None and shown[i, r]:
+                    candidates[r] += max(weight, 0.0) * e
+                elif e >= cfg.feature_reason_min_effect:
+                    candidates[f] = max(weight, 1e-6) * e
+            if not candidates and flagged[i] and len(features):  # the feature that raised it most
+                best = int(np.argmax(effects[k]))
+                if effects[k, best] > 0 and features[best] != "anomaly":
+                    candidates[features[best]] = float(effects[k, best])
+        if not candidates and flagged[i]:  # the largest contribution that can be named
+            ranked = [int(j) for j in np.argsort(-contrib[i], kind="stable")]
+            nameable = np.concatenate([[True], strengths[i] > 0, [has_sup]])
+            j = [j for j in ranked if nameable[j]][0]
+            candidates[j] = float(contrib[i, j])
+        texts = []
+        for c, _ in sorted(candidates.items(), key=lambda kv: -kv[1])[: cfg.n_reasons]:
+            if isinstance(c, str):
+                texts.append(feature_text(table, c, int(i)))
+            elif c == 0:
+                top = top_share_text(anomaly[i])
+                texts.append(f"unusual pattern for this customer (anomaly score in the {top})")
+            elif c == sup:
+                texts.append("model: similar to confirmed fraud")
+            else:
+                texts.append(str(rule_texts[c - 1][i]))
+        out[i] = "; ".join(texts) if texts else None
+    return out
+
+
+def customer_rollup(transaction_scores: pa.Table, n_reasons: int) -> pa.Table:
+    """One row per customer: fraud_score (the max over their transactions), is_flagged (any flagged
+    transaction), n_transactions, n_flagged and top_reasons (from their three riskiest transactions,
+    one per kind of reason, at most `n_reasons`)."""
+    t = transaction_scores
+    if t.num_rows == 0:
+        return pa.table(
+            {
+                "customer_id": pa.array([], pa.string()),
+                "fraud_score": pa.array([], pa.float64()),
+                "is_flagged": pa.array([], pa.bool_()),
+                "n_transactions": pa.array([], pa.int64()),
+                "n_flagged": pa.array([], pa.int64()),
+                "top_reasons": pa.array([], pa.string()),
+            }
+        )
+    t = t.sort_by([("customer_id", "ascending"), ("fraud_score", "descending")])
+    customers = t.column("customer_id").to_pylist()
+    score = numeric_column(t, "fraud_score")
+    flagged = np.asarray(t.column("is_flagged").to_numpy(zero_copy_only=False), dtype=bool)
+    reasons = t.column("top_reasons").to_pylist()
+    starts = [0] + [i for i in range(1, len(customers)) if customers[i] != customers[i - 1]]
+    ends = starts[1:] + [len(customers)]
+    rows: dict[str, list[Any]] = {k: [] for k in ("customer_id", "fraud_score", "is_flagged")}
+    rows.update({"n_transactions": [], "n_flagged": [], "top_reasons": []})
+    for a, b in zip(starts, ends, strict=True):
+        seen: list[str] = []
+        kinds: set[str] = set()
+        for text in reasons[a : min(b, a + 3)]:
+            for r in (text or "").split("; "):
+                kind = re.sub(r"\d+(\.\d+)?", "#", r)  # one reason per kind: the riskiest one's
+                if r and kind not in kinds:
+                    seen.append(r)
+                    kinds.add(kind)
+        rows["customer_id"].append(customers[a])
+        rows["fraud_score"].append(float(score[a]))
+        rows["is_flagged"].append(bool(flagged[a:b].any()))
+        rows["n_transactions"].append(b - a)
+        rows["n_flagged"].append(int(flagged[a:b].sum()))
+        rows["top_reasons"].append("; ".join(seen[:n_reasons]) or None)
+    return pa.table(
+        {
+            "customer_id": pa.array(rows["customer_id"], t.column("customer_id").type),
+            "fraud_score": pa.array(rows["fraud_score"], pa.float64()),
+            "is_flagged": pa.array(rows["is_flagged"], pa.bool_()),
+            "n_transactions": pa.array(rows["n_transactions"], pa.int64()),
+            "n_flagged": pa.array(rows["n_flagged"], pa.int64()),
+            "top_reasons": pa.array(rows["top_reasons"], pa.string()),
+        }
+    )
