@@ -73,6 +73,13 @@ class Section:
     notes: list[str] = field(default_factory=list)
     table_html: str = ""
 
+    def lacks(self, mart: str, present: set[str]) -> bool:
+        """True, with a note saying so, when the warehouse has no table for `mart`."""
+        if mart in present:
+            return False
+        self.notes.append(_missing_note(mart))
+        return True
+
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, parameters: Sequence[Any] = ()) -> list[tuple]:
     return con.execute(sql, list(parameters)).fetchall()
@@ -153,8 +160,7 @@ def map_section(con: duckdb.DuckDBPyConnection, present: set[str], colours: _Col
         "Each point is a customer, placed by the segmentation model's embedding and coloured by segment: "
         "close points behave alike.",
     )
-    if "customer_map_points" not in present:
-        section.notes.append(_missing_note("customer_map_points"))
+    if section.lacks("customer_map_points", present):
         return section
     in_sample = _rows(con, "select count(*) from marts.customer_map_points where is_in_tsne_sample")[0][0]
     if in_sample:
@@ -231,14 +237,12 @@ def profile_section(con: duckdb.DuckDBPyConnection, present: set[str]) -> Sectio
     )
     fig.update_yaxes(autorange="reversed")
     section.figures.append(_layout(fig, "Segment means against all customers", 140 + 45 * len(per_segment)))
-    if "segment_profiles" in present:
+    if not section.lacks("segment_profiles", present):
         described = _rows(
             con,
             "select segment_name, customers, description from marts.segment_profiles order by customers desc",
         )
         section.table_html = _table(["segment", "customers", "what sets it apart"], described)
-    else:
-        section.notes.append(_missing_note("segment_profiles"))
     return section
 
 
@@ -296,8 +300,7 @@ def history_section(con: duckdb.DuckDBPyConnection, present: set[str], colours: 
         "moved between segments from one date to the next (marts.segment_transitions). Replaying past "
         "dates fills the history: `dbt build --vars '{as_of_date: YYYY-MM-DD}'`.",
     )
-    if "segment_sizes" not in present:
-        section.notes.append(_missing_note("segment_sizes"))
+    if section.lacks("segment_sizes", present):
         return section
     sizes = _rows(
         con,
@@ -331,8 +334,7 @@ def history_section(con: duckdb.DuckDBPyConnection, present: set[str], colours: 
             "(a later one, or a replay of an earlier one) has run."
         )
         return section
-    if "segment_transitions" not in present:
-        section.notes.append(_missing_note("segment_transitions"))
+    if section.lacks("segment_transitions", present):
         return section
     latest_from = _rows(con, "select max(from_as_of_date) from marts.segment_transitions")[0][0]
     flows = _rows(
@@ -451,8 +453,7 @@ def fraud_section(con: duckdb.DuckDBPyConnection, present: set[str]) -> Section:
         "Per week: transactions flagged for review, the share of the week's transactions flagged, and "
         "the mean fraud score (marts.fraud_transaction_scores).",
     )
-    if "fraud_transaction_scores" not in present:
-        section.notes.append(_missing_note("fraud_transaction_scores"))
+    if section.lacks("fraud_transaction_scores", present):
         return section
     weeks = _rows(
         con,
@@ -502,8 +503,7 @@ def evaluation_section(con: duckdb.DuckDBPyConnection, present: set[str]) -> Sec
         "segmentation against k-means baselines, churn and value against recency, RFM and BG/NBD, fraud "
         "against IsolationForest, the fraud flag on the whole population.",
     )
-    if "model_evaluation" not in present:
-        section.notes.append(_missing_note("model_evaluation"))
+    if section.lacks("model_evaluation", present):
         return section
     wanted = ", ".join(f"'{metric}'" for metric in RECOMMENDATION_METRICS)
     backtest = _rows(
