@@ -41,3 +41,14 @@ def test_every_promised_column_is_declared_under_an_enforced_model_contract() ->
         assert model["config"]["contract"]["enforced"] is True, name
         columns = {column["name"] for column in model["columns"]}
         assert set(contract.columns) <= columns, (name, set(contract.columns) - columns)
+
+
+def test_further_marts_are_listed_and_declared() -> None:
+    """Every mart the project builds is in the document, in one table or the other, and the columns the
+    further-marts table promises are declared (under an enforced contract where the model has one)."""
+    declared = _declared_models()
+    further = mart_contracts(further=True)
+    assert set(mart_contracts()) | set(further) == set(declared)
+    for name, contract in further.items():
+        columns = {column["name"] for column in declared[name]["columns"]}
+        assert set(contract.key) <= set(contract.columns) <= columns, (name, set(contract.columns) - columns)
