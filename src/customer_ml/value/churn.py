@@ -554,17 +554,17 @@ def _fallback_churn(table: pa.Table, horizon: float) -> np.ndarray:
 
 def _sampled_design(
     model: Any, features: pa.Table, rows: np.ndarray, y: np.ndarray, cfg: Any, catalog: Any
-) -> tuple[np.ndarray, np.ndarray]:
-    """(design matrix, labels) of the labelled `rows` a model fits on: a seeded sample of at most
-    `cfg.max_fit_customers` of them; sets the model's labelled_customers_, fit_customers_, design_ and
-    feature_names_."""
+) -> tuple[pa.Table, np.ndarray, np.ndarray, np.ndarray]:
+    """(features, rows, design matrix of those rows, labels) of the labelled customers a model fits on:
+    a seeded sample of at most `cfg.max_fit_customers` of them; sets the model's labelled_customers_,
+    fit_customers_, design_ and feature_names_."""
     features, rows, y, model.labelled_customers_ = _bounded_sample(
         features, rows, y, cfg.max_fit_customers, cfg.random_state
     )
     model.fit_customers_ = int(y.size)
     model.design_ = _Design(cfg.catalog_features, model.horizon_days_).fit(features, catalog)
     model.feature_names_ = list(model.design_.feature_names_)
-    return model.design_.transform(features)[rows], y
+    return features, rows, model.design_.transform(features)[rows], y
 
 
 class ChurnModel:
@@ -601,7 +601,7 @@ class ChurnModel:
         self.base_rate_ = float(np.mean(y > 0.5)) if y.size else float("nan")
         if _fall_back(self, reason):
             return self
-        X, y = _sampled_design(self, features, X_rows, y, cfg, catalog)
+        features, X_rows, X, y = _sampled_design(self, features, X_rows, y, cfg, catalog)
         target = (y > 0.5).astype(np.int64)
         folds = StratifiedKFold(n_splits=cfg.calibration_folds, shuffle=True, random_state=cfg.random_state)
         candidates = {
@@ -725,7 +725,7 @@ class ValueModel:
             reason = f"only {int(np.sum(y > 0))} customers with future revenue (< {cfg.min_buyers})"
         if _fall_back(self, reason):
             return self
-        X, y = _sampled_design(self, features, rows, y, cfg, catalog)
+        features, rows, X, y = _sampled_design(self, features, rows, y, cfg, catalog)
         self.target_scores_: dict[str, float] = {}
         target = cfg.target
         if target == "auto":
