@@ -442,6 +442,13 @@ def gamma_gamma_log_likelihood(
     if np.any(x <= 0) or np.any(m <= 0):
         raise ValueError("the Gamma-Gamma likelihood needs frequency > 0 and monetary_value > 0")
     _check_positive_params({"p": p, "q": q, "v": v})
+    return _gamma_gamma_terms(p, q, v, x, m, np.log(v + m * x))
+
+
+def _gamma_gamma_terms(
+    p: float, q: float, v: float, x: np.ndarray, m: np.ndarray, log_vmx: np.ndarray
+) -> np.ndarray:
+    """Per-customer Gamma-Gamma log-likelihood, given log(v + m x)."""
     px = p * x
     return (
         special.gammaln(px + q)
@@ -450,7 +457,7 @@ def gamma_gamma_log_likelihood(
         + q * np.log(v)
         + (px - 1.0) * np.log(m)
         + px * np.log(x)
-        - (px + q) * np.log(v + m * x)
+        - (px + q) * log_vmx
     )
 
 
@@ -460,15 +467,7 @@ def _gamma_gamma_objective(
     p, q, v = np.exp(log_params)
     px = p * x
     log_vmx = np.log(v + m * x)
-    ll = (
-        special.gammaln(px + q)
-        - special.gammaln(px)
-        - special.gammaln(q)
-        + q * np.log(v)
-        + (px - 1.0) * np.log(m)
-        + px * np.log(x)
-        - (px + q) * log_vmx
-    )
+    ll = _gamma_gamma_terms(p, q, v, x, m, log_vmx)
     psi_pxq = special.digamma(px + q)
     d_p = x * (psi_pxq - special.digamma(px) + np.log(m) + np.log(x) - log_vmx)
     d_q = psi_pxq - special.digamma(q) + np.log(v) - log_vmx

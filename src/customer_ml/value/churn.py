@@ -567,7 +567,26 @@ def _sampled_design(
     return features, rows, model.design_.transform(features)[rows], y
 
 
-class ChurnModel:
+class _HorizonModel:
+    """What the churn and the value model share: a config in the constructor (their own config class
+    when none is given) and the start of `fit`, which reads the labels."""
+
+    _CONFIG: type[BoostingConfig] = BoostingConfig
+
+    def __init__(self, config: BoostingConfig | None = None) -> None:
+        self.config = config
+
+    def _begin(
+        self, features: pa.Table, labels: Any, name: str
+    ) -> tuple[Any, np.ndarray, np.ndarray, str | None]:
+        """(config, labelled rows, their labels, why the model must fall back or None)."""
+        cfg = self.config or self._CONFIG()
+        self.horizon_days_ = float(cfg.horizon_days)
+        rows, y, reason = _labelled(labels, features.num_rows, name, cfg.min_customers)
+        return cfg, rows, y, reason
+
+
+class ChurnModel(_HorizonModel):
     """Calibrated churn risk: P(no completed purchase in the next h days | snapshot features).
 
     ``fit(features, lapsed)`` learns from a snapshot whose labels come from the following window (the
@@ -586,14 +605,11 @@ class ChurnModel:
     ``fallback_reason_`` says why.
     """
 
-    def __init__(self, config: ChurnConfig | None = None) -> None:
-        self.config = config
+    _CONFIG = ChurnConfig
 
     def fit(self, features: pa.Table, lapsed: Any = None, catalog: Any = None) -> ChurnModel:
         """Learn churn risk from ``features`` and the ``lapsed`` labels (bool per row; None = no labels)."""
-        cfg = self.config or ChurnConfig()
-        self.horizon_days_ = float(cfg.horizon_days)
-        X_rows, y, reason = _labelled(lapsed, features.num_rows, "lapsed", cfg.min_customers)
+        cfg, X_rows, y, reason = self._begin(features, lapsed, "lapsed")
         if reason is None:
             n_pos, n_neg = int(np.sum(y > 0.5)), int(np.sum(y <= 0.5))
             if min(n_pos, n_neg) < cfg.min_class_count:
@@ -699,7 +715,7 @@ def _spearman(a: np.ndarray, b: np.ndarray) -> float:
     return float(stats.spearmanr(a, b).statistic)
 
 
-class ValueModel:
+class ValueModel(_HorizonModel):
     """Predicted lifetime value: predicted_ltv is expected net revenue over the next h days, not a
     discounted lifetime sum.
 
@@ -712,14 +728,11 @@ class ValueModel:
     h-day window so far; ``fallback_reason_`` says why.
     """
 
-    def __init__(self, config: ValueConfig | None = None) -> None:
-        self.config = config
+    _CONFIG = ValueConfig
 
     def fit(self, features: pa.Table, future_revenue: Any = None, catalog: Any = None) -> ValueModel:
         """Learn predicted_ltv from ``features`` and ``future_revenue`` (net revenue in the next h days)."""
-        cfg = self.config or ValueConfig()
-        self.horizon_days_ = float(cfg.horizon_days)
-        rows, y, reason = _labelled(future_revenue, features.num_rows, "future_revenue", cfg.min_customers)
+        cfg, rows, y, reason = self._begin(features, future_revenue, "future_revenue")
         y = np.clip(y, 0.0, None)  # net revenue below 0 (refunds) counts as 0 value
         if reason is None and int(np.sum(y > 0)) < cfg.min_buyers:
             reason = f"only {int(np.sum(y > 0))} customers with future revenue (< {cfg.min_buyers})"
