@@ -530,15 +530,6 @@ def _logistic(cfg: ChurnConfig) -> Pipeline:
     )
 
 
-def _uncalibrated(name: str, cfg: ChurnConfig) -> Any:
-    """The candidate without its calibration wrapper, for out-of-fold ranking (AUC ignores calibration)."""
-    return (
-        HistGradientBoostingClassifier(**_booster_kwargs(cfg))
-        if name == "gradient_boosting"
-        else _logistic(cfg)
-    )
-
-
 def _fallback_churn(table: pa.Table, horizon: float) -> np.ndarray:
     """P(no purchase in the next h days): exp(-expected purchases), BTYD where present, else history rate."""
     expected = _column(table, "expected_purchases")
@@ -627,17 +618,22 @@ class ChurnModel(_HorizonModel):
             "logistic": _logistic(cfg),
         }
         # Out-of-fold AUC of each candidate and of their average picks the model: boosting wins on large
-        # histories, a regularised linear model (or the blend) on small ones.
-        oof = {
-            name: cross_val_predict(_uncalibrated(name, cfg), X, target, cv=folds, method="predict_proba")
-            for name in candidates
-        }
-        oof = {name: proba[:, 1] for name, proba in oof.items()}
+        # histories, a regularised linear model (or the blend) on small ones. The calibrated boosting
+        # model is itself one booster per fold of the same folds: it is fitted once, and its fold boosters
+        # give the out-of-fold scores (the same models cross_val_predict would fit again).
+        boosting = candidates["gradient_boosting"].fit(X, target)
+        oof = {"gradient_boosting": np.zeros(len(target))}
+        for pair, (_, test) in zip(boosting.calibrated_classifiers_, folds.split(X, target), strict=True):
+            oof["gradient_boosting"][test] = pair.estimator.predict_proba(X[test])[:, 1]
+        logistic = cross_val_predict(_logistic(cfg), X, target, cv=folds, method="predict_proba")
+        oof["logistic"] = logistic[:, 1]
         oof["blend"] = (oof["gradient_boosting"] + oof["logistic"]) / 2.0
         self.selection_ = {name: float(roc_auc_score(target, score)) for name, score in oof.items()}
         self.method_ = max(self.selection_, key=lambda name: (self.selection_[name], name == "blend"))
         names = ("gradient_boosting", "logistic") if self.method_ == "blend" else (self.method_,)
-        self.estimators_ = {name: candidates[name].fit(X, target) for name in names}
+        if "logistic" in names:
+            candidates["logistic"].fit(X, target)
+        self.estimators_ = {name: candidates[name] for name in names}
         self.estimator_ = self.estimators_.get(self.method_)
         return self
 
@@ -740,6 +736,7 @@ class ValueModel(_HorizonModel):
             return self
         features, rows, X, y = _sampled_design(self, features, rows, y, cfg, catalog)
         self.target_scores_: dict[str, float] = {}
+        held_out_by_target: dict[str, np.ndarray] = {}
         target = cfg.target
         if target == "auto":
             X_fit, X_sel, y_fit, y_sel = train_test_split(
@@ -747,6 +744,7 @@ class ValueModel(_HorizonModel):
             )
             for candidate in _VALUE_TARGETS:
                 pred = _ValueRegressor(candidate, cfg).fit(X_fit, y_fit).predict(X_sel)
+                held_out_by_target[candidate] = pred
                 scores = evaluate_value(y_sel, pred)
                 score = 0.5 * (scores["spearman"] + scores["top20_capture"])
                 self.target_scores_[candidate] = score if math.isfinite(score) else -np.inf
@@ -757,10 +755,14 @@ class ValueModel(_HorizonModel):
         self.btyd_weight_ = 0.0
         self.blend_scores_: dict[float, float] = {}
         btyd = _fallback_value(features, self.horizon_days_)[rows]
+        # The same seeded split as the target choice (same rows, same seed): the chosen target's held-out
+        # predictions from it are reused rather than fitted again.
         X_fit, X_sel, y_fit, y_sel, _b_fit, b_sel = train_test_split(
             X, y, btyd, test_size=cfg.selection_fraction, random_state=cfg.random_state
         )
-        held_out = _ValueRegressor(target, cfg).fit(X_fit, y_fit).predict(X_sel)
+        held_out = held_out_by_target.get(target)
+        if held_out is None:
+            held_out = _ValueRegressor(target, cfg).fit(X_fit, y_fit).predict(X_sel)
         for weight in (0.0, 0.25, 0.5, 0.75):
             scores = evaluate_value(y_sel, (1 - weight) * held_out + weight * b_sel)
             self.blend_scores_[weight] = 0.5 * (scores["spearman"] + scores["top20_capture"])
