@@ -165,8 +165,11 @@ class SegmentationConfig:
     robustness_epsilon: float = 0.1
     robustness_sample_size: int = 5000
     twin_sample_size: int = 20_000
-    """Rows on which the non-adversarial twin is trained to measure what the adversarial term buys."""
+    """Training rows on which the non-adversarial twin is trained to measure what the adversarial term
+    buys (`evaluation.robustness_twins`)."""
     train_twin: bool = True
+    """Train the robustness twins when a version is trained (`registry.train_segmentation_version` calls
+    `evaluation.robustness_twins` after `fit`; `fit` itself never trains them)."""
     n_top_features: int = 3
     n_broad_segments: int = 4
     """Broad segments for dashboards above the segments: the segments merged by Ward's criterion on their
