@@ -19,7 +19,6 @@ defaults, and print per family:
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import time
 from pathlib import Path
@@ -77,7 +76,6 @@ def evaluate(family: scenarios.Family, cache: Path, overrides: dict, seed: int, 
     kinds = dict(zip(truth.column("customer_id").to_pylist(), truth.column("kind").to_pylist(), strict=True))
     y = np.array([kinds[c] for c in features.column("customer_id").to_pylist()])
     cfg = SegmentationConfig.from_dict({**overrides, "seed": seed})
-    cfg = dataclasses.replace(cfg, train_twin=False)
     t0 = time.perf_counter()
     model = SegmentationModel(cfg).fit(features, model_inputs(catalog_table))
     fit_s = time.perf_counter() - t0

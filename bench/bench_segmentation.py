@@ -17,7 +17,6 @@ customer_id + kind, int_feature_catalog):
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import tempfile
 import time
@@ -31,7 +30,7 @@ from sklearn.metrics import adjusted_rand_score
 from customer_ml.registry import model_inputs
 from customer_ml.segmentation.clustering import SegmentClusterer
 from customer_ml.segmentation.config import SegmentationConfig
-from customer_ml.segmentation.evaluation import segmentation_evaluation
+from customer_ml.segmentation.evaluation import robustness_twins, segmentation_evaluation
 from customer_ml.segmentation.model import SegmentationModel
 
 
@@ -49,6 +48,7 @@ def main() -> None:
         "--candidates", action="store_true", help="also print every candidate's criteria and ARI (diagnostic)"
     )
     parser.add_argument("--no-twin", action="store_true", help="skip the non-adversarial twin (faster)")
+    parser.add_argument("--verbose", action="store_true", help="print the fit's and predict's progress lines")
     args = parser.parse_args()
 
     if args.features:
@@ -64,6 +64,7 @@ def main() -> None:
         catalog = model_inputs(catalog_table)
         source = f"demo data, {args.customers} customers generated"
     overrides = json.loads(args.config) if args.config else {}
+    say = (lambda msg: print(f"      {msg}", flush=True)) if args.verbose else None
     print(f"{source}: {features.num_rows} customers with a transaction, {len(catalog)} catalog inputs")
     header = (
         f"{'seed':>5} {'k':>3} {'repr':>9} {'ARI_learn':>9} {'ARI_kmstd':>9} {'ARI_rfm':>8} "
@@ -73,14 +74,17 @@ def main() -> None:
     print(header)
     for seed in args.seeds:
         cfg = SegmentationConfig.from_dict({**overrides, "seed": seed})
-        if args.no_twin:
-            cfg = dataclasses.replace(cfg, train_twin=False)
         t0 = time.perf_counter()
-        model = SegmentationModel(cfg).fit(features, catalog)
+        model = SegmentationModel(cfg).fit(features, catalog, progress=say)
         fit_s = time.perf_counter() - t0
         t0 = time.perf_counter()
-        assignments = model.predict(features)
+        assignments = model.predict(features, progress=say)
         predict_s = time.perf_counter() - t0
+        twin_s = None
+        if not args.no_twin:
+            t0 = time.perf_counter()
+            model.metrics_.update(robustness_twins(model, features))
+            twin_s = time.perf_counter() - t0
         rows = segmentation_evaluation(model, features, assignments, truth, seed=seed)
         value = {(r["model"], r["metric"]): r["value"] for r in rows}
         m = model.metrics_
@@ -101,7 +105,8 @@ def main() -> None:
             flush=True,
         )
         stages = " ".join(f"{name}={sec:.1f}" for name, sec in m.get("seconds", {}).items())
-        print(f"      fit seconds by stage: {stages}", flush=True)
+        twins = f", robustness twins (evaluation, after fit) {twin_s:.1f}" if twin_s is not None else ""
+        print(f"      fit seconds by stage: {stages}{twins}", flush=True)
         if "robustness_adversarial_twin" in m:
             print(
                 "      robustness on the plain twin's rows: "

@@ -28,7 +28,7 @@ import torch
 
 from customer_ml.registry import model_inputs
 from customer_ml.segmentation.config import SegmentationConfig
-from customer_ml.segmentation.evaluation import segmentation_evaluation
+from customer_ml.segmentation.evaluation import robustness_twins, segmentation_evaluation
 from customer_ml.segmentation.model import SegmentationModel
 
 FILES = ("features", "kinds", "catalog")
@@ -53,7 +53,7 @@ def run(device: str, features: pa.Table, catalog: list, kinds: pa.Table) -> dict
         for row in segmentation_evaluation(model, features, assignments, kinds)
         if row["metric"] == "adjusted_rand_index"
     }
-    metrics = model.metrics_
+    metrics = {**model.metrics_, **robustness_twins(model, features)}
     return {
         "device": device,
         "trained_on": str(model.autoencoder_.device_),

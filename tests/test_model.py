@@ -17,6 +17,7 @@ from customer_ml.segmentation.config import (
     SegmentationConfig,
     SelectionConfig,
 )
+from customer_ml.segmentation.evaluation import robustness_twins
 from customer_ml.segmentation.model import SegmentationModel, map_2d
 
 # k fixed at the planted 6 (k selection is tested in test_clustering); fewer bootstrap rounds for speed
@@ -89,9 +90,15 @@ def test_predict_output_schema(planted, fitted):
 @pytest.mark.xfail(
     strict=True,
     reason="known regression on this Gaussian-latent fixture: the contrastive embedding's segments recover "
-    "ARI 0.58 where k-means on the scaled features reaches 0.74 (and on the weighted features 0.85), while "
-    "silhouette in feature space barely differs (0.166 vs 0.172), so the fallback does not trigger; on the "
-    "planted scenario suite (bench/bench_scenarios.py) the embedding recovers more. Strict: passes -> fails",
+    "ARI 0.58 where k-means on the scaled features reaches 0.74 (on the weighted features 0.85). The "
+    "embedding keeps the groups (linear probe 0.977 against 0.980 on the features) but not k-means' "
+    "geometry: InfoNCE spreads each blob over the sphere, so the density gaps between Gaussian blobs "
+    "shrink. Not the noise columns (without them: 0.58), not the projection (PCA / whitening of the "
+    "embedding: 0.51-0.58). Silhouette in feature space barely differs (0.166 vs 0.172), so the fallback "
+    "does not trigger; no label-free rule measured on the development scenario families (feature-space "
+    "or cross-space silhouettes, with or without the joint candidate) beat always building on the "
+    "embedding there (mean ARI 0.428 against 0.388-0.427), where the embedding recovers more. "
+    "Strict: passes -> fails",
 )
 def test_recovery_matches_or_beats_kmeans_on_scaled_features(planted, fitted):
     table, _, kinds = planted
@@ -132,7 +139,10 @@ def test_selection_criterion_tracks_recovery(planted, fitted):
 def test_adversarial_training_lowers_segment_flips(planted, fitted):
     table, _, _ = planted
     model, _ = fitted
-    m = model.metrics_
+    assert "robustness_plain" not in model.metrics_  # the twins are evaluation, outside fit
+    m = {**model.metrics_, **robustness_twins(model, table)}
+    # Its twin saw every training row: the deployed encoder is the like-for-like one.
+    assert "robustness_adversarial_twin" not in m
     print(f"robustness adversarial={m['robustness_adversarial']:.3f} plain={m['robustness_plain']:.3f}")
     assert m["robustness_adversarial"] < m["robustness_plain"]
     assert model.robustness(table.slice(0, 500), epsilon=0.0) == 0.0
@@ -246,11 +256,10 @@ def test_twins_on_a_sample_compare_like_for_like(planted, fitted):
         robustness_sample_size=1000,
         twin_sample_size=1200,
     )
-    m = SegmentationModel(cfg).fit(table, catalog).metrics_
-    assert 0.0 <= m["robustness_adversarial_twin"] <= 1.0
+    model = SegmentationModel(cfg).fit(table, catalog)
+    m = {**model.metrics_, **robustness_twins(model, table)}
+    assert 0.0 <= m["robustness_adversarial_twin"] <= 1.0 and 0.0 <= m["robustness_plain"] <= 1.0
     assert m["robustness_adversarial_twin"] != m["robustness_adversarial"]
-    model, _ = fitted  # its twin saw every training row: the deployed encoder is the like-for-like one
-    assert "robustness_adversarial_twin" not in model.metrics_
 
 
 def test_n_segments_fixes_k_and_stored_configs_with_retired_keys_still_load(planted) -> None:
@@ -299,3 +308,17 @@ def test_the_learned_representation_is_preferred_unless_the_features_lead_by_the
     assert "embedding 0.050, features 0.200" in why
     best = SelectionConfig(candidates=("embedding", "features"), prefer_learned=False)
     assert choose_representation(scores(0.30, 0.36), best)[0] == "features"
+
+
+def test_predict_in_batches_matches_one_batch_and_reports_progress(planted, fitted):
+    table, _, _ = planted
+    model, _ = fitted
+    record = model.to_record()
+    record["config"] = {**record["config"], "predict_batch_size": 700}
+    batched = SegmentationModel.from_record(record)
+    lines: list[str] = []
+    out = batched.predict(table, progress=lines.append)
+    assert out.equals(model.predict(table))
+    np.testing.assert_array_equal(batched.transform(table), model.transform(table))
+    assert lines[0].startswith("assigning segments: 700 of 2,400 rows")
+    assert lines[-1].startswith("assigning segments: 2,400 of 2,400 rows")

@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 
 from customer_ml.features.preprocessing import FeatureSpec, load_catalog, numeric_column
 from customer_ml.segmentation.config import SegmentationConfig
+from customer_ml.segmentation.evaluation import robustness_twins
 from customer_ml.segmentation.model import SegmentationModel
 from customer_ml.warehouse.arrow import to_arrow
 from customer_ml.warehouse.progress import Say, dbt_progress
@@ -300,6 +301,8 @@ def train_segmentation_version(
     specs = model_inputs(catalog)
     preferred_k = None if previous is None else json.loads(previous["metrics"]).get("n_segments")
     model = SegmentationModel(config).fit(table, specs, progress, preferred_k=preferred_k)
+    if config.train_twin:
+        model.metrics_.update(robustness_twins(model, table, progress))
     if previous is not None:
         parent = load_segmentation_model(previous)
         mapping = model.align_to(parent)

@@ -29,6 +29,9 @@ def test_training_progress_reaches_the_dbt_log(demo_build: Build) -> None:
     assert "segmentation: training a new version: no stored model" in demo_build.output
     log = (demo_build.database.parent / "logs" / "dbt.log").read_text()
     assert "autoencoder epoch 1:" in log
+    # The twins are evaluation after the fit; applying reports rows done.
+    assert "segmentation: robustness twins: robustness_plain=" in log
+    assert "segmentation: assigning segments: " in log
 
 
 def test_profiles_describe_segments_in_words_with_numbers(demo_build: Build) -> None:

@@ -9,6 +9,8 @@ standardised features and on RFM features alone.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -21,8 +23,10 @@ from sklearn.metrics import (
     silhouette_score,
 )
 
-from customer_ml.segmentation.clustering import seeded_sample
-from customer_ml.segmentation.model import SegmentationModel
+from customer_ml.nn.autoencoder import AdversarialAutoencoder
+from customer_ml.nn.device import cpu_threads
+from customer_ml.segmentation.clustering import SegmentClusterer, seeded_sample
+from customer_ml.segmentation.model import SegmentationModel, _embedding_robustness
 
 RFM_FEATURES = ("recency_days", "frequency", "monetary")
 
@@ -36,6 +40,46 @@ def _row(task: str, model: str, metric: str, value: float | None, note: str = ""
         "value": float(value) if finite else None,
         "note": note,
     }
+
+
+def robustness_twins(
+    model: SegmentationModel, table: pa.Table, progress: Callable[[str], None] | None = None
+) -> dict[str, float]:
+    """What the adversarial term buys, measured after `fit` on the rows it trained on: the embedding
+    robustness (share of customers whose segment changes under an FGSM push) of a twin encoder trained
+    like the deployed one but without the adversarial term (`robustness_plain`), and, when the twin sees
+    a sample of the training rows (`twin_sample_size`), of an adversarial twin on the same sample
+    (`robustness_adversarial_twin`). `table` is the table `fit` was given; empty for a one-segment model."""
+    if model.n_segments_ < 2:
+        return {}
+    cfg = model._cfg
+    with cpu_threads(model.threads):
+        rows = model.training_rows(table.num_rows)
+        X = model.inputs(table.take(pa.array(rows)) if len(rows) < table.num_rows else table)
+        X_rob = X[seeded_sample(len(X), cfg.robustness_sample_size, cfg.seed + 11)]
+        X_twin = X[seeded_sample(len(X), cfg.twin_sample_size, cfg.seed)]
+        # The twins' clustering fine-tuning starts from the deployed model's segments of their rows.
+        init = model.clusterer_.predict(model._represent(model.representation_, X_twin))
+        out = {"robustness_plain": _twin(cfg, X_twin, init, model.n_segments_, X_rob, 0.0)}
+        if len(X_twin) < len(X):
+            # The deployed encoder saw more rows (and larger batches) than the plain twin: an adversarial
+            # twin on the twin's own rows makes the like-for-like comparison.
+            weight = cfg.autoencoder.adversarial_weight
+            out["robustness_adversarial_twin"] = _twin(cfg, X_twin, init, model.n_segments_, X_rob, weight)
+    if progress is not None:
+        progress("robustness twins: " + " ".join(f"{key}={value:.4f}" for key, value in out.items()))
+    return out
+
+
+def _twin(cfg: Any, X: np.ndarray, init: np.ndarray, k: int, X_rob: np.ndarray, weight: float) -> float:
+    """Embedding robustness of a twin encoder trained like the deployed one on X, with the adversarial
+    term weighted by `weight` (0: without it)."""
+    twin_cfg = dataclasses.replace(cfg.autoencoder, adversarial_weight=weight)
+    twin = AdversarialAutoencoder(twin_cfg, cfg.dec, cfg.seed, cfg.device, cfg.cpu_threads).fit(X)
+    if cfg.dec.enabled:
+        twin.fit_dec(X, k, init_labels=init)
+    clusterer = SegmentClusterer(cfg.clustering, k, cfg.seed).fit(twin.transform(X))
+    return _embedding_robustness(twin, clusterer, X_rob, cfg.robustness_epsilon)
 
 
 def segmentation_evaluation(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import time
 from collections.abc import Callable
@@ -31,8 +30,10 @@ from customer_ml.segmentation.clustering import (
 )
 from customer_ml.segmentation.config import SegmentationConfig
 from customer_ml.serialization import jsonable
+from customer_ml.warehouse.progress import Progress as ProgressLine
 
 Progress = Callable[[str], None] | None
+
 REPRESENTATIONS = ("embedding", "joint", "features")
 N_QUANTILES = 1001
 # Fewer training rows than this and segments are not learned: everyone is in one segment, and the
@@ -65,6 +66,11 @@ class SegmentationModel:
             raise NotFittedError("SegmentationModel is not fitted yet; call fit() or from_record() first")
 
     # -- fitting ---------------------------------------------------------------------------------------
+    def training_rows(self, n_rows: int) -> np.ndarray:
+        """Indices of the rows `fit` trains on out of a table of `n_rows`: a seeded sample of
+        `train_sample_size` rows when larger, in table order (the evaluation's twins reuse them)."""
+        return seeded_sample(n_rows, self._cfg.train_sample_size, self._cfg.seed)
+
     @_threaded
     def fit(
         self, table: pa.Table, catalog: Any, progress: Progress = None, preferred_k: int | None = None
@@ -78,7 +84,7 @@ class SegmentationModel:
         t_start = time.perf_counter()
         np.random.seed(cfg.seed)  # noqa: NPY002 - seeds any library code that still uses the global RNG
         torch.manual_seed(cfg.seed)
-        rows = seeded_sample(table.num_rows, cfg.train_sample_size, cfg.seed)
+        rows = self.training_rows(table.num_rows)
         train = table.take(pa.array(rows)) if len(rows) < table.num_rows else table
         self.preprocessor_ = FeaturePreprocessor(cfg.preprocessing).fit(train, load_catalog(catalog))
         X_scaled = self.preprocessor_.transform(train)
@@ -191,26 +197,9 @@ class SegmentationModel:
             self.autoencoder_, emb_clusterer, X_rob, cfg.robustness_epsilon
         )
         timings["robustness"] = time.perf_counter() - t0
-        if cfg.train_twin:
-            t0 = time.perf_counter()
-            twin_rows = seeded_sample(len(X), cfg.twin_sample_size, cfg.seed)
-            self.metrics_["robustness_plain"] = self._twin_robustness(X, twin_rows, init, k, X_rob, 0.0)
-            if len(twin_rows) < len(X):
-                # The deployed encoder saw more rows (and larger batches) than the plain twin: an
-                # adversarial twin on the twin's own rows makes the like-for-like comparison.
-                self.metrics_["robustness_adversarial_twin"] = self._twin_robustness(
-                    X, twin_rows, init, k, X_rob, cfg.autoencoder.adversarial_weight
-                )
-            timings["twin"] = time.perf_counter() - t0
         say(
             f"robustness (epsilon={cfg.robustness_epsilon}): deployed={self.metrics_['robustness']:.4f} "
-            f"embedding adversarial={self.metrics_['robustness_adversarial']:.4f} "
-            f"plain={self.metrics_.get('robustness_plain', float('nan')):.4f}"
-            + (
-                f" adversarial on the plain twin's rows={self.metrics_['robustness_adversarial_twin']:.4f}"
-                if "robustness_adversarial_twin" in self.metrics_
-                else ""
-            )
+            f"embedding adversarial={self.metrics_['robustness_adversarial']:.4f}"
         )
         timings["total"] = time.perf_counter() - t_start
         self.metrics_["seconds"] = timings
@@ -265,25 +254,6 @@ class SegmentationModel:
         self.metrics_["seconds"] = timings
         return self
 
-    def _twin_robustness(
-        self,
-        X: np.ndarray,
-        rows: np.ndarray,
-        init: np.ndarray,
-        k: int,
-        X_rob: np.ndarray,
-        adversarial_weight: float,
-    ) -> float:
-        """Embedding robustness of a twin encoder trained like the deployed one on `rows` of X, with the
-        adversarial term weighted by `adversarial_weight` (0: without it)."""
-        cfg = self._cfg
-        twin_cfg = dataclasses.replace(cfg.autoencoder, adversarial_weight=adversarial_weight)
-        twin = AdversarialAutoencoder(twin_cfg, cfg.dec, cfg.seed, cfg.device, cfg.cpu_threads).fit(X[rows])
-        if cfg.dec.enabled:
-            twin.fit_dec(X[rows], k, init_labels=init[rows])
-        clusterer = SegmentClusterer(cfg.clustering, k, cfg.seed).fit(twin.transform(X[rows]))
-        return _embedding_robustness(twin, clusterer, X_rob, cfg.robustness_epsilon)
-
     def _represent(self, name: str, X: np.ndarray, Z: np.ndarray | None = None) -> np.ndarray:
         if name == "features":
             return X.astype(np.float64)
@@ -328,12 +298,13 @@ class SegmentationModel:
 
     # -- applying --------------------------------------------------------------------------------------
     @_threaded
-    def predict(self, table: pa.Table) -> pa.Table:
-        """Per customer: segment, soft membership, distance, anomaly score, embedding and top features."""
+    def predict(self, table: pa.Table, progress: Progress = None) -> pa.Table:
+        """Per customer: segment, soft membership, distance, anomaly score, embedding and top features.
+
+        Applies to every row of `table` in batches of `predict_batch_size` (preprocessing included), with
+        a progress line through `progress` at most every few seconds."""
         self._check_fitted()
-        X_scaled_all = self.preprocessor_.transform(table)
-        X_all = X_scaled_all * self.input_weights_
-        n, d = X_all.shape[0], self.autoencoder_._cfg.embedding_dim
+        n, d = table.num_rows, self.autoencoder_._cfg.embedding_dim
         seg = np.empty(n, dtype=np.int64)
         broad = np.empty(n, dtype=np.int64)
         broad_ids = self.broad_segment_ids_
@@ -343,8 +314,10 @@ class SegmentationModel:
         emb = np.empty((n, d), dtype=np.float32)
         top: list[str] = []
         bs = self._cfg.predict_batch_size
+        done = ProgressLine(progress, "assigning segments", n)
         for start in range(0, n, bs):
-            X = X_all[start : start + bs]
+            X_scaled = self.preprocessor_.transform(table.slice(start, bs))
+            X = X_scaled * self.input_weights_
             Z = self.autoencoder_.transform(X)
             R = self._represent(self.representation_, X, Z)
             d2 = squared_distances(R, self.clusterer_.cluster_centers_)
@@ -361,7 +334,8 @@ class SegmentationModel:
             emb[sl] = Z
             runner = d2.copy()
             runner[rows, labels] = np.inf
-            top.extend(self._top_features(X_scaled_all[start : start + bs], labels, runner.argmin(axis=1)))
+            top.extend(self._top_features(X_scaled, labels, runner.argmin(axis=1)))
+            done.update(start + len(X))
         cols: dict[str, Any] = {
             "customer_id": table.column("customer_id"),
             "segment_id": pa.array(seg, type=pa.int64()),
@@ -402,10 +376,17 @@ class SegmentationModel:
         self._check_fitted()
         return self.preprocessor_.transform(table) * self.input_weights_
 
-    def transform(self, table: pa.Table) -> np.ndarray:
-        """Embeddings (n x embedding_dim) of the customers in `table`."""
+    def transform(self, table: pa.Table, progress: Progress = None) -> np.ndarray:
+        """Embeddings (n x embedding_dim) of the customers in `table`, in batches of `predict_batch_size`."""
         self._check_fitted()
-        return self.autoencoder_.transform(self.inputs(table), self._cfg.predict_batch_size)
+        bs = self._cfg.predict_batch_size
+        out = np.empty((table.num_rows, self.autoencoder_._cfg.embedding_dim), dtype=np.float32)
+        done = ProgressLine(progress, "embedding customers", table.num_rows)
+        for start in range(0, table.num_rows, bs):
+            batch = table.slice(start, bs)
+            out[start : start + batch.num_rows] = self.autoencoder_.transform(self.inputs(batch), bs)
+            done.update(start + batch.num_rows)
+        return out
 
     @_threaded
     def robustness(self, table: pa.Table, epsilon: float | None = None) -> float:
