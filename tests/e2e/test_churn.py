@@ -41,8 +41,9 @@ def _load(build: Build) -> dict:
     """The demo build's three snapshots (with the BTYD columns the churn and value models add, as the
     versions model does), their labels and the catalog's customer inputs."""
     with duckdb.connect(str(build.database), read_only=True) as con:
-        features = to_arrow(con.table("intermediate.int_customers_features").order("snapshot_name, customer_id"))
-        outcomes = to_arrow(con.table("intermediate.int_customers_outcomes").order("snapshot_name, customer_id"))
+        by_snapshot = "snapshot_name, customer_id"
+        features = to_arrow(con.table("intermediate.int_customers_features").order(by_snapshot))
+        outcomes = to_arrow(con.table("intermediate.int_customers_outcomes").order(by_snapshot))
         tx = purchase_log(con.table("staging.stg_raw__transactions"))
         catalog = model_inputs(feature_catalog(con.table("intermediate.int_feature_catalog")))
     out: dict = {"transactions": tx, "features": {}, "labels": {}, "btyd": {}, "catalog": catalog}
