@@ -19,12 +19,11 @@ from customer_ml.registry import (
     decide_retrain,
     feature_profile,
     latest_version,
-    load_segmentation_model,
     model_inputs,
     population_stability,
-    train_segmentation_version,
 )
 from customer_ml.segmentation.config import AutoencoderConfig, ClusteringConfig, DECConfig, SegmentationConfig
+from customer_ml.segmentation.versions import load_model, train_version
 from tests.planted import make_planted
 
 AS_OF = dt.date(2026, 10, 1)
@@ -47,7 +46,7 @@ def planted():
 @pytest.fixture(scope="module")
 def first_version(planted):
     table, catalog = planted
-    return train_segmentation_version(table, catalog, None, FAST, AS_OF, "no stored model")
+    return train_version(table, catalog, None, FAST, AS_OF, "no stored model")
 
 
 def test_model_inputs_keep_one_entity_and_drop_excluded() -> None:
@@ -132,8 +131,8 @@ def test_version_row_holds_everything_needed_to_apply(planted, first_version) ->
     assert row["model_version"] == "segmentation-0001" and row["parent_version"] is None
     assert json.loads(row["metrics"])["n_segments"] >= 2
     assert len(row["weights"]) > 1000
-    model = load_segmentation_model(row)
-    first, second = model.predict(table), load_segmentation_model(row).predict(table)
+    model = load_model(row)
+    first, second = model.predict(table), load_model(row).predict(table)
     assert first.equals(second)
 
 
@@ -141,11 +140,11 @@ def test_a_retrain_records_its_parent_and_keeps_ids(planted, first_version) -> N
     table, catalog = planted
     previous = latest_version(first_version, "segmentation")
     config = dataclasses.replace(FAST, seed=11)
-    second = train_segmentation_version(table, catalog, previous, config, AS_OF, "retrain is 'always'")
+    second = train_version(table, catalog, previous, config, AS_OF, "retrain is 'always'")
     row = second.to_pylist()[0]
     assert row["model_version"] == "segmentation-0002" and row["parent_version"] == "segmentation-0001"
-    before = load_segmentation_model(previous).predict(table).column("segment_id").to_numpy()
-    after = load_segmentation_model(row).predict(table).column("segment_id").to_numpy()
+    before = load_model(previous).predict(table).column("segment_id").to_numpy()
+    after = load_model(row).predict(table).column("segment_id").to_numpy()
     # Same data, another seed: groups that stay together (80% of the old group in one new segment that
     # is 80% made of it) keep their id through Hungarian matching, whatever the new clustering numbered.
     pairs = Counter(zip(before.tolist(), after.tolist(), strict=True))

@@ -1,16 +1,17 @@
 """Evaluation of the applied segmentation on this build's data (and recovery of the demo's hidden kinds)."""
 
-from customer_ml.registry import latest_version, load_segmentation_model
+from customer_ml.registry import latest_version
 from customer_ml.segmentation.evaluation import evaluation_table, segmentation_evaluation
+from customer_ml.segmentation.versions import KIND, load_model
 from customer_ml.warehouse.arrow import current_snapshot, to_arrow
 
 
 def model(dbt, session):
-    version = latest_version(dbt.ref("segmentation_model_versions"), "segmentation")
+    version = latest_version(dbt.ref("segmentation_model_versions"), KIND)
     features = current_snapshot(dbt.ref("int_customers_features"))
     assignments = to_arrow(dbt.ref("segmentation_model_assignments").order("customer_id"))
     truth = to_arrow(dbt.ref("stg_demo__customer_kinds"))
-    model = load_segmentation_model(version, device="cpu")
+    model = load_model(version, device="cpu")
     rows = segmentation_evaluation(model, features, assignments, truth, seed=int(dbt.config.meta_get("seed")))
     as_of_date = features.column("as_of_date")[0].as_py()
     return evaluation_table(rows, version["model_version"], as_of_date)

@@ -168,7 +168,7 @@ class SegmentationConfig:
     """Training rows on which the non-adversarial twin is trained to measure what the adversarial term
     buys (`evaluation.robustness_twins`)."""
     train_twin: bool = True
-    """Train the robustness twins when a version is trained (`registry.train_segmentation_version` calls
+    """Train the robustness twins when a version is trained (`segmentation.versions.train_version` calls
     `evaluation.robustness_twins` after `fit`; `fit` itself never trains them)."""
     n_top_features: int = 3
     n_broad_segments: int = 4

@@ -1,0 +1,71 @@
+"""Segmentation model versions in the registry: train a model into one registry row, and load it back."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pyarrow as pa
+
+from customer_ml.registry import feature_profile, model_inputs, version_row
+from customer_ml.segmentation.config import SegmentationConfig
+from customer_ml.segmentation.evaluation import robustness_twins
+from customer_ml.segmentation.model import SegmentationModel
+
+__all__ = ["KIND", "load_model", "train_version"]
+
+KIND = "segmentation"
+
+
+def train_version(
+    table: pa.Table,
+    catalog: Any,
+    previous: dict[str, Any] | None,
+    config: SegmentationConfig,
+    as_of_date: dt.date,
+    reason: str,
+    progress: Callable[[str], None] | None = None,
+) -> pa.Table:
+    """Fit a new segmentation version on `table` and return its registry row (segment ids kept from the
+    previous version where a segment is still the same group)."""
+    specs = model_inputs(catalog)
+    preferred_k = None if previous is None else json.loads(previous["metrics"]).get("n_segments")
+    model = SegmentationModel(config).fit(table, specs, progress, preferred_k=preferred_k)
+    if config.train_twin:
+        model.metrics_.update(robustness_twins(model, table, progress))
+    if previous is not None:
+        parent = load_model(previous)
+        mapping = model.align_to(parent)
+        if progress:
+            progress(f"segment ids matched to {previous['model_version']}: {mapping}")
+    record = model.to_record()
+    return version_row(
+        KIND,
+        previous,
+        as_of_date=as_of_date,
+        training_rows=table.num_rows,
+        reason=reason,
+        config=record["config"],
+        feature_names=[spec.name for spec in specs],
+        preprocessing=record["preprocessing"],
+        feature_profile=feature_profile(table, specs),
+        metrics=record["metrics"],
+        weights=record["weights"],
+    )
+
+
+def load_model(row: dict[str, Any], device: str | None = None) -> SegmentationModel:
+    """The fitted model of a registry row, ready to apply."""
+    preprocessing = json.loads(row["preprocessing"])
+    return SegmentationModel.from_record(
+        {
+            "config": json.loads(row["config"]),
+            "feature_names": preprocessing["feature_names_out"],
+            "preprocessing": preprocessing,
+            "metrics": json.loads(row["metrics"]),
+            "weights": row["weights"],
+        },
+        device=device,
+    )
