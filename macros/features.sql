@@ -10,6 +10,14 @@
     case when {{ present_flag }} then coalesce({{ expression }}, 0) end
 {%- endmacro %}
 
+{% macro zero_if_present_columns(relation, columns, present_flag) -%}
+    {#- zero_if_present of each of columns of relation, named as the column (a select list, no trailing
+        comma). -#}
+    {%- for column in columns %}
+    {{ zero_if_present(relation ~ '.' ~ column, present_flag) }} as {{ column }}{{ ',' if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}
+
 {% macro share_of(numerator, denominator) -%}
     cast({{ numerator }} as double) / nullif({{ denominator }}, 0)
 {%- endmacro %}
@@ -58,4 +66,27 @@
             0
         ) / nullif(count({{ integer_expression }}) * (count({{ integer_expression }}) - 1), 0)
     )
+{%- endmacro %}
+
+{% macro rows_before_as_of(relation, time_column, as_of_columns=['as_of_date'], keep_undated=false) -%}
+    {#- The as-of filter of the feature models: every row of `relation` (a CTE or relation) dated before
+        the start of each as-of date, once per as-of date, with that date's `as_of_columns` (of
+        int_as_of_dates) first. keep_undated: rows whose `time_column` is null count at every date. -#}
+    select
+        {%- for column in as_of_columns %}
+        as_of_dates.{{ column }},
+        {%- endfor %}
+        {{ relation }}.*
+    from {{ relation }}
+    inner join {{ ref('int_as_of_dates') }} as as_of_dates
+        on
+            {%- if keep_undated %} {{ relation }}.{{ time_column }} is null or{% endif %}
+            {{ relation }}.{{ time_column }} < as_of_dates.as_of_date
+{%- endmacro %}
+
+{% macro same_keys(left, right, keys) -%}
+    {#- A join condition: the relations (or CTEs) left and right agree on every column named in keys. -#}
+    {%- for key in keys -%}
+    {{ ' and ' if not loop.first }}{{ left }}.{{ key }} = {{ right }}.{{ key }}
+    {%- endfor -%}
 {%- endmacro %}

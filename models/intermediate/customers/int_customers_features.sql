@@ -64,23 +64,17 @@ final as (
     inner join as_of_dates
         on customers_rfm.as_of_date = as_of_dates.as_of_date
     left join customers_spend
-        on customers_rfm.as_of_date = customers_spend.as_of_date
-            and customers_rfm.customer_id = customers_spend.customer_id
+        on {{ same_keys('customers_rfm', 'customers_spend', ['as_of_date', 'customer_id']) }}
     left join customers_behaviour
-        on customers_rfm.as_of_date = customers_behaviour.as_of_date
-            and customers_rfm.customer_id = customers_behaviour.customer_id
+        on {{ same_keys('customers_rfm', 'customers_behaviour', ['as_of_date', 'customer_id']) }}
     left join customers_category_mix
-        on customers_rfm.as_of_date = customers_category_mix.as_of_date
-            and customers_rfm.customer_id = customers_category_mix.customer_id
+        on {{ same_keys('customers_rfm', 'customers_category_mix', ['as_of_date', 'customer_id']) }}
     left join customers_basket
-        on customers_rfm.as_of_date = customers_basket.as_of_date
-            and customers_rfm.customer_id = customers_basket.customer_id
+        on {{ same_keys('customers_rfm', 'customers_basket', ['as_of_date', 'customer_id']) }}
     left join customers_attributes
-        on customers_rfm.as_of_date = customers_attributes.as_of_date
-            and customers_rfm.customer_id = customers_attributes.customer_id
+        on {{ same_keys('customers_rfm', 'customers_attributes', ['as_of_date', 'customer_id']) }}
     left join customers_social
-        on customers_rfm.as_of_date = customers_social.as_of_date
-            and customers_rfm.customer_id = customers_social.customer_id
+        on {{ same_keys('customers_rfm', 'customers_social', ['as_of_date', 'customer_id']) }}
 )
 
 select * from final

@@ -47,8 +47,7 @@ final as (
     inner join past_snapshots
         on customers_rfm.as_of_date = past_snapshots.as_of_date
     left join window_transactions
-        on customers_rfm.as_of_date = window_transactions.as_of_date
-            and customers_rfm.customer_id = window_transactions.customer_id
+        on {{ same_keys('customers_rfm', 'window_transactions', ['as_of_date', 'customer_id']) }}
 )
 
 select * from final
