@@ -27,53 +27,57 @@ date_pairs as (
     where to_as_of_date is not null
 ),
 
-before_move as (
+pair_dates as (
+    -- Both dates of each pair, the earlier one first.
     select
-        date_pairs.from_as_of_date,
-        date_pairs.to_as_of_date,
-        segment_history.customer_id,
-        segment_history.segment_id,
-        segment_history.segment_name,
-        segment_history.predicted_ltv
+        from_as_of_date,
+        to_as_of_date,
+        unnest([from_as_of_date, to_as_of_date]) as as_of_date,
+        unnest([false, true]) as is_later_date
     from date_pairs
-    inner join segment_history
-        on date_pairs.from_as_of_date = segment_history.as_of_date
 ),
 
-after_move as (
+customer_segments as (
+    -- Each customer of either date of a pair, with their segment at each date they were scored at.
     select
-        date_pairs.from_as_of_date,
-        date_pairs.to_as_of_date,
+        pair_dates.from_as_of_date,
+        pair_dates.to_as_of_date,
         segment_history.customer_id,
-        segment_history.segment_id,
-        segment_history.segment_name,
-        segment_history.predicted_ltv
-    from date_pairs
+        bool_or(not pair_dates.is_later_date) as is_seen_before,
+        bool_or(pair_dates.is_later_date) as is_seen_after,
+        any_value(segment_history.segment_id) filter (where not pair_dates.is_later_date)
+            as from_segment_id,
+        any_value(segment_history.segment_name) filter (where not pair_dates.is_later_date)
+            as from_segment_name,
+        any_value(segment_history.predicted_ltv) filter (where not pair_dates.is_later_date)
+            as predicted_ltv_before,
+        any_value(segment_history.segment_id) filter (where pair_dates.is_later_date) as to_segment_id,
+        any_value(segment_history.segment_name) filter (where pair_dates.is_later_date) as to_segment_name,
+        any_value(segment_history.predicted_ltv) filter (where pair_dates.is_later_date)
+            as predicted_ltv_after
+    from pair_dates
     inner join segment_history
-        on date_pairs.to_as_of_date = segment_history.as_of_date
+        on pair_dates.as_of_date = segment_history.as_of_date
+    group by pair_dates.from_as_of_date, pair_dates.to_as_of_date, segment_history.customer_id
 ),
 
 customer_moves as (
     select
-        coalesce(before_move.from_as_of_date, after_move.from_as_of_date) as from_as_of_date,
-        coalesce(before_move.to_as_of_date, after_move.to_as_of_date) as to_as_of_date,
-        before_move.segment_id as from_segment_id,
-        coalesce(before_move.segment_name, 'New customer') as from_segment_name,
-        after_move.segment_id as to_segment_id,
-        coalesce(after_move.segment_name, 'Left the data') as to_segment_name,
+        from_as_of_date,
+        to_as_of_date,
+        from_segment_id,
+        coalesce(from_segment_name, 'New customer') as from_segment_name,
+        to_segment_id,
+        coalesce(to_segment_name, 'Left the data') as to_segment_name,
         case
-            when before_move.customer_id is null then 'new'
-            when after_move.customer_id is null then 'left'
-            when before_move.segment_id = after_move.segment_id then 'stayed'
+            when not is_seen_before then 'new'
+            when not is_seen_after then 'left'
+            when from_segment_id = to_segment_id then 'stayed'
             else 'moved'
         end as transition_kind,
-        before_move.predicted_ltv as predicted_ltv_before,
-        after_move.predicted_ltv as predicted_ltv_after
-    from before_move
-    full outer join after_move
-        on
-            before_move.from_as_of_date = after_move.from_as_of_date
-            and before_move.customer_id = after_move.customer_id
+        predicted_ltv_before,
+        predicted_ltv_after
+    from customer_segments
 ),
 
 transitions as (
@@ -93,21 +97,13 @@ transitions as (
 ),
 
 final as (
+    -- The columns stand in the order of the contract (dbt selects them by name).
     select
-        from_as_of_date,
-        to_as_of_date,
-        from_segment_id,
-        from_segment_name,
-        to_segment_id,
-        to_segment_name,
-        transition_kind,
-        customers,
+        *,
         case
             when transition_kind != 'new'
                 then customers / sum(customers) over (partition by from_as_of_date, from_segment_id)
-        end as share_of_from_segment,
-        revenue_at_stake,
-        predicted_ltv_after
+        end as share_of_from_segment
     from transitions
 )
 
