@@ -35,8 +35,7 @@ pairs as (
         count(*) as co_buyers
     from recent_items
     inner join recent_items as related
-        on recent_items.snapshot_name = related.snapshot_name
-            and recent_items.customer_id = related.customer_id
+        on {{ same_keys('recent_items', 'related', ['snapshot_name', 'customer_id']) }}
             and recent_items.item_id != related.item_id
     group by recent_items.snapshot_name, recent_items.item_id, related.item_id
     having count(*) >= 2
@@ -52,8 +51,7 @@ scored as (
         pairs.co_buyers / sqrt(cast(item_statistics.buyers as double) * related_statistics.buyers) as cosine
     from pairs
     inner join items_statistics as item_statistics
-        on pairs.snapshot_name = item_statistics.snapshot_name
-            and pairs.item_id = item_statistics.item_id
+        on {{ same_keys('pairs', 'item_statistics', ['snapshot_name', 'item_id']) }}
     inner join items_statistics as related_statistics
         on pairs.snapshot_name = related_statistics.snapshot_name
             and pairs.related_item_id = related_statistics.item_id

@@ -146,11 +146,9 @@ judged as (
     inner join evaluated_customers
         on lists.customer_id = evaluated_customers.customer_id
     left join bought_items
-        on lists.customer_id = bought_items.customer_id
-            and lists.item_id = bought_items.item_id
+        on {{ same_keys('lists', 'bought_items', ['customer_id', 'item_id']) }}
     left join bought_categories
-        on lists.customer_id = bought_categories.customer_id
-            and lists.category = bought_categories.category
+        on {{ same_keys('lists', 'bought_categories', ['customer_id', 'category']) }}
 ),
 
 category_lists as (
@@ -198,8 +196,7 @@ item_level as (
         count(*) filter (where judged.is_item_hit and judged.is_new_category) as item_hits_in_new_categories
     from per_customer
     left join judged
-        on per_customer.model = judged.model
-            and per_customer.customer_id = judged.customer_id
+        on {{ same_keys('per_customer', 'judged', ['model', 'customer_id']) }}
             and per_customer.k >= judged.list_rank
     inner join ideal_gains as item_ideal
         on least(per_customer.k, per_customer.items_bought) = item_ideal.m
@@ -224,8 +221,7 @@ category_level as (
         ) / any_value(category_ideal.ideal_dcg) as category_ndcg
     from per_customer
     left join category_lists
-        on per_customer.model = category_lists.model
-            and per_customer.customer_id = category_lists.customer_id
+        on {{ same_keys('per_customer', 'category_lists', ['model', 'customer_id']) }}
             and per_customer.k >= category_lists.first_rank
     inner join ideal_gains as category_ideal
         on least(per_customer.k, per_customer.categories_bought) = category_ideal.m
@@ -248,9 +244,7 @@ averages as (
             as share_of_hits_in_new_categories
     from item_level
     inner join category_level
-        on item_level.model = category_level.model
-            and item_level.k = category_level.k
-            and item_level.customer_id = category_level.customer_id
+        on {{ same_keys('item_level', 'category_level', ['model', 'k', 'customer_id']) }}
     group by item_level.model, item_level.k
 ),
 
