@@ -9,7 +9,7 @@ order_lines as (
 ),
 
 current_lines as (
-    {{ rows_before_as_of('order_lines', 'transacted_at', ['is_current']) }}
+    {{ rows_as_of('order_lines', 'transacted_at', ['is_current']) }}
 ),
 
 category_spend as (

@@ -13,7 +13,7 @@ order_lines as (
 ),
 
 visible_lines as (
-    {{ rows_before_as_of('order_lines', 'transacted_at') }}
+    {{ rows_as_of('order_lines', 'transacted_at') }}
 ),
 
 per_customer as (

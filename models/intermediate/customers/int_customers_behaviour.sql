@@ -24,7 +24,7 @@ customers as (
 ),
 
 visible_events as (
-    {{ rows_before_as_of('events', 'occurred_at') }}
+    {{ rows_as_of('events', 'occurred_at') }}
 ),
 
 per_customer as (

@@ -12,7 +12,7 @@ order_lines as (
 ),
 
 visible_lines as (
-    {{ rows_before_as_of('order_lines', 'transacted_at') }}
+    {{ rows_as_of('order_lines', 'transacted_at') }}
 ),
 
 category_spend as (

@@ -13,7 +13,7 @@ rfm_segment_rules as (
 ),
 
 visible_transactions as (
-    {{ rows_before_as_of('transactions', 'transacted_at') }}
+    {{ rows_as_of('transactions', 'transacted_at') }}
 ),
 
 per_customer as (

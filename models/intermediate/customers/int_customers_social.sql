@@ -24,7 +24,7 @@ customers as (
 ),
 
 visible_edges as (
-    {{ rows_before_as_of('social_edges', 'created_at', ['as_of_date', 'horizon_days'], keep_undated=true) }}
+    {{ rows_as_of('social_edges', 'created_at', ['as_of_date', 'horizon_days'], keep_undated=true) }}
 ),
 
 -- Each link seen from both ends: the customer, the other customer, and which way it points.

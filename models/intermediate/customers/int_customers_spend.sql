@@ -9,7 +9,7 @@ transactions as (
 ),
 
 visible_transactions as (
-    {{ rows_before_as_of('transactions', 'transacted_at') }}
+    {{ rows_as_of('transactions', 'transacted_at') }}
 ),
 
 purchase_days as (

@@ -244,27 +244,14 @@ segment_item_shares as (
 ),
 
 own_candidates as (
-    select
-        snapshot_name,
-        customer_id,
-        item_id
-    from history
-    qualify row_number() over (
-            partition by snapshot_name, customer_id
-            order by orders desc, last_bought_at desc, item_id asc
-        ) <= {{ per_source }}
+    -- The customer's most ordered items, the latest first among equals.
+    {{ first_per_group(
+        'history', customer_key, 'orders desc, last_bought_at desc, item_id asc', per_source
+    ) }}
 ),
 
 anchors as (
-    select
-        snapshot_name,
-        customer_id,
-        item_id
-    from history
-    qualify row_number() over (
-            partition by snapshot_name, customer_id
-            order by last_bought_at desc, orders desc, item_id asc
-        ) <= {{ var('recommendation_anchor_items') | int }}
+    {{ recent_items('history') }}
 ),
 
 copurchase_signals as (
@@ -281,27 +268,13 @@ copurchase_signals as (
 ),
 
 copurchase_candidates as (
-    select
-        snapshot_name,
-        customer_id,
-        item_id
-    from copurchase_signals
-    qualify row_number() over (
-            partition by snapshot_name, customer_id
-            order by copurchase_sum desc, item_id asc
-        ) <= {{ per_source }}
+    {{ first_per_group('copurchase_signals', customer_key, 'copurchase_sum desc, item_id asc', per_source) }}
 ),
 
 segment_top_items as (
-    select
-        snapshot_name,
-        segment_id,
-        item_id
-    from segment_item_shares
-    qualify row_number() over (
-            partition by snapshot_name, segment_id
-            order by segment_share desc, item_id asc
-        ) <= {{ per_source }}
+    {{ first_per_group(
+        'segment_item_shares', ['snapshot_name', 'segment_id'], 'segment_share desc, item_id asc', per_source
+    ) }}
 ),
 
 segment_candidates as (

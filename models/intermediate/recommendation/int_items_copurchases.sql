@@ -16,15 +16,7 @@ items_statistics as (
 ),
 
 recent_items as (
-    select
-        snapshot_name,
-        customer_id,
-        item_id
-    from customers_item_history
-    qualify row_number() over (
-            partition by snapshot_name, customer_id
-            order by last_bought_at desc, orders desc, item_id asc
-        ) <= {{ var('recommendation_anchor_items') | int }}
+    {{ recent_items('customers_item_history') }}
 ),
 
 pairs as (
