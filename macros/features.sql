@@ -10,9 +10,9 @@
     case when {{ present_flag }} then coalesce({{ expression }}, 0) end
 {%- endmacro %}
 
-{% macro zero_if_present_columns(relation, columns, present_flag) -%}
-    {#- zero_if_present of each of columns of relation, named as the column (a select list, no trailing
-        comma). -#}
+{% macro zero_if_present_columns(present_flag, relation, columns) -%}
+    {#- zero_if_present(relation.column, present_flag) of each of columns, named as the column (a select
+        list, no trailing comma). -#}
     {%- for column in columns %}
     {{ zero_if_present(relation ~ '.' ~ column, present_flag) }} as {{ column }}{{ ',' if not loop.last }}
     {%- endfor %}

@@ -54,10 +54,10 @@ final as (
     select
         customers.as_of_date,
         customers.customer_id,
-        {{ zero_if_present_columns('per_customer', [
+        {{ zero_if_present_columns('customers.has_events_source', 'per_customer', [
             'events', 'sessions', 'active_days', 'page_views', 'searches', 'add_to_carts', 'logins',
             'support_tickets',
-        ], 'customers.has_events_source') }},
+        ]) }},
         -- Rates capped at 1 by capping the numerator: least() skips nulls, so least(1, null) would be 1.
         {{ share_of('least(per_customer.add_to_carts, per_customer.page_views)', 'per_customer.page_views') }}
             as view_to_cart_rate,

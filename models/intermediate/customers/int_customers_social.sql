@@ -86,9 +86,9 @@ final as (
     select
         customers.as_of_date,
         customers.customer_id,
-        {{ zero_if_present_columns('per_customer', [
+        {{ zero_if_present_columns('customers.has_social_source', 'per_customer', [
             'referrals_made', 'referrals_received', 'friends', 'degree', 'referred_customers_revenue',
-        ], 'customers.has_social_source') }},
+        ]) }},
         per_customer.linked_customers_mean_spend,
         per_customer.linked_customers_lapse_rate
     from customers
