@@ -243,8 +243,8 @@ segment_item_shares as (
     group by segment_history.snapshot_name, segment_history.segment_id, segment_history.item_id
 ),
 
+-- The customer's most ordered items, the latest first among equals.
 own_candidates as (
-    -- The customer's most ordered items, the latest first among equals.
     {{ first_per_group(
         'history', customer_key, 'orders desc, last_bought_at desc, item_id asc', per_source
     ) }}

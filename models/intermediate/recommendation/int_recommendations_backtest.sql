@@ -201,6 +201,13 @@ per_customer as (
         per_customer.model,
         per_customer.k,
         per_customer.customer_id,
+        {%- if level == 'item' %}
+        coalesce(bool_or(level_lists.is_category_hit and level_lists.is_new_category), false)
+            as new_category_hit,
+        count(*) filter (where level_lists.is_item_hit) as item_hits,
+        count(*) filter (where level_lists.is_item_hit and level_lists.is_new_category)
+            as item_hits_in_new_categories,
+        {%- endif %}
         coalesce(bool_or(level_lists.{{ judged_as.is_hit }}), false) as {{ level }}_hit,
         count(*) filter (where level_lists.{{ judged_as.is_hit }})
         / any_value(per_customer.{{ judged_as.relevant }}) as {{ level }}_recall,
@@ -214,13 +221,6 @@ per_customer as (
             ),
             0
         ) / any_value(level_ideal.ideal_dcg) as {{ level }}_ndcg
-        {%- if level == 'item' %},
-        coalesce(bool_or(level_lists.is_category_hit and level_lists.is_new_category), false)
-            as new_category_hit,
-        count(*) filter (where level_lists.is_item_hit) as item_hits,
-        count(*) filter (where level_lists.is_item_hit and level_lists.is_new_category)
-            as item_hits_in_new_categories
-        {%- endif %}
     from per_customer
     left join {{ judged_as.lists }} as level_lists
         on {{ same_keys('per_customer', 'level_lists', ['model', 'customer_id']) }}
