@@ -27,57 +27,40 @@ date_pairs as (
     where to_as_of_date is not null
 ),
 
-pair_dates as (
-    -- Both dates of each pair, the earlier one first.
+{#- The customers of each pair's earlier date (before_move) and of its later one (after_move). -#}
+{%- for move, pair_date in [('before_move', 'from_as_of_date'), ('after_move', 'to_as_of_date')] %}
+{{ move }} as (
     select
-        from_as_of_date,
-        to_as_of_date,
-        unnest([from_as_of_date, to_as_of_date]) as as_of_date,
-        unnest([false, true]) as is_later_date
-    from date_pairs
-),
-
-customer_segments as (
-    -- Each customer of either date of a pair, with their segment at each date they were scored at.
-    select
-        pair_dates.from_as_of_date,
-        pair_dates.to_as_of_date,
+        date_pairs.from_as_of_date,
+        date_pairs.to_as_of_date,
         segment_history.customer_id,
-        bool_or(not pair_dates.is_later_date) as is_seen_before,
-        bool_or(pair_dates.is_later_date) as is_seen_after,
-        any_value(segment_history.segment_id) filter (where not pair_dates.is_later_date)
-            as from_segment_id,
-        any_value(segment_history.segment_name) filter (where not pair_dates.is_later_date)
-            as from_segment_name,
-        any_value(segment_history.predicted_ltv) filter (where not pair_dates.is_later_date)
-            as predicted_ltv_before,
-        any_value(segment_history.segment_id) filter (where pair_dates.is_later_date) as to_segment_id,
-        any_value(segment_history.segment_name) filter (where pair_dates.is_later_date) as to_segment_name,
-        any_value(segment_history.predicted_ltv) filter (where pair_dates.is_later_date)
-            as predicted_ltv_after
-    from pair_dates
+        segment_history.segment_id,
+        segment_history.segment_name,
+        segment_history.predicted_ltv
+    from date_pairs
     inner join segment_history
-        on pair_dates.as_of_date = segment_history.as_of_date
-    group by pair_dates.from_as_of_date, pair_dates.to_as_of_date, segment_history.customer_id
+        on date_pairs.{{ pair_date }} = segment_history.as_of_date
 ),
-
+{% endfor %}
 customer_moves as (
     select
-        from_as_of_date,
-        to_as_of_date,
-        from_segment_id,
-        coalesce(from_segment_name, 'New customer') as from_segment_name,
-        to_segment_id,
-        coalesce(to_segment_name, 'Left the data') as to_segment_name,
+        coalesce(before_move.from_as_of_date, after_move.from_as_of_date) as from_as_of_date,
+        coalesce(before_move.to_as_of_date, after_move.to_as_of_date) as to_as_of_date,
+        before_move.segment_id as from_segment_id,
+        coalesce(before_move.segment_name, 'New customer') as from_segment_name,
+        after_move.segment_id as to_segment_id,
+        coalesce(after_move.segment_name, 'Left the data') as to_segment_name,
         case
-            when not is_seen_before then 'new'
-            when not is_seen_after then 'left'
-            when from_segment_id = to_segment_id then 'stayed'
+            when before_move.customer_id is null then 'new'
+            when after_move.customer_id is null then 'left'
+            when before_move.segment_id = after_move.segment_id then 'stayed'
             else 'moved'
         end as transition_kind,
-        predicted_ltv_before,
-        predicted_ltv_after
-    from customer_segments
+        before_move.predicted_ltv as predicted_ltv_before,
+        after_move.predicted_ltv as predicted_ltv_after
+    from before_move
+    full outer join after_move
+        on {{ same_keys('before_move', 'after_move', ['from_as_of_date', 'customer_id']) }}
 ),
 
 transitions as (
