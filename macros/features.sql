@@ -10,6 +10,14 @@
     case when {{ present_flag }} then coalesce({{ expression }}, 0) end
 {%- endmacro %}
 
+{% macro zero_if_present_columns(present_flag, relation, columns) -%}
+    {#- zero_if_present(relation.column, present_flag) of each of columns, named as the column (a select
+        list, no trailing comma). -#}
+    {%- for column in columns %}
+    {{ zero_if_present(relation ~ '.' ~ column, present_flag) }} as {{ column }}{{ ',' if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}
+
 {% macro share_of(numerator, denominator) -%}
     cast({{ numerator }} as double) / nullif({{ denominator }}, 0)
 {%- endmacro %}
@@ -58,4 +66,55 @@
             0
         ) / nullif(count({{ integer_expression }}) * (count({{ integer_expression }}) - 1), 0)
     )
+{%- endmacro %}
+
+{% macro rows_as_of(
+    relation, time_column, as_of_columns=['as_of_date'], window='history', keep_undated=false
+) -%}
+    {#- The as-of filter of the feature and label models: the rows of `relation` (a CTE or relation) that
+        each as-of date of int_as_of_dates sees, once per as-of date, with that date's `as_of_columns`
+        first. window 'history': the rows dated before the start of the as-of date (keep_undated: rows
+        whose `time_column` is null count at every date). window 'label': the rows of the horizon after
+        each past as-of date, [as_of_date, label_window_end_date), which labels learn from. -#}
+    select
+        {%- for column in as_of_columns %}
+        as_of_dates.{{ column }},
+        {%- endfor %}
+        {{ relation }}.*
+    from {{ relation }}
+    inner join {{ ref('int_as_of_dates') }} as as_of_dates
+    {%- if window == 'history' %}
+        on
+            {%- if keep_undated %} {{ relation }}.{{ time_column }} is null or{% endif %}
+            {{ relation }}.{{ time_column }} < as_of_dates.as_of_date
+    {%- elif window == 'label' %}
+        on {{ relation }}.{{ time_column }} >= as_of_dates.as_of_date
+            and {{ relation }}.{{ time_column }} < as_of_dates.label_window_end_date
+    where not as_of_dates.is_current
+    {%- else %}
+    {{ exceptions.raise_compiler_error(
+        "rows_as_of: window must be 'history' or 'label', got '" ~ window ~ "'"
+    ) }}
+    {%- endif %}
+{%- endmacro %}
+
+{% macro same_keys(left, right, keys) -%}
+    {#- A join condition: the relations (or CTEs) left and right agree on every column named in keys. -#}
+    {%- for key in keys -%}
+    {{ ' and ' if not loop.first }}{{ left }}.{{ key }} = {{ right }}.{{ key }}
+    {%- endfor -%}
+{%- endmacro %}
+
+{% macro first_per_group(relation, group_by, order_by, limit, columns=['item_id']) -%}
+    {#- The first `limit` rows of each group of relation (group_by: a list of columns) in order_by order,
+        ties never (order_by ends on a key): the group columns and columns. -#}
+    select
+        {%- for column in group_by + columns %}
+        {{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from {{ relation }}
+    qualify row_number() over (
+            partition by {{ group_by | join(', ') }}
+            order by {{ order_by }}
+        ) <= {{ limit }}
 {%- endmacro %}

@@ -75,3 +75,35 @@
         ) > 1 then {{ sql_string(duplicate_reason) }}
     end
 {%- endmacro %}
+
+{% macro validated_rows(parsed, checks, key_columns=none, duplicate_reason=none) -%}
+    {#- The last step of every base_raw__ model: the parsed rows (a CTE name) with rejection_reason, from
+        checks (see rejection_reasons) and, for a table with a key, the dedupe rule (rejection_reason()).
+        A table with a key also keeps row_problems, its rows' own problems. -#}
+    {%- if key_columns is none %}
+    select
+        *,
+        {{ rejection_reasons(checks) }} as rejection_reason
+    from {{ parsed }}
+    {%- else %}
+    select
+        *,
+        {{ rejection_reason(key_columns, duplicate_reason) }} as rejection_reason
+    from (
+        select
+            *,
+            {{ rejection_reasons(checks) }} as row_problems
+        from {{ parsed }}
+    )
+    {%- endif %}
+{%- endmacro %}
+
+{% macro is_accepted_transaction(transaction_id) -%}
+    {#- Whether a parsed transaction id is among the accepted transactions (those stg_raw__transactions
+        keeps), false for a null id. Read from base_raw__transactions, so that data_quality never waits on
+        stg_raw__transactions, which stops a build with no transactions. -#}
+    coalesce({{ transaction_id }} in (
+        select parsed_transaction_id from {{ ref('base_raw__transactions') }}
+        where rejection_reason is null
+    ), false)
+{%- endmacro %}

@@ -8,18 +8,16 @@ order_lines as (
     select * from {{ ref('int_order_lines') }}
 ),
 
-as_of_dates as (
-    select * from {{ ref('int_as_of_dates') }}
+current_lines as (
+    {{ rows_as_of('order_lines', 'transacted_at', ['is_current']) }}
 ),
 
 category_spend as (
     select
         category,
         sum(line_amount) as spend
-    from order_lines
-    where
-        is_listed_item
-        and transacted_at < (select max(as_of_dates.as_of_date) from as_of_dates)
+    from current_lines
+    where is_current and is_listed_item
     group by category
 ),
 

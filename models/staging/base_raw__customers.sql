@@ -19,24 +19,14 @@ parsed as (
     from source
 ),
 
-checked as (
-    select
-        *,
-        {{ rejection_reasons([
-            ('parsed_customer_id is null', 'missing customer_id'),
-        ] + timestamp_checks('signed_up_at', 'parsed_signed_up_at') + [
-            ('not ' ~ is_blank('birth_year') ~ ' and parsed_birth_year is null', 'unparsable birth_year'),
-            ('parsed_birth_year < 1900 or parsed_birth_year > year(' ~ build_started_at() ~ ')',
-             'birth_year out of range'),
-        ]) }} as row_problems
-    from parsed
-),
-
 final as (
-    select
-        *,
-        {{ rejection_reason(['parsed_customer_id'], 'duplicate customer_id') }} as rejection_reason
-    from checked
+    {{ validated_rows('parsed', [
+        ('parsed_customer_id is null', 'missing customer_id'),
+    ] + timestamp_checks('signed_up_at', 'parsed_signed_up_at') + [
+        ('not ' ~ is_blank('birth_year') ~ ' and parsed_birth_year is null', 'unparsable birth_year'),
+        ('parsed_birth_year < 1900 or parsed_birth_year > year(' ~ build_started_at() ~ ')',
+         'birth_year out of range'),
+    ], ['parsed_customer_id'], 'duplicate customer_id') }}
 )
 
 select * from final

@@ -19,13 +19,10 @@ parsed as (
 ),
 
 final as (
-    select
-        *,
-        {{ rejection_reasons([
-            ('parsed_customer_id is null', 'missing customer_id'),
-            ('parsed_event_type is null', 'missing event_type'),
-        ] + timestamp_checks('occurred_at', 'parsed_occurred_at')) }} as rejection_reason
-    from parsed
+    {{ validated_rows('parsed', [
+        ('parsed_customer_id is null', 'missing customer_id'),
+        ('parsed_event_type is null', 'missing event_type'),
+    ] + timestamp_checks('occurred_at', 'parsed_occurred_at')) }}
 )
 
 select * from final

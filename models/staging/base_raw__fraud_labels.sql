@@ -7,43 +7,25 @@ source as (
     {{ load_raw('fraud_labels') }}
 ),
 
-transactions as (
-    -- The accepted transactions (what stg_raw__transactions keeps), read from the base model so that
-    -- data_quality never waits on stg_raw__transactions, which stops a build with no transactions.
-    select parsed_transaction_id as transaction_id from {{ ref('base_raw__transactions') }}
-    where rejection_reason is null
-),
-
 parsed as (
     select
-        source.*,
-        {{ text_value('source.transaction_id') }} as parsed_transaction_id,
-        try_cast(trim(source.is_fraud) as boolean) as parsed_is_fraud,
-        {{ parse_timestamp('source.labeled_at') }} as parsed_labeled_at,
-        transactions.transaction_id is not null as has_known_transaction
-    from source
-    left join transactions
-        on {{ text_value('source.transaction_id') }} = transactions.transaction_id
-),
-
-checked as (
-    select
         *,
-        {{ rejection_reasons([
-            ('parsed_transaction_id is null', 'missing transaction_id'),
-            (is_blank('is_fraud'), 'missing is_fraud'),
-            ('not ' ~ is_blank('is_fraud') ~ ' and parsed_is_fraud is null', 'unparsable is_fraud'),
-            ('parsed_transaction_id is not null and not has_known_transaction',
-             'orphan label: transaction_id not among accepted transactions'),
-        ] + timestamp_checks('labeled_at', 'parsed_labeled_at', required=false)) }} as row_problems
-    from parsed
+        {{ text_value('transaction_id') }} as parsed_transaction_id,
+        try_cast(trim(is_fraud) as boolean) as parsed_is_fraud,
+        {{ parse_timestamp('labeled_at') }} as parsed_labeled_at,
+        {{ is_accepted_transaction(text_value('transaction_id')) }} as has_known_transaction
+    from source
 ),
 
 final as (
-    select
-        *,
-        {{ rejection_reason(['parsed_transaction_id'], 'duplicate transaction_id') }} as rejection_reason
-    from checked
+    {{ validated_rows('parsed', [
+        ('parsed_transaction_id is null', 'missing transaction_id'),
+        (is_blank('is_fraud'), 'missing is_fraud'),
+        ('not ' ~ is_blank('is_fraud') ~ ' and parsed_is_fraud is null', 'unparsable is_fraud'),
+        ('parsed_transaction_id is not null and not has_known_transaction',
+         'orphan label: transaction_id not among accepted transactions'),
+    ] + timestamp_checks('labeled_at', 'parsed_labeled_at', required=false),
+        key_columns=['parsed_transaction_id'], duplicate_reason='duplicate transaction_id') }}
 )
 
 select * from final

@@ -17,23 +17,13 @@ parsed as (
     from source
 ),
 
-checked as (
-    select
-        *,
-        {{ rejection_reasons([
-            ('parsed_item_id is null', 'missing item_id'),
-            ('parsed_category is null', 'missing category'),
-            ('not ' ~ is_blank('price') ~ ' and parsed_price is null', 'unparsable price'),
-            ('parsed_price < 0', 'negative price'),
-        ]) }} as row_problems
-    from parsed
-),
-
 final as (
-    select
-        *,
-        {{ rejection_reason(['parsed_item_id'], 'duplicate item_id') }} as rejection_reason
-    from checked
+    {{ validated_rows('parsed', [
+        ('parsed_item_id is null', 'missing item_id'),
+        ('parsed_category is null', 'missing category'),
+        ('not ' ~ is_blank('price') ~ ' and parsed_price is null', 'unparsable price'),
+        ('parsed_price < 0', 'negative price'),
+    ], ['parsed_item_id'], 'duplicate item_id') }}
 )
 
 select * from final

@@ -17,26 +17,16 @@ parsed as (
     from source
 ),
 
-checked as (
-    select
-        *,
-        {{ rejection_reasons([
-            ('parsed_customer_id is null', 'missing customer_id'),
-            ('parsed_related_customer_id is null', 'missing related_customer_id'),
-            ('parsed_customer_id = parsed_related_customer_id', 'customer linked to itself'),
-            ('parsed_relation is null', 'missing relation'),
-            ("parsed_relation not in ('referral', 'friend')", 'unknown relation'),
-        ] + timestamp_checks('created_at', 'parsed_created_at', required=false)) }} as row_problems
-    from parsed
-),
-
 final as (
-    select
-        *,
-        {{ rejection_reason(
-            ['parsed_customer_id', 'parsed_related_customer_id', 'parsed_relation'], 'duplicate link'
-        ) }} as rejection_reason
-    from checked
+    {{ validated_rows('parsed', [
+        ('parsed_customer_id is null', 'missing customer_id'),
+        ('parsed_related_customer_id is null', 'missing related_customer_id'),
+        ('parsed_customer_id = parsed_related_customer_id', 'customer linked to itself'),
+        ('parsed_relation is null', 'missing relation'),
+        ("parsed_relation not in ('referral', 'friend')", 'unknown relation'),
+    ] + timestamp_checks('created_at', 'parsed_created_at', required=false),
+        key_columns=['parsed_customer_id', 'parsed_related_customer_id', 'parsed_relation'],
+        duplicate_reason='duplicate link') }}
 )
 
 select * from final

@@ -33,29 +33,19 @@ parsed as (
     from source
 ),
 
-checked as (
-    select
-        *,
-        {{ rejection_reasons([
-            ('parsed_transaction_id is null', 'missing transaction_id'),
-            ('parsed_customer_id is null', 'missing customer_id'),
-        ] + timestamp_checks('transacted_at', 'parsed_transacted_at') + [
-            (is_blank('amount'), 'missing amount'),
-            ('not ' ~ is_blank('amount') ~ ' and parsed_amount is null', 'unparsable amount'),
-            ('not ' ~ is_blank('quantity') ~ ' and parsed_quantity is null', 'unparsable quantity'),
-            ("parsed_status not in ('completed', 'refunded', 'chargeback')", 'unknown status'),
-            ("parsed_status = 'completed' and parsed_amount < 0", 'negative amount on a completed order'),
-            ("parsed_status in ('refunded', 'chargeback') and parsed_amount > 0",
-             'positive amount on a refund or chargeback'),
-        ]) }} as row_problems
-    from parsed
-),
-
 final as (
-    select
-        *,
-        {{ rejection_reason(['parsed_transaction_id'], 'duplicate transaction_id') }} as rejection_reason
-    from checked
+    {{ validated_rows('parsed', [
+        ('parsed_transaction_id is null', 'missing transaction_id'),
+        ('parsed_customer_id is null', 'missing customer_id'),
+    ] + timestamp_checks('transacted_at', 'parsed_transacted_at') + [
+        (is_blank('amount'), 'missing amount'),
+        ('not ' ~ is_blank('amount') ~ ' and parsed_amount is null', 'unparsable amount'),
+        ('not ' ~ is_blank('quantity') ~ ' and parsed_quantity is null', 'unparsable quantity'),
+        ("parsed_status not in ('completed', 'refunded', 'chargeback')", 'unknown status'),
+        ("parsed_status = 'completed' and parsed_amount < 0", 'negative amount on a completed order'),
+        ("parsed_status in ('refunded', 'chargeback') and parsed_amount > 0",
+         'positive amount on a refund or chargeback'),
+    ], ['parsed_transaction_id'], 'duplicate transaction_id') }}
 )
 
 select * from final

@@ -23,82 +23,76 @@ date_pairs as (
     from segment_transitions
 ),
 
-sizes_before as (
+sides as (
+    -- The two sides of a pair: the customers leaving each segment of the earlier date (all but the new
+    -- ones), and those arriving in each segment of the later date (all but the departed ones).
+    select * from (
+        values
+        ('leaving the earlier date', false, 'new'),
+        ('arriving at the later date', true, 'left')
+    ) as sides (side, is_later_date, other_kind)
+),
+
+side_dates as (
     select
         date_pairs.from_as_of_date,
+        sides.side,
+        case when sides.is_later_date then date_pairs.to_as_of_date else date_pairs.from_as_of_date end
+            as as_of_date
+    from date_pairs
+    cross join sides
+),
+
+side_sizes as (
+    select
+        side_dates.from_as_of_date,
+        side_dates.side,
         segment_sizes.segment_id,
         segment_sizes.customers,
         segment_sizes.predicted_ltv
-    from date_pairs
+    from side_dates
     inner join segment_sizes
-        on date_pairs.from_as_of_date = segment_sizes.as_of_date
+        on side_dates.as_of_date = segment_sizes.as_of_date
 ),
 
-leaving as (
+side_transitions as (
     select
-        from_as_of_date,
-        from_segment_id as segment_id,
-        sum(customers) as customers,
-        sum(revenue_at_stake) as predicted_ltv
+        segment_transitions.from_as_of_date,
+        sides.side,
+        case
+            when sides.is_later_date then segment_transitions.to_segment_id
+            else segment_transitions.from_segment_id
+        end as segment_id,
+        sum(segment_transitions.customers) as customers,
+        sum(
+            case
+                when sides.is_later_date then segment_transitions.predicted_ltv_after
+                else segment_transitions.revenue_at_stake
+            end
+        ) as predicted_ltv
     from segment_transitions
-    where transition_kind != 'new'
-    group by from_as_of_date, from_segment_id
-),
-
-sizes_after as (
-    select
-        date_pairs.from_as_of_date,
-        segment_sizes.segment_id,
-        segment_sizes.customers,
-        segment_sizes.predicted_ltv
-    from date_pairs
-    inner join segment_sizes
-        on date_pairs.to_as_of_date = segment_sizes.as_of_date
-),
-
-arriving as (
-    select
-        from_as_of_date,
-        to_segment_id as segment_id,
-        sum(customers) as customers,
-        sum(predicted_ltv_after) as predicted_ltv
-    from segment_transitions
-    where transition_kind != 'left'
-    group by from_as_of_date, to_segment_id
+    inner join sides
+        on segment_transitions.transition_kind != sides.other_kind
+    group by all
 ),
 
 side_mismatches as (
     select
-        coalesce(sizes_before.from_as_of_date, leaving.from_as_of_date) as from_as_of_date,
-        coalesce(sizes_before.segment_id, leaving.segment_id) as segment_id,
-        'leaving the earlier date' as side,
-        sizes_before.customers as size_customers,
-        leaving.customers as transition_customers
-    from sizes_before
-    full outer join leaving
+        coalesce(side_sizes.from_as_of_date, side_transitions.from_as_of_date) as from_as_of_date,
+        coalesce(side_sizes.segment_id, side_transitions.segment_id) as segment_id,
+        coalesce(side_sizes.side, side_transitions.side) as side,
+        side_sizes.customers as size_customers,
+        side_transitions.customers as transition_customers
+    from side_sizes
+    full outer join side_transitions
         on
-            sizes_before.from_as_of_date = leaving.from_as_of_date
-            and sizes_before.segment_id = leaving.segment_id
+            side_sizes.from_as_of_date = side_transitions.from_as_of_date
+            and side_sizes.side = side_transitions.side
+            and side_sizes.segment_id = side_transitions.segment_id
     where
-        sizes_before.customers is distinct from leaving.customers
-        or abs(sizes_before.predicted_ltv - leaving.predicted_ltv)
-        > 1e-6 * greatest(1, abs(sizes_before.predicted_ltv))
-    union all
-    select
-        coalesce(sizes_after.from_as_of_date, arriving.from_as_of_date) as from_as_of_date,
-        coalesce(sizes_after.segment_id, arriving.segment_id) as segment_id,
-        'arriving at the later date' as side,
-        sizes_after.customers as size_customers,
-        arriving.customers as transition_customers
-    from sizes_after
-    full outer join arriving
-        on
-            sizes_after.from_as_of_date = arriving.from_as_of_date
-            and sizes_after.segment_id = arriving.segment_id
-    where
-        sizes_after.customers is distinct from arriving.customers
-        or abs(sizes_after.predicted_ltv - arriving.predicted_ltv)
-        > 1e-6 * greatest(1, abs(sizes_after.predicted_ltv))
+        side_sizes.customers is distinct from side_transitions.customers
+        or abs(side_sizes.predicted_ltv - side_transitions.predicted_ltv)
+        > 1e-6 * greatest(1, abs(side_sizes.predicted_ltv))
 ),
 
 history_counts as (

@@ -12,21 +12,8 @@ order_lines as (
     select * from {{ ref('int_order_lines') }}
 ),
 
-as_of_dates as (
-    select * from {{ ref('int_as_of_dates') }}
-),
-
 visible_lines as (
-    select
-        as_of_dates.as_of_date,
-        order_lines.customer_id,
-        order_lines.transaction_id,
-        order_lines.quantity,
-        order_lines.unit_price,
-        order_lines.list_price
-    from order_lines
-    inner join as_of_dates
-        on order_lines.transacted_at < as_of_dates.as_of_date
+    {{ rows_as_of('order_lines', 'transacted_at') }}
 ),
 
 per_customer as (

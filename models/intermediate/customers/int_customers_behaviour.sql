@@ -13,21 +13,18 @@ customers_rfm as (
     select * from {{ ref('int_customers_rfm') }}
 ),
 
-as_of_dates as (
-    select * from {{ ref('int_as_of_dates') }}
-),
-
-source_presence as (
-    select {{ source_has_rows(ref('stg_raw__events')) }} as has_events_source
+customers as (
+    -- Whether there is an events table at all, beside every customer of int_customers_rfm.
+    select
+        {{ source_has_rows(ref('stg_raw__events')) }} as has_events_source,
+        as_of_date,
+        customer_id,
+        frequency
+    from customers_rfm
 ),
 
 visible_events as (
-    select
-        as_of_dates.as_of_date,
-        events.*
-    from events
-    inner join as_of_dates
-        on events.occurred_at < as_of_dates.as_of_date
+    {{ rows_as_of('events', 'occurred_at') }}
 ),
 
 per_customer as (
@@ -55,36 +52,28 @@ per_customer as (
 
 final as (
     select
-        customers_rfm.as_of_date,
-        customers_rfm.customer_id,
-        {{ zero_if_present('per_customer.events', 'source_presence.has_events_source') }} as events,
-        {{ zero_if_present('per_customer.sessions', 'source_presence.has_events_source') }} as sessions,
-        {{ zero_if_present('per_customer.active_days', 'source_presence.has_events_source') }} as active_days,
-        {{ zero_if_present('per_customer.page_views', 'source_presence.has_events_source') }} as page_views,
-        {{ zero_if_present('per_customer.searches', 'source_presence.has_events_source') }} as searches,
-        {{ zero_if_present('per_customer.add_to_carts', 'source_presence.has_events_source') }}
-            as add_to_carts,
-        {{ zero_if_present('per_customer.logins', 'source_presence.has_events_source') }} as logins,
-        {{ zero_if_present('per_customer.support_tickets', 'source_presence.has_events_source') }}
-            as support_tickets,
+        customers.as_of_date,
+        customers.customer_id,
+        {{ zero_if_present_columns('customers.has_events_source', 'per_customer', [
+            'events', 'sessions', 'active_days', 'page_views', 'searches', 'add_to_carts', 'logins',
+            'support_tickets',
+        ]) }},
         -- Rates capped at 1 by capping the numerator: least() skips nulls, so least(1, null) would be 1.
         {{ share_of('least(per_customer.add_to_carts, per_customer.page_views)', 'per_customer.page_views') }}
             as view_to_cart_rate,
         {{ share_of(
-            'least(customers_rfm.frequency, per_customer.add_to_carts)', 'per_customer.add_to_carts'
+            'least(customers.frequency, per_customer.add_to_carts)', 'per_customer.add_to_carts'
         ) }} as cart_to_purchase_rate,
-        customers_rfm.as_of_date - cast(per_customer.last_event_at as date) as days_since_last_event,
-        case when source_presence.has_events_source then
+        customers.as_of_date - cast(per_customer.last_event_at as date) as days_since_last_event,
+        case when customers.has_events_source then
             {{ balance(
                 'coalesce(per_customer.events_last_30_days, 0)',
                 'coalesce(per_customer.events_previous_90_days, 0) / 3.0'
             ) }}
         end as activity_trend
-    from customers_rfm
-    cross join source_presence
+    from customers
     left join per_customer
-        on customers_rfm.as_of_date = per_customer.as_of_date
-            and customers_rfm.customer_id = per_customer.customer_id
+        on {{ same_keys('customers', 'per_customer', ['as_of_date', 'customer_id']) }}
 )
 
 select * from final

@@ -11,21 +11,19 @@ order_lines as (
     select * from {{ ref('int_order_lines') }}
 ),
 
-as_of_dates as (
-    select * from {{ ref('int_as_of_dates') }}
+visible_lines as (
+    {{ rows_as_of('order_lines', 'transacted_at') }}
 ),
 
 category_spend as (
     select
-        as_of_dates.as_of_date,
-        order_lines.customer_id,
-        order_lines.category,
-        sum(order_lines.line_amount) as spend
-    from order_lines
-    inner join as_of_dates
-        on order_lines.transacted_at < as_of_dates.as_of_date
-    where order_lines.is_listed_item
-    group by as_of_dates.as_of_date, order_lines.customer_id, order_lines.category
+        as_of_date,
+        customer_id,
+        category,
+        sum(line_amount) as spend
+    from visible_lines
+    where is_listed_item
+    group by as_of_date, customer_id, category
 ),
 
 shares as (

@@ -3,6 +3,11 @@
     before each as-of date, RFM joined with spend dynamics, behaviour, category mix, basket composition,
     attributes and social links. int_feature_catalog describes every feature column.
 -#}
+{#- The feature models joined to RFM, each one row per as-of date and customer. -#}
+{%- set feature_models = [
+    'customers_spend', 'customers_behaviour', 'customers_category_mix', 'customers_basket',
+    'customers_attributes', 'customers_social',
+] -%}
 with
 
 customers_rfm as (
@@ -63,24 +68,10 @@ final as (
     from customers_rfm
     inner join as_of_dates
         on customers_rfm.as_of_date = as_of_dates.as_of_date
-    left join customers_spend
-        on customers_rfm.as_of_date = customers_spend.as_of_date
-            and customers_rfm.customer_id = customers_spend.customer_id
-    left join customers_behaviour
-        on customers_rfm.as_of_date = customers_behaviour.as_of_date
-            and customers_rfm.customer_id = customers_behaviour.customer_id
-    left join customers_category_mix
-        on customers_rfm.as_of_date = customers_category_mix.as_of_date
-            and customers_rfm.customer_id = customers_category_mix.customer_id
-    left join customers_basket
-        on customers_rfm.as_of_date = customers_basket.as_of_date
-            and customers_rfm.customer_id = customers_basket.customer_id
-    left join customers_attributes
-        on customers_rfm.as_of_date = customers_attributes.as_of_date
-            and customers_rfm.customer_id = customers_attributes.customer_id
-    left join customers_social
-        on customers_rfm.as_of_date = customers_social.as_of_date
-            and customers_rfm.customer_id = customers_social.customer_id
+    {%- for feature_model in feature_models %}
+    left join {{ feature_model }}
+        on {{ same_keys('customers_rfm', feature_model, ['as_of_date', 'customer_id']) }}
+    {%- endfor %}
 )
 
 select * from final

@@ -23,16 +23,17 @@ past_snapshots as (
 ),
 
 window_transactions as (
+    {{ rows_as_of('transactions', 'transacted_at', window='label') }}
+),
+
+window_totals as (
     select
-        past_snapshots.as_of_date,
-        transactions.customer_id,
-        count(*) filter (where transactions.is_purchase) as orders,
-        sum(transactions.amount) as net_revenue
-    from transactions
-    inner join past_snapshots
-        on transactions.transacted_at >= past_snapshots.as_of_date
-            and transactions.transacted_at < past_snapshots.label_window_end_date
-    group by past_snapshots.as_of_date, transactions.customer_id
+        as_of_date,
+        customer_id,
+        count(*) filter (where is_purchase) as orders,
+        sum(amount) as net_revenue
+    from window_transactions
+    group by as_of_date, customer_id
 ),
 
 final as (
@@ -40,15 +41,14 @@ final as (
         past_snapshots.snapshot_name,
         customers_rfm.as_of_date,
         customers_rfm.customer_id,
-        coalesce(window_transactions.orders, 0) = 0 as is_lapsed,
-        coalesce(window_transactions.orders, 0) as future_orders,
-        coalesce(window_transactions.net_revenue, 0) as future_revenue
+        coalesce(window_totals.orders, 0) = 0 as is_lapsed,
+        coalesce(window_totals.orders, 0) as future_orders,
+        coalesce(window_totals.net_revenue, 0) as future_revenue
     from customers_rfm
     inner join past_snapshots
         on customers_rfm.as_of_date = past_snapshots.as_of_date
-    left join window_transactions
-        on customers_rfm.as_of_date = window_transactions.as_of_date
-            and customers_rfm.customer_id = window_transactions.customer_id
+    left join window_totals
+        on {{ same_keys('customers_rfm', 'window_totals', ['as_of_date', 'customer_id']) }}
 )
 
 select * from final

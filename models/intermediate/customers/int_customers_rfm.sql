@@ -8,21 +8,12 @@ transactions as (
     select * from {{ ref('stg_raw__transactions') }}
 ),
 
-as_of_dates as (
-    select * from {{ ref('int_as_of_dates') }}
-),
-
 rfm_segment_rules as (
     select * from {{ ref('rfm_segment_rules') }}
 ),
 
 visible_transactions as (
-    select
-        as_of_dates.as_of_date,
-        transactions.*
-    from transactions
-    inner join as_of_dates
-        on transactions.transacted_at < as_of_dates.as_of_date
+    {{ rows_as_of('transactions', 'transacted_at') }}
 ),
 
 per_customer as (

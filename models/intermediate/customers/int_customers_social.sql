@@ -14,22 +14,17 @@ customers_rfm as (
     select * from {{ ref('int_customers_rfm') }}
 ),
 
-as_of_dates as (
-    select * from {{ ref('int_as_of_dates') }}
-),
-
-source_presence as (
-    select {{ source_has_rows(ref('stg_raw__social_edges')) }} as has_social_source
+customers as (
+    -- Whether there is a social_edges table at all, beside every customer of int_customers_rfm.
+    select
+        {{ source_has_rows(ref('stg_raw__social_edges')) }} as has_social_source,
+        as_of_date,
+        customer_id
+    from customers_rfm
 ),
 
 visible_edges as (
-    select
-        as_of_dates.as_of_date,
-        as_of_dates.horizon_days,
-        social_edges.*
-    from social_edges
-    inner join as_of_dates
-        on social_edges.created_at is null or social_edges.created_at < as_of_dates.as_of_date
+    {{ rows_as_of('social_edges', 'created_at', ['as_of_date', 'horizon_days'], keep_undated=true) }}
 ),
 
 -- Each link seen from both ends: the customer, the other customer, and which way it points.
@@ -89,23 +84,16 @@ per_customer as (
 
 final as (
     select
-        customers_rfm.as_of_date,
-        customers_rfm.customer_id,
-        {{ zero_if_present('per_customer.referrals_made', 'source_presence.has_social_source') }}
-            as referrals_made,
-        {{ zero_if_present('per_customer.referrals_received', 'source_presence.has_social_source') }}
-            as referrals_received,
-        {{ zero_if_present('per_customer.friends', 'source_presence.has_social_source') }} as friends,
-        {{ zero_if_present('per_customer.degree', 'source_presence.has_social_source') }} as degree,
-        {{ zero_if_present('per_customer.referred_customers_revenue', 'source_presence.has_social_source') }}
-            as referred_customers_revenue,
+        customers.as_of_date,
+        customers.customer_id,
+        {{ zero_if_present_columns('customers.has_social_source', 'per_customer', [
+            'referrals_made', 'referrals_received', 'friends', 'degree', 'referred_customers_revenue',
+        ]) }},
         per_customer.linked_customers_mean_spend,
         per_customer.linked_customers_lapse_rate
-    from customers_rfm
-    cross join source_presence
+    from customers
     left join per_customer
-        on customers_rfm.as_of_date = per_customer.as_of_date
-            and customers_rfm.customer_id = per_customer.customer_id
+        on {{ same_keys('customers', 'per_customer', ['as_of_date', 'customer_id']) }}
 )
 
 select * from final

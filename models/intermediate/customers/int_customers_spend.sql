@@ -8,17 +8,8 @@ transactions as (
     select * from {{ ref('stg_raw__transactions') }}
 ),
 
-as_of_dates as (
-    select * from {{ ref('int_as_of_dates') }}
-),
-
 visible_transactions as (
-    select
-        as_of_dates.as_of_date,
-        transactions.*
-    from transactions
-    inner join as_of_dates
-        on transactions.transacted_at < as_of_dates.as_of_date
+    {{ rows_as_of('transactions', 'transacted_at') }}
 ),
 
 purchase_days as (
@@ -135,11 +126,9 @@ final as (
         preferred_payment_methods.preferred_payment_method
     from per_customer
     left join gap_statistics
-        on per_customer.as_of_date = gap_statistics.as_of_date
-            and per_customer.customer_id = gap_statistics.customer_id
+        on {{ same_keys('per_customer', 'gap_statistics', ['as_of_date', 'customer_id']) }}
     left join preferred_payment_methods
-        on per_customer.as_of_date = preferred_payment_methods.as_of_date
-            and per_customer.customer_id = preferred_payment_methods.customer_id
+        on {{ same_keys('per_customer', 'preferred_payment_methods', ['as_of_date', 'customer_id']) }}
 )
 
 select * from final

@@ -9,29 +9,20 @@ order_lines as (
     select * from {{ ref('int_order_lines') }}
 ),
 
-as_of_dates as (
-    select * from {{ ref('int_as_of_dates') }}
+window_lines as (
+    {{ rows_as_of('order_lines', 'transacted_at', ['snapshot_name', 'as_of_date'], window='label') }}
 ),
 
 final as (
     select
-        as_of_dates.snapshot_name,
-        as_of_dates.as_of_date,
-        order_lines.customer_id,
-        order_lines.item_id,
-        order_lines.category,
-        count(distinct order_lines.transaction_id) as orders
-    from order_lines
-    inner join as_of_dates
-        on order_lines.transacted_at >= as_of_dates.as_of_date
-            and order_lines.transacted_at < as_of_dates.label_window_end_date
-    where not as_of_dates.is_current
-    group by
-        as_of_dates.snapshot_name,
-        as_of_dates.as_of_date,
-        order_lines.customer_id,
-        order_lines.item_id,
-        order_lines.category
+        window_lines.snapshot_name,
+        window_lines.as_of_date,
+        window_lines.customer_id,
+        window_lines.item_id,
+        window_lines.category,
+        count(distinct window_lines.transaction_id) as orders
+    from window_lines
+    group by all
 )
 
 select * from final

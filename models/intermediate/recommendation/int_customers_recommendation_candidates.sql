@@ -23,6 +23,9 @@
 {%- set sample_customers = var('recommendation_sample_customers') | int -%}
 {#- Prior strength (in customers) that shrinks a category transition towards the adoption rate. -#}
 {%- set transition_prior = 20 -%}
+{#- The join keys of a snapshot's customers, and of their items. -#}
+{%- set customer_key = ['snapshot_name', 'customer_id'] -%}
+{%- set item_key = customer_key + ['item_id'] -%}
 with
 
 customers_item_history as (
@@ -90,8 +93,7 @@ history as (
         snapshot_customers.segment_id
     from customers_item_history
     inner join snapshot_customers
-        on customers_item_history.snapshot_name = snapshot_customers.snapshot_name
-            and customers_item_history.customer_id = snapshot_customers.customer_id
+        on {{ same_keys('customers_item_history', 'snapshot_customers', customer_key) }}
 ),
 
 category_shares as (
@@ -115,8 +117,7 @@ sample_categories as (
         < any_value(as_of_dates.as_of_date) - any_value(as_of_dates.horizon_days) as is_held_before
     from customers_item_history
     inner join sample_customers
-        on customers_item_history.snapshot_name = sample_customers.snapshot_name
-            and customers_item_history.customer_id = sample_customers.customer_id
+        on {{ same_keys('customers_item_history', 'sample_customers', customer_key) }}
     inner join as_of_dates
         on customers_item_history.snapshot_name = as_of_dates.snapshot_name
     group by
@@ -139,8 +140,7 @@ established_categories as (
     select sample_categories.*
     from sample_categories
     semi join established_customers
-        on sample_categories.snapshot_name = established_customers.snapshot_name
-            and sample_categories.customer_id = established_customers.customer_id
+        on {{ same_keys('sample_categories', 'established_customers', customer_key) }}
 ),
 
 established_counts as (
@@ -184,8 +184,7 @@ category_pairs as (
         count(*) filter (where not other.is_held_before) as adopters
     from established_categories as held
     inner join established_categories as other
-        on held.snapshot_name = other.snapshot_name
-            and held.customer_id = other.customer_id
+        on {{ same_keys('held', 'other', customer_key) }}
             and held.category != other.category
     where held.is_held_before
     group by held.snapshot_name, held.category, other.category
@@ -240,33 +239,19 @@ segment_item_shares as (
         count(*) / any_value(segment_sizes.customers) as segment_share
     from segment_history
     inner join segment_sizes
-        on segment_history.snapshot_name = segment_sizes.snapshot_name
-            and segment_history.segment_id = segment_sizes.segment_id
+        on {{ same_keys('segment_history', 'segment_sizes', ['snapshot_name', 'segment_id']) }}
     group by segment_history.snapshot_name, segment_history.segment_id, segment_history.item_id
 ),
 
+-- The customer's most ordered items, the latest first among equals.
 own_candidates as (
-    select
-        snapshot_name,
-        customer_id,
-        item_id
-    from history
-    qualify row_number() over (
-            partition by snapshot_name, customer_id
-            order by orders desc, last_bought_at desc, item_id asc
-        ) <= {{ per_source }}
+    {{ first_per_group(
+        'history', customer_key, 'orders desc, last_bought_at desc, item_id asc', per_source
+    ) }}
 ),
 
 anchors as (
-    select
-        snapshot_name,
-        customer_id,
-        item_id
-    from history
-    qualify row_number() over (
-            partition by snapshot_name, customer_id
-            order by last_bought_at desc, orders desc, item_id asc
-        ) <= {{ var('recommendation_anchor_items') | int }}
+    {{ recent_items('history') }}
 ),
 
 copurchase_signals as (
@@ -278,33 +263,18 @@ copurchase_signals as (
         arg_max(anchors.item_id, items_copurchases.cosine) as anchor_item_id
     from anchors
     inner join items_copurchases
-        on anchors.snapshot_name = items_copurchases.snapshot_name
-            and anchors.item_id = items_copurchases.item_id
+        on {{ same_keys('anchors', 'items_copurchases', ['snapshot_name', 'item_id']) }}
     group by anchors.snapshot_name, anchors.customer_id, items_copurchases.related_item_id
 ),
 
 copurchase_candidates as (
-    select
-        snapshot_name,
-        customer_id,
-        item_id
-    from copurchase_signals
-    qualify row_number() over (
-            partition by snapshot_name, customer_id
-            order by copurchase_sum desc, item_id asc
-        ) <= {{ per_source }}
+    {{ first_per_group('copurchase_signals', customer_key, 'copurchase_sum desc, item_id asc', per_source) }}
 ),
 
 segment_top_items as (
-    select
-        snapshot_name,
-        segment_id,
-        item_id
-    from segment_item_shares
-    qualify row_number() over (
-            partition by snapshot_name, segment_id
-            order by segment_share desc, item_id asc
-        ) <= {{ per_source }}
+    {{ first_per_group(
+        'segment_item_shares', ['snapshot_name', 'segment_id'], 'segment_share desc, item_id asc', per_source
+    ) }}
 ),
 
 segment_candidates as (
@@ -314,8 +284,7 @@ segment_candidates as (
         segment_top_items.item_id
     from snapshot_customers
     inner join segment_top_items
-        on snapshot_customers.snapshot_name = segment_top_items.snapshot_name
-            and snapshot_customers.segment_id = segment_top_items.segment_id
+        on {{ same_keys('snapshot_customers', 'segment_top_items', ['snapshot_name', 'segment_id']) }}
 ),
 
 popular_candidates as (
@@ -348,8 +317,7 @@ new_category_candidates as (
     inner join category_best_sellers
         on snapshot_customers.snapshot_name = category_best_sellers.snapshot_name
     anti join category_shares
-        on snapshot_customers.snapshot_name = category_shares.snapshot_name
-            and snapshot_customers.customer_id = category_shares.customer_id
+        on {{ same_keys('snapshot_customers', 'category_shares', customer_key) }}
             and category_best_sellers.category = category_shares.category
 ),
 
@@ -372,11 +340,9 @@ new_category_pairs as (
         items_statistics.category
     from candidates
     inner join items_statistics
-        on candidates.snapshot_name = items_statistics.snapshot_name
-            and candidates.item_id = items_statistics.item_id
+        on {{ same_keys('candidates', 'items_statistics', ['snapshot_name', 'item_id']) }}
     anti join category_shares
-        on candidates.snapshot_name = category_shares.snapshot_name
-            and candidates.customer_id = category_shares.customer_id
+        on {{ same_keys('candidates', 'category_shares', customer_key) }}
             and items_statistics.category = category_shares.category
 ),
 
@@ -394,8 +360,7 @@ customer_transitions as (
         ) as transition_from_category
     from new_category_pairs
     inner join category_shares
-        on new_category_pairs.snapshot_name = category_shares.snapshot_name
-            and new_category_pairs.customer_id = category_shares.customer_id
+        on {{ same_keys('new_category_pairs', 'category_shares', customer_key) }}
     inner join category_transitions
         on new_category_pairs.snapshot_name = category_transitions.snapshot_name
             and category_shares.category = category_transitions.from_category
@@ -454,41 +419,30 @@ final as (
     inner join as_of_dates
         on candidates.snapshot_name = as_of_dates.snapshot_name
     inner join snapshot_customers
-        on candidates.snapshot_name = snapshot_customers.snapshot_name
-            and candidates.customer_id = snapshot_customers.customer_id
+        on {{ same_keys('candidates', 'snapshot_customers', customer_key) }}
     inner join items_statistics
-        on candidates.snapshot_name = items_statistics.snapshot_name
-            and candidates.item_id = items_statistics.item_id
+        on {{ same_keys('candidates', 'items_statistics', ['snapshot_name', 'item_id']) }}
     left join history
-        on candidates.snapshot_name = history.snapshot_name
-            and candidates.customer_id = history.customer_id
-            and candidates.item_id = history.item_id
+        on {{ same_keys('candidates', 'history', item_key) }}
     left join category_shares
-        on candidates.snapshot_name = category_shares.snapshot_name
-            and candidates.customer_id = category_shares.customer_id
+        on {{ same_keys('candidates', 'category_shares', customer_key) }}
             and items_statistics.category = category_shares.category
     left join copurchase_signals
-        on candidates.snapshot_name = copurchase_signals.snapshot_name
-            and candidates.customer_id = copurchase_signals.customer_id
-            and candidates.item_id = copurchase_signals.item_id
+        on {{ same_keys('candidates', 'copurchase_signals', item_key) }}
     left join segment_item_shares
         on candidates.snapshot_name = segment_item_shares.snapshot_name
             and snapshot_customers.segment_id = segment_item_shares.segment_id
             and candidates.item_id = segment_item_shares.item_id
     left join customers_item_outcomes
-        on candidates.snapshot_name = customers_item_outcomes.snapshot_name
-            and candidates.customer_id = customers_item_outcomes.customer_id
-            and candidates.item_id = customers_item_outcomes.item_id
+        on {{ same_keys('candidates', 'customers_item_outcomes', item_key) }}
     left join category_adoption
         on candidates.snapshot_name = category_adoption.snapshot_name
             and items_statistics.category = category_adoption.category
     left join customer_transitions
-        on candidates.snapshot_name = customer_transitions.snapshot_name
-            and candidates.customer_id = customer_transitions.customer_id
+        on {{ same_keys('candidates', 'customer_transitions', customer_key) }}
             and items_statistics.category = customer_transitions.category
     left join categories_bought_next
-        on candidates.snapshot_name = categories_bought_next.snapshot_name
-            and candidates.customer_id = categories_bought_next.customer_id
+        on {{ same_keys('candidates', 'categories_bought_next', customer_key) }}
             and items_statistics.category = categories_bought_next.category
 )
 

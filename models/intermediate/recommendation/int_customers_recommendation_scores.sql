@@ -157,8 +157,7 @@ best_seller_doors as (
         1 - exp(sum(ln(1 - new_categories.discovery_chance))) as door_chance
     from new_categories
     semi join best_seller_categories
-        on new_categories.snapshot_name = best_seller_categories.snapshot_name
-            and new_categories.category = best_seller_categories.category
+        on {{ same_keys('new_categories', 'best_seller_categories', ['snapshot_name', 'category']) }}
     group by new_categories.snapshot_name, new_categories.customer_id
 ),
 
@@ -178,8 +177,7 @@ ordered_doors as (
         ), 0)) as door_chance_before
     from new_categories
     left join best_seller_doors
-        on new_categories.snapshot_name = best_seller_doors.snapshot_name
-            and new_categories.customer_id = best_seller_doors.customer_id
+        on {{ same_keys('new_categories', 'best_seller_doors', ['snapshot_name', 'customer_id']) }}
 ),
 
 customer_doors as (
@@ -233,8 +231,7 @@ chosen_doors as (
         ordered_doors.door_order
     from ordered_doors
     left join second_doors
-        on ordered_doors.snapshot_name = second_doors.snapshot_name
-            and ordered_doors.customer_id = second_doors.customer_id
+        on {{ same_keys('ordered_doors', 'second_doors', ['snapshot_name', 'customer_id']) }}
     where
         ordered_doors.door_order = 1
         or (ordered_doors.door_order = 2 and {{ discovery_slots }} >= 2 and second_doors.has_second_door)
@@ -251,9 +248,7 @@ naturally_ranked as (
         ) as natural_rank
     from scored
     left join chosen_doors
-        on scored.snapshot_name = chosen_doors.snapshot_name
-            and scored.customer_id = chosen_doors.customer_id
-            and scored.item_id = chosen_doors.item_id
+        on {{ same_keys('scored', 'chosen_doors', ['snapshot_name', 'customer_id', 'item_id']) }}
 ),
 
 shortlist as (
@@ -303,9 +298,7 @@ listed as (
         {%- endfor %}
     from ranked
     inner join candidates
-        on ranked.snapshot_name = candidates.snapshot_name
-            and ranked.customer_id = candidates.customer_id
-            and ranked.item_id = candidates.item_id
+        on {{ same_keys('ranked', 'candidates', ['snapshot_name', 'customer_id', 'item_id']) }}
     inner join weights
         on candidates.snapshot_name = weights.applies_to_snapshot
     where ranked.recommendation_rank <= {{ list_length }}

@@ -16,15 +16,7 @@ items_statistics as (
 ),
 
 recent_items as (
-    select
-        snapshot_name,
-        customer_id,
-        item_id
-    from customers_item_history
-    qualify row_number() over (
-            partition by snapshot_name, customer_id
-            order by last_bought_at desc, orders desc, item_id asc
-        ) <= {{ var('recommendation_anchor_items') | int }}
+    {{ recent_items('customers_item_history') }}
 ),
 
 pairs as (
@@ -35,8 +27,7 @@ pairs as (
         count(*) as co_buyers
     from recent_items
     inner join recent_items as related
-        on recent_items.snapshot_name = related.snapshot_name
-            and recent_items.customer_id = related.customer_id
+        on {{ same_keys('recent_items', 'related', ['snapshot_name', 'customer_id']) }}
             and recent_items.item_id != related.item_id
     group by recent_items.snapshot_name, recent_items.item_id, related.item_id
     having count(*) >= 2
@@ -52,8 +43,7 @@ scored as (
         pairs.co_buyers / sqrt(cast(item_statistics.buyers as double) * related_statistics.buyers) as cosine
     from pairs
     inner join items_statistics as item_statistics
-        on pairs.snapshot_name = item_statistics.snapshot_name
-            and pairs.item_id = item_statistics.item_id
+        on {{ same_keys('pairs', 'item_statistics', ['snapshot_name', 'item_id']) }}
     inner join items_statistics as related_statistics
         on pairs.snapshot_name = related_statistics.snapshot_name
             and pairs.related_item_id = related_statistics.item_id

@@ -146,11 +146,9 @@ judged as (
     inner join evaluated_customers
         on lists.customer_id = evaluated_customers.customer_id
     left join bought_items
-        on lists.customer_id = bought_items.customer_id
-            and lists.item_id = bought_items.item_id
+        on {{ same_keys('lists', 'bought_items', ['customer_id', 'item_id']) }}
     left join bought_categories
-        on lists.customer_id = bought_categories.customer_id
-            and lists.category = bought_categories.category
+        on {{ same_keys('lists', 'bought_categories', ['customer_id', 'category']) }}
 ),
 
 category_lists as (
@@ -184,54 +182,54 @@ per_customer as (
         on evaluated_customers.customer_id = bought_counts.customer_id
 ),
 
-item_level as (
+{#- Item and category level are judged alike: hit, recall and NDCG of the list cut at k. lists: the judged
+    rows (a list entry, or a list's category at its first rank); cutoff_rank: the rank k is compared with;
+    gain_rank: the rank the gain discounts; relevant: what the customer bought (of items, of categories). -#}
+{%- set levels = {
+    'item': {
+        'lists': 'judged', 'is_hit': 'is_item_hit', 'cutoff_rank': 'list_rank', 'gain_rank': 'list_rank',
+        'relevant': 'items_bought',
+    },
+    'category': {
+        'lists': 'category_lists', 'is_hit': 'is_category_hit', 'cutoff_rank': 'first_rank',
+        'gain_rank': 'category_rank', 'relevant': 'categories_bought',
+    },
+} %}
+{%- for level, judged_as in levels.items() %}
+{{ level }}_level as (
     select
         per_customer.model,
         per_customer.k,
         per_customer.customer_id,
-        coalesce(bool_or(judged.is_item_hit), false) as item_hit,
-        count(*) filter (where judged.is_item_hit) / any_value(per_customer.items_bought) as item_recall,
-        coalesce(sum(case when judged.is_item_hit then 1 / log2(judged.list_rank + 1) else 0 end), 0)
-        / any_value(item_ideal.ideal_dcg) as item_ndcg,
-        coalesce(bool_or(judged.is_category_hit and judged.is_new_category), false) as new_category_hit,
-        count(*) filter (where judged.is_item_hit) as item_hits,
-        count(*) filter (where judged.is_item_hit and judged.is_new_category) as item_hits_in_new_categories
-    from per_customer
-    left join judged
-        on per_customer.model = judged.model
-            and per_customer.customer_id = judged.customer_id
-            and per_customer.k >= judged.list_rank
-    inner join ideal_gains as item_ideal
-        on least(per_customer.k, per_customer.items_bought) = item_ideal.m
-    group by per_customer.model, per_customer.k, per_customer.customer_id
-),
-
-category_level as (
-    select
-        per_customer.model,
-        per_customer.k,
-        per_customer.customer_id,
-        coalesce(bool_or(category_lists.is_category_hit), false) as category_hit,
-        count(*) filter (where category_lists.is_category_hit) / any_value(per_customer.categories_bought)
-            as category_recall,
+        {%- if level == 'item' %}
+        coalesce(bool_or(level_lists.is_category_hit and level_lists.is_new_category), false)
+            as new_category_hit,
+        count(*) filter (where level_lists.is_item_hit) as item_hits,
+        count(*) filter (where level_lists.is_item_hit and level_lists.is_new_category)
+            as item_hits_in_new_categories,
+        {%- endif %}
+        coalesce(bool_or(level_lists.{{ judged_as.is_hit }}), false) as {{ level }}_hit,
+        count(*) filter (where level_lists.{{ judged_as.is_hit }})
+        / any_value(per_customer.{{ judged_as.relevant }}) as {{ level }}_recall,
         coalesce(
             sum(
                 case
-                    when category_lists.is_category_hit then 1 / log2(category_lists.category_rank + 1) else 0
+                    when level_lists.{{ judged_as.is_hit }}
+                        then 1 / log2(level_lists.{{ judged_as.gain_rank }} + 1)
+                    else 0
                 end
             ),
             0
-        ) / any_value(category_ideal.ideal_dcg) as category_ndcg
+        ) / any_value(level_ideal.ideal_dcg) as {{ level }}_ndcg
     from per_customer
-    left join category_lists
-        on per_customer.model = category_lists.model
-            and per_customer.customer_id = category_lists.customer_id
-            and per_customer.k >= category_lists.first_rank
-    inner join ideal_gains as category_ideal
-        on least(per_customer.k, per_customer.categories_bought) = category_ideal.m
+    left join {{ judged_as.lists }} as level_lists
+        on {{ same_keys('per_customer', 'level_lists', ['model', 'customer_id']) }}
+            and per_customer.k >= level_lists.{{ judged_as.cutoff_rank }}
+    inner join ideal_gains as level_ideal
+        on least(per_customer.k, per_customer.{{ judged_as.relevant }}) = level_ideal.m
     group by per_customer.model, per_customer.k, per_customer.customer_id
 ),
-
+{% endfor %}
 averages as (
     select
         item_level.model,
@@ -248,9 +246,7 @@ averages as (
             as share_of_hits_in_new_categories
     from item_level
     inner join category_level
-        on item_level.model = category_level.model
-            and item_level.k = category_level.k
-            and item_level.customer_id = category_level.customer_id
+        on {{ same_keys('item_level', 'category_level', ['model', 'k', 'customer_id']) }}
     group by item_level.model, item_level.k
 ),
 

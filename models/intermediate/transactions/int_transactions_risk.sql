@@ -6,6 +6,10 @@
     all of them, the prior_ features (frame "exclude group") none of them, so no tie-break by id decides
     a feature. Missing optional inputs (no customers, no device_id or ip_country) leave their features null.
 -#}
+{#- The device features, null for a transaction without a device_id. -#}
+{%- set device_features = [
+    'device_transactions_last_hour', 'device_transactions_last_day', 'device_customers', 'device_prior_chargebacks',
+] -%}
 with
 
 transactions as (
@@ -148,18 +152,10 @@ final as (
         device_history.customer_transactions_last_week,
         device_history.customer_purchase_amount_last_week,
         -- Without a device, the device features are null.
-        case
-            when device_history.device_id is not null then device_history.device_transactions_last_hour_any
-        end as device_transactions_last_hour,
-        case
-            when device_history.device_id is not null then device_history.device_transactions_last_day_any
-        end as device_transactions_last_day,
-        case
-            when device_history.device_id is not null then device_history.device_customers_any
-        end as device_customers,
-        case
-            when device_history.device_id is not null then device_history.device_prior_chargebacks_any
-        end as device_prior_chargebacks,
+        {%- for feature in device_features %}
+        case when device_history.device_id is not null then device_history.{{ feature }}_any end
+            as {{ feature }},
+        {%- endfor %}
         case
             when device_history.is_purchase and device_history.prior_purchases >= 2
                 then

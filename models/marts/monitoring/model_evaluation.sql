@@ -8,45 +8,8 @@ churn_value_model_versions as (
     select * from {{ ref('churn_value_model_versions') }}
 ),
 
-churn_value_backtest as (
-    {{ latest_version_metric_rows('churn_value_model_versions', '$.backtest', 'JSON') }}
-),
-
-churn_value_evaluation as (
-    select
-        struct_extract(metric_row, 'task') as task,
-        struct_extract(metric_row, 'model') as model,
-        struct_extract(metric_row, 'metric') as metric,
-        try_cast(struct_extract(metric_row, 'value') as double) as value,
-        model_version,
-        as_of_date,
-        'backtest: fit as of T - 2h, evaluated on the outcomes of [T - h, T)' as note
-    from churn_value_backtest
-    where try_cast(struct_extract(metric_row, 'value') as double) is not null
-),
-
 fraud_model_versions as (
     select * from {{ ref('fraud_model_versions') }}
-),
-
-fraud_metric_rows as (
-    {{ latest_version_metric_rows('fraud_model_versions', '$.evaluation', 'DOUBLE') }}
-),
-
-fraud_evaluation as (
-    select
-        struct_extract(metric_row, 'task') as task,
-        struct_extract(metric_row, 'model') as model,
-        struct_extract(metric_row, 'metric') as metric,
-        struct_extract(metric_row, 'value') as value,
-        model_version,
-        as_of_date,
-        case
-            when starts_with(struct_extract(metric_row, 'metric'), 'population_')
-                then 'whole population at the flag: labels read as a biased sample, 90% bootstrap interval'
-            else 'held-out labelled transactions (the latest 25% by time)'
-        end as note
-    from fraud_metric_rows
 ),
 
 recommendations_backtest as (
@@ -55,6 +18,25 @@ recommendations_backtest as (
 
 as_of_dates as (
     select * from {{ ref('int_as_of_dates') }}
+),
+
+churn_value_evaluation as (
+    select
+        * replace (try_cast(value as double) as value),
+        'backtest: fit as of T - 2h, evaluated on the outcomes of [T - h, T)' as note
+    from ({{ latest_version_metric_rows('churn_value_model_versions', '$.backtest', 'JSON') }})
+    where try_cast(value as double) is not null
+),
+
+fraud_evaluation as (
+    select
+        *,
+        case
+            when starts_with(metric, 'population_')
+                then 'whole population at the flag: labels read as a biased sample, 90% bootstrap interval'
+            else 'held-out labelled transactions (the latest 25% by time)'
+        end as note
+    from ({{ latest_version_metric_rows('fraud_model_versions', '$.evaluation', 'DOUBLE') }})
 ),
 
 recommendation_evaluation as (

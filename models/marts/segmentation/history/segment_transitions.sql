@@ -27,7 +27,9 @@ date_pairs as (
     where to_as_of_date is not null
 ),
 
-before_move as (
+{#- The customers of each pair's earlier date (before_move) and of its later one (after_move). -#}
+{%- for move, pair_date in [('before_move', 'from_as_of_date'), ('after_move', 'to_as_of_date')] %}
+{{ move }} as (
     select
         date_pairs.from_as_of_date,
         date_pairs.to_as_of_date,
@@ -37,22 +39,9 @@ before_move as (
         segment_history.predicted_ltv
     from date_pairs
     inner join segment_history
-        on date_pairs.from_as_of_date = segment_history.as_of_date
+        on date_pairs.{{ pair_date }} = segment_history.as_of_date
 ),
-
-after_move as (
-    select
-        date_pairs.from_as_of_date,
-        date_pairs.to_as_of_date,
-        segment_history.customer_id,
-        segment_history.segment_id,
-        segment_history.segment_name,
-        segment_history.predicted_ltv
-    from date_pairs
-    inner join segment_history
-        on date_pairs.to_as_of_date = segment_history.as_of_date
-),
-
+{% endfor %}
 customer_moves as (
     select
         coalesce(before_move.from_as_of_date, after_move.from_as_of_date) as from_as_of_date,
@@ -71,9 +60,7 @@ customer_moves as (
         after_move.predicted_ltv as predicted_ltv_after
     from before_move
     full outer join after_move
-        on
-            before_move.from_as_of_date = after_move.from_as_of_date
-            and before_move.customer_id = after_move.customer_id
+        on {{ same_keys('before_move', 'after_move', ['from_as_of_date', 'customer_id']) }}
 ),
 
 transitions as (
@@ -93,21 +80,13 @@ transitions as (
 ),
 
 final as (
+    -- The columns stand in the order of the contract (dbt selects them by name).
     select
-        from_as_of_date,
-        to_as_of_date,
-        from_segment_id,
-        from_segment_name,
-        to_segment_id,
-        to_segment_name,
-        transition_kind,
-        customers,
+        *,
         case
             when transition_kind != 'new'
                 then customers / sum(customers) over (partition by from_as_of_date, from_segment_id)
-        end as share_of_from_segment,
-        revenue_at_stake,
-        predicted_ltv_after
+        end as share_of_from_segment
     from transitions
 )
 
