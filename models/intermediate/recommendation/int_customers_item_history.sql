@@ -58,7 +58,7 @@ lines_by_period as (
         end as period,
         count(distinct order_lines.transaction_id) as orders,
         sum(order_lines.quantity) as units,
-        sum(order_lines.line_amount) as spend,
+        cast(sum({{ exact('order_lines.line_amount') }}) as double) as spend,
         min(order_lines.transacted_at) as first_bought_at,
         max(order_lines.transacted_at) as last_bought_at
     from order_lines
@@ -76,7 +76,7 @@ final as (
         lines_by_period.category,
         cast(sum(lines_by_period.orders) as bigint) as orders,
         sum(lines_by_period.units) as units,
-        sum(lines_by_period.spend) as spend,
+        cast(sum({{ exact('lines_by_period.spend') }}) as double) as spend,
         min(lines_by_period.first_bought_at) as first_bought_at,
         max(lines_by_period.last_bought_at) as last_bought_at
     from lines_by_period

@@ -259,8 +259,9 @@ copurchase_signals as (
         anchors.snapshot_name,
         anchors.customer_id,
         items_copurchases.related_item_id as item_id,
-        sum(items_copurchases.cosine) as copurchase_sum,
-        arg_max(anchors.item_id, items_copurchases.cosine) as anchor_item_id
+        cast(sum({{ exact('items_copurchases.cosine') }}) as double) as copurchase_sum,
+        -- Ties go to the smaller item id, so the reason names the same anchor on every build.
+        first(anchors.item_id order by items_copurchases.cosine desc, anchors.item_id asc) as anchor_item_id
     from anchors
     inner join items_copurchases
         on {{ same_keys('anchors', 'items_copurchases', ['snapshot_name', 'item_id']) }}
@@ -353,10 +354,14 @@ customer_transitions as (
         new_category_pairs.snapshot_name,
         new_category_pairs.customer_id,
         new_category_pairs.category,
-        sum(category_shares.category_share * category_transitions.transition_rate) as category_transition,
-        arg_max(
-            category_shares.category,
-            category_shares.category_share * category_transitions.transition_rate
+        cast(
+            sum({{ exact('category_shares.category_share * category_transitions.transition_rate') }})
+            as double
+        ) as category_transition,
+        first(
+            category_shares.category order by
+                category_shares.category_share * category_transitions.transition_rate desc,
+                category_shares.category asc
         ) as transition_from_category
     from new_category_pairs
     inner join category_shares

@@ -154,7 +154,7 @@ best_seller_doors as (
     select
         new_categories.snapshot_name,
         new_categories.customer_id,
-        1 - exp(sum(ln(1 - new_categories.discovery_chance))) as door_chance
+        1 - exp(cast(sum({{ exact('ln(1 - new_categories.discovery_chance)') }}) as double)) as door_chance
     from new_categories
     semi join best_seller_categories
         on {{ same_keys('new_categories', 'best_seller_categories', ['snapshot_name', 'category']) }}
@@ -199,7 +199,7 @@ door_shortfalls as (
     -- best-seller list would show them: the expected number of customers it would open fewer doors for.
     select
         snapshot_name,
-        sum(best_seller_door_chance - one_door_chance) as shortfall
+        cast(sum({{ exact('best_seller_door_chance - one_door_chance') }}) as double) as shortfall
     from customer_doors
     group by snapshot_name
 ),

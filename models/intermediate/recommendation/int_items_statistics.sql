@@ -17,7 +17,7 @@ per_item as (
         count(*) as buyers,
         count(*) filter (where orders >= 2) as repeat_buyers,
         sum(orders) as orders,
-        sum(spend) as revenue
+        cast(sum({{ exact('spend') }}) as double) as revenue
     from customers_item_history
     group by snapshot_name, as_of_date, item_id, category
 ),

@@ -212,13 +212,10 @@ per_customer as (
         count(*) filter (where level_lists.{{ judged_as.is_hit }})
         / any_value(per_customer.{{ judged_as.relevant }}) as {{ level }}_recall,
         coalesce(
-            sum(
-                case
-                    when level_lists.{{ judged_as.is_hit }}
-                        then 1 / log2(level_lists.{{ judged_as.gain_rank }} + 1)
-                    else 0
-                end
-            ),
+            cast(sum({{ exact(
+                'case when level_lists.' ~ judged_as.is_hit ~ ' then 1 / log2(level_lists.'
+                ~ judged_as.gain_rank ~ ' + 1) else 0 end'
+            ) }}) as double),
             0
         ) / any_value(level_ideal.ideal_dcg) as {{ level }}_ndcg
     from per_customer
@@ -236,11 +233,11 @@ averages as (
         item_level.k,
         count(*) as customers,
         avg(item_level.item_hit::integer) as item_hit_rate,
-        avg(item_level.item_recall) as item_recall,
-        avg(item_level.item_ndcg) as item_ndcg,
+        {{ exact_mean('item_level.item_recall') }} as item_recall,
+        {{ exact_mean('item_level.item_ndcg') }} as item_ndcg,
         avg(category_level.category_hit::integer) as category_hit_rate,
-        avg(category_level.category_recall) as category_recall,
-        avg(category_level.category_ndcg) as category_ndcg,
+        {{ exact_mean('category_level.category_recall') }} as category_recall,
+        {{ exact_mean('category_level.category_ndcg') }} as category_ndcg,
         avg(item_level.new_category_hit::integer) as new_category_hit_rate,
         sum(item_level.item_hits_in_new_categories) / nullif(sum(item_level.item_hits), 0)
             as share_of_hits_in_new_categories

@@ -48,16 +48,22 @@ customer_history as (
         count(*) over customer_last_hour as customer_transactions_last_hour,
         count(*) over customer_last_day as customer_transactions_last_day,
         count(*) over customer_last_week as customer_transactions_last_week,
-        coalesce(sum(amount) filter (where is_purchase) over customer_last_day, 0)
-            as customer_purchase_amount_last_day,
-        coalesce(sum(amount) filter (where is_purchase) over customer_last_week, 0)
-            as customer_purchase_amount_last_week,
+        -- Exact sums (see the macro exact): a window's peers come in no fixed order.
+        coalesce(
+            cast(sum({{ exact('amount') }}) filter (where is_purchase) over customer_last_day as double), 0
+        ) as customer_purchase_amount_last_day,
+        coalesce(
+            cast(sum({{ exact('amount') }}) filter (where is_purchase) over customer_last_week as double), 0
+        ) as customer_purchase_amount_last_week,
         count(*) over customer_before as customer_prior_transactions,
         count(*) filter (where status = 'refunded') over customer_before as prior_refunds,
         count(*) filter (where status = 'chargeback') over customer_before as prior_chargebacks,
         count(*) filter (where is_purchase) over customer_before as prior_purchases,
-        avg(amount) filter (where is_purchase) over customer_before as prior_purchase_amount_mean,
-        stddev_samp(amount) filter (where is_purchase) over customer_before
+        cast(sum({{ exact('amount') }}) filter (where is_purchase) over customer_before as double)
+        / count(*) filter (where is_purchase) over customer_before as prior_purchase_amount_mean,
+        -- DuckDB's running standard deviation depends on the order of equal timestamps: rounded to a
+        -- millionth, far below what the z-score reads, it is the same on every build.
+        round(stddev_samp(amount) filter (where is_purchase) over customer_before, 6)
             as prior_purchase_amount_stddev
     from visible_transactions
     window

@@ -23,7 +23,7 @@ segment_spend as (
     select
         segment_assignments.segment_id,
         customers_item_spend.category,
-        sum(customers_item_spend.spend) as spend,
+        cast(sum({{ exact('customers_item_spend.spend') }}) as double) as spend,
         count(distinct customers_item_spend.customer_id) as buyers
     from customers_item_spend
     inner join segment_assignments
@@ -42,10 +42,11 @@ segment_sizes as (
 shares as (
     select
         segment_spend.*,
-        segment_spend.spend / sum(segment_spend.spend) over (partition by segment_spend.segment_id)
+        segment_spend.spend
+        / cast(sum({{ exact('segment_spend.spend') }}) over (partition by segment_spend.segment_id) as double)
             as share_of_segment_spend,
-        sum(segment_spend.spend) over (partition by segment_spend.category)
-        / sum(segment_spend.spend) over () as share_of_all_spend
+        cast(sum({{ exact('segment_spend.spend') }}) over (partition by segment_spend.category) as double)
+        / cast(sum({{ exact('segment_spend.spend') }}) over () as double) as share_of_all_spend
     from segment_spend
 ),
 

@@ -21,7 +21,7 @@ per_segment as (
         avg(current_rfm.recency_days) as average_recency_days,
         avg(current_rfm.frequency) as average_frequency,
         avg(current_rfm.monetary) as average_monetary,
-        avg(segment_assignments.segment_probability) as average_segment_probability
+        {{ exact_mean('segment_assignments.segment_probability') }} as average_segment_probability
     from segment_assignments
     inner join current_rfm
         on segment_assignments.customer_id = current_rfm.customer_id

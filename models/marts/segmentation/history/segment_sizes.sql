@@ -11,9 +11,9 @@ per_segment as (
         segment_id,
         segment_name,
         count(*) as customers,
-        sum(predicted_ltv) as predicted_ltv,
+        cast(sum({{ exact('predicted_ltv') }}) as double) as predicted_ltv,
         sum(monetary) as monetary,
-        avg(churn_risk) as average_churn_risk,
+        {{ exact_mean('churn_risk') }} as average_churn_risk,
         min(model_version) as model_version
     from segment_history
     group by as_of_date, segment_id, segment_name

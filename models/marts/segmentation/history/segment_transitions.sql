@@ -73,8 +73,8 @@ transitions as (
         to_segment_name,
         transition_kind,
         count(*) as customers,
-        coalesce(sum(predicted_ltv_before), 0) as revenue_at_stake,
-        coalesce(sum(predicted_ltv_after), 0) as predicted_ltv_after
+        coalesce(cast(sum({{ exact('predicted_ltv_before') }}) as double), 0) as revenue_at_stake,
+        coalesce(cast(sum({{ exact('predicted_ltv_after') }}) as double), 0) as predicted_ltv_after
     from customer_moves
     group by all
 ),
