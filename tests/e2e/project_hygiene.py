@@ -82,3 +82,20 @@ def undocumented_columns(manifest: dict, database: Path) -> list[str]:
 
 def undocumented_models(manifest: dict) -> list[str]:
     return sorted(node["name"] for node in models(manifest).values() if not node["description"].strip())
+
+
+# The one place a mart reads another: segment_history is the store of what past builds published (it cannot
+# be recomputed from today's tables), and its two summaries read that store.
+MART_ON_MART = {("segment_sizes", "segment_history"), ("segment_transitions", "segment_history")}
+
+
+def marts_built_on_marts(manifest: dict) -> list[str]:
+    """'mart <- mart' for each mart that reads another mart, beyond MART_ON_MART."""
+    nodes = models(manifest)
+    marts = {key: node["name"] for key, node in nodes.items() if node["schema"] == "marts"}
+    return sorted(
+        f"{name} <- {marts[parent]}"
+        for key, name in marts.items()
+        for parent in nodes[key]["depends_on"]["nodes"]
+        if parent in marts and (name, marts[parent]) not in MART_ON_MART
+    )

@@ -1,10 +1,12 @@
 """The project's own dbt-project-evaluator checks, on the demo build: a primary-key test on every model's
-grain, every column documented, and lineage that starts at the raw-file sources."""
+grain, every column documented, marts that do not build on marts, and lineage that starts at the raw-file
+sources."""
 
 from __future__ import annotations
 
 from tests.e2e.project_hygiene import (
     load_manifest,
+    marts_built_on_marts,
     models,
     models_without_primary_key_test,
     undocumented_columns,
@@ -24,6 +26,10 @@ def test_every_model_and_column_is_documented(demo_build):
     manifest = _manifest(demo_build)
     assert undocumented_models(manifest) == []
     assert undocumented_columns(manifest, demo_build.database) == []
+
+
+def test_marts_read_intermediate_and_ml_models_not_other_marts(demo_build):
+    assert marts_built_on_marts(_manifest(demo_build)) == []
 
 
 def test_lineage_starts_at_the_sources(demo_build):

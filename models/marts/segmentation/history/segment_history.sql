@@ -17,8 +17,8 @@
 
 with
 
-customer_segments as (
-    select * from {{ ref('customer_segments') }}
+customers_scored as (
+    select * from {{ ref('int_customers_scored') }}
 ),
 
 final as (
@@ -33,7 +33,7 @@ final as (
         predicted_ltv,
         model_version,
         scored_at
-    from customer_segments
+    from customers_scored
 )
 
 select * from final

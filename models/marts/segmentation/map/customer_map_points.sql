@@ -9,27 +9,27 @@ segmentation_model_map as (
     select * from {{ ref('segmentation_model_map') }}
 ),
 
-customer_segments as (
-    select * from {{ ref('customer_segments') }}
+customers_scored as (
+    select * from {{ ref('int_customers_scored') }}
 ),
 
 final as (
     select
-        customer_segments.customer_id,
-        customer_segments.segment_id,
-        customer_segments.segment_name,
+        customers_scored.customer_id,
+        customers_scored.segment_id,
+        customers_scored.segment_name,
         segmentation_model_map.pca_x,
         segmentation_model_map.pca_y,
         segmentation_model_map.tsne_x,
         segmentation_model_map.tsne_y,
         segmentation_model_map.is_in_tsne_sample,
-        customer_segments.rfm_segment,
-        customer_segments.churn_risk,
-        customer_segments.predicted_ltv,
-        customer_segments.as_of_date
-    from customer_segments
+        customers_scored.rfm_segment,
+        customers_scored.churn_risk,
+        customers_scored.predicted_ltv,
+        customers_scored.as_of_date
+    from customers_scored
     inner join segmentation_model_map
-        on customer_segments.customer_id = segmentation_model_map.customer_id
+        on customers_scored.customer_id = segmentation_model_map.customer_id
 )
 
 select * from final
