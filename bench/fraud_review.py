@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import jinja2
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -32,13 +33,29 @@ from sklearn.metrics import average_precision_score, precision_recall_curve
 RISK_SQL = Path(__file__).resolve().parents[1] / "models/intermediate/transactions/int_transactions_risk.sql"
 
 
+def render_model(path: Path) -> str:
+    """A dbt model's SQL rendered with plain Jinja: `ref('x')` becomes the relation name x, and the
+    project macros the model calls (from macros/, by name) are defined in front of it. Enough for a model
+    whose Jinja is loops, sets and such macros; anything else dbt-specific fails to render, loudly."""
+    text = path.read_text()
+    macros_dir = Path(__file__).resolve().parents[1] / "macros"
+    defined = {}
+    for macro_file in sorted(macros_dir.rglob("*.sql")):
+        for name in re.findall(r"\{%-?\s*macro\s+(\w+)\s*\(", macro_file.read_text()):
+            defined[name] = macro_file
+    called = set(re.findall(r"\{\{-?\s*(\w+)\s*\(", text)) - {"ref"}
+    missing = called - set(defined)
+    if missing:
+        raise RuntimeError(f"{path.name} calls {sorted(missing)}, which are not project macros")
+    prelude = "".join(macro_file.read_text() for macro_file in sorted({defined[n] for n in called}))
+    template = jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(prelude + text)
+    return template.render(ref=lambda name: name)
+
+
 def risk_table(transactions: pa.Table, customers: pa.Table | None = None) -> pa.Table:
     """int_transactions_risk computed by the model's SQL in plain DuckDB (no dbt): refs become views over
     the raw tables (staging adds is_purchase; the as-of date is the day after the latest transaction)."""
-    sql = re.sub(r"\{#.*?#\}", "", RISK_SQL.read_text(), flags=re.S)
-    sql = re.sub(r"\{\{\s*ref\(\s*['\"](\w+)['\"]\s*\)\s*\}\}", r"\1", sql)
-    if "{{" in sql or "{%" in sql:
-        raise RuntimeError(f"{RISK_SQL.name} has Jinja this helper does not render")
+    sql = render_model(RISK_SQL)
     if customers is None:
         customers = pa.table(
             {
