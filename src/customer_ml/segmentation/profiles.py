@@ -46,8 +46,9 @@ ADJECTIVES: dict[str, tuple[str | None, str | None]] = {
     "chargeback_rate": ("Chargeback-prone", None),
     "referrals_made": ("Referring", None),
     "referred_customers_revenue": ("Referring", None),
-    "friends": ("Well-connected", None),
-    "degree": ("Well-connected", None),
+    # Counts read "few", not "low": a segment without links is "Unconnected" (once, for both features).
+    "friends": ("Well-connected", "Unconnected"),
+    "degree": ("Well-connected", "Unconnected"),
     "spend_trend": ("Growing", "Declining"),
     "activity_trend": ("Warming", "Cooling"),
     "days_since_last_event": ("Inactive", "Active"),
