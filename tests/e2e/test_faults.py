@@ -66,9 +66,11 @@ def test_sigkill_during_training_changes_nothing_and_the_next_build_recovers(
     before = {name: _registry(database, name) for name in REGISTRIES}
     served_before = _served(serving)
 
-    build = start_dbt_build(work, transactions_only_dir, {"retrain": "always"})
-    _wait_for(work / "console.log", "segmentation: training a new version", build)
-    time.sleep(1.0)  # inside the training loop
+    # Many epochs, so that the kill surely lands inside the training loop: on 600 customers the default
+    # training can finish (and commit) within a second of its first log line.
+    slow = {"segmentation_config": {"autoencoder": {"max_epochs": 500, "patience": 500}}}
+    build = start_dbt_build(work, transactions_only_dir, {"retrain": "always", **slow})
+    _wait_for(work / "logs" / "dbt.log", "segmentation: autoencoder epoch 2:", build)
     build.send_signal(signal.SIGKILL)
     build.wait()
     assert build.returncode == -signal.SIGKILL
