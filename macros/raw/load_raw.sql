@@ -333,11 +333,13 @@
             select
                 {{ raw_text_columns(table_name, present) }}
                 {{ sql_string(path) }} as source_file,
-                row_number() over () as source_row_number,
+                {#- The reader's own row index, not row_number() over (): a window over a whole table
+                    holds it in memory, and 22 M events at 1,000,000 customers ran out of DuckDB's 4 GB. -#}
+                file_row_number + 1 as source_row_number,
                 cast(null as varchar) as read_problem,
                 cast(null as bigint) as source_line_number,
                 cast(null as varchar) as source_line
-            from read_parquet({{ glob_literal(path) }})
+            from read_parquet({{ glob_literal(path) }}, file_row_number = true)
         {%- endif -%}
     {%- endif -%}
 {% endmacro %}
