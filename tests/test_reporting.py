@@ -77,8 +77,9 @@ def test_evaluation_rows_name_the_version_and_include_recovery_against_baselines
     used = next(row for row in rows if row["metric"] == "uses_learned_representation")
     assert used["value"] == (1.0 if model.representation_ in ("embedding", "joint") else 0.0)
     for name, scores in model.metrics_["candidates"].items():
-        assert f"{name} {scores['silhouette_features']:.3f}" in used["note"]
-        assert ("candidate_" + name, "silhouette_features") in metrics
+        criterion = model.metrics_["criterion"]
+        assert f"{name} {scores[criterion]:.3f}" in used["note"]
+        assert ("candidate_" + name, criterion) in metrics
     if model.representation_ == "features":
         assert used["note"].startswith("fell back to the scaled features")
     out = evaluation_table(rows, "segmentation-0001", datetime.date(2026, 10, 1))

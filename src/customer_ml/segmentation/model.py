@@ -141,12 +141,19 @@ class SegmentationModel:
         )
         candidates: dict[str, dict[str, float]] = {}
         fitted: dict[str, SegmentClusterer] = {}
+        spaces: dict[str, np.ndarray] = {}
         eval_rows = seeded_sample(len(X), cfg.selection.sample_size, cfg.seed + 7)
         for name in cfg.selection.candidates:
             R = self._represent(name, X, Z)
             clusterer = SegmentClusterer(cfg.clustering, n_clusters=k, seed=cfg.seed).fit(R)
             fitted[name] = clusterer
             candidates[name] = self._score(R, clusterer, X_scaled, eval_rows)
+            spaces[name] = R[eval_rows]
+        for name, score in cross_space_scores(
+            spaces, {n: c.predict(spaces[n]) for n, c in fitted.items()}
+        ).items():
+            candidates[name]["cross_space"] = score
+        for name in cfg.selection.candidates:
             say(f"candidate {name}: " + " ".join(f"{m}={v:.4f}" for m, v in candidates[name].items()))
         crit = cfg.selection.criterion
         self.representation_, why = choose_representation(candidates, cfg.selection)
@@ -533,6 +540,25 @@ class SegmentationModel:
         return obj
 
 
+def cross_space_scores(spaces: dict[str, np.ndarray], labels: dict[str, np.ndarray]) -> dict[str, float]:
+    """Each candidate's segments scored in every candidate's space, relative to the best there, averaged.
+
+    A silhouette is only comparable inside one space (a contrastive embedding on the unit sphere scores
+    higher than any feature space), so each space ranks the candidates' segments by their silhouette
+    divided by the best silhouette in that space; a candidate whose segments are well separated in the
+    other candidates' spaces too scores near 1. With one candidate it scores 1."""
+    scores = {name: [] for name in labels}
+    for space in spaces.values():
+        sil = {
+            name: float(silhouette_score(space, lab)) if len(np.unique(lab)) > 1 else 0.0
+            for name, lab in labels.items()
+        }
+        best = max(sil.values())
+        for name, value in sil.items():
+            scores[name].append(value / best if best > 0 else 0.0)
+    return {name: float(np.mean(values)) for name, values in scores.items()}
+
+
 def choose_representation(candidates: dict[str, dict[str, float]], selection: Any) -> tuple[str, str]:
     """The representation the segments are built on, and why (see `SelectionConfig.prefer_learned`)."""
     crit = selection.criterion
@@ -541,7 +567,12 @@ def choose_representation(candidates: dict[str, dict[str, float]], selection: An
     best = max(order, key=lambda c: (candidates[c][crit], -order.index(c)))
     learned = [c for c in order if c != "features"]
     if not selection.prefer_learned or not learned:
-        return best, f"best {crit} ({figures})"
+        if best == "features" and learned:
+            return "features", (
+                f"fell back to the scaled features: their segments score best on {crit} ({figures}; higher "
+                "is better), so the learned embedding does not separate customers as well"
+            )
+        return best, f"built on the {best} representation: best {crit} ({figures})"
     first = learned[0]
     if "features" in candidates:
         lead = candidates["features"][crit] - candidates[first][crit]
