@@ -18,6 +18,7 @@ from tools.demo_data import generate
 FAST = FraudConfig(
     seed=7,
     train_sample_size=20_000,
+    anomaly_sample_size=20_000,
     supervised_max_iter=100,
     isolation_forest_estimators=100,
     n_bootstrap=50,
@@ -26,7 +27,11 @@ FAST = FraudConfig(
 # Caps far below the data (3,000 customers, about 26,000 transactions), as 1,000,000 customers meet the
 # defaults: a third of the customers, a fifth of the transactions, a few hundred labelled-legitimate rows.
 SAMPLED = dataclasses.replace(
-    FAST, train_sample_size=5_000, legitimate_sample_size=300, population_sample_customers=1_000
+    FAST,
+    train_sample_size=5_000,
+    anomaly_sample_size=5_000,
+    legitimate_sample_size=300,
+    population_sample_customers=1_000,
 )
 
 

@@ -169,7 +169,7 @@ class FraudScorer:
         # Every row set the fit reads is bounded (seeded samples, drawn in this order): the anomaly models'
         # sample, the supervised training set, the population sample and its held-out rows. Only those
         # rows are prepared and scored; with fewer transactions than the caps that is every row.
-        anomaly_rows = _seeded_sample(n, cfg.train_sample_size, rng)
+        anomaly_rows = _seeded_sample(n, cfg.anomaly_sample_size, rng)
         self.supervised_: HistGradientBoostingClassifier | None = None
         self.stacker_: LogisticRegression | None = None
         self.label_status_ = "no labels"
@@ -198,7 +198,7 @@ class FraudScorer:
         anomaly = self._anomaly(X)
         strengths, _ = rule_strengths(sub, cfg, with_texts=False)
         # The IsolationForest baseline is only compared against: its alert threshold comes from the rows
-        # it was fitted on (every row up to train_sample_size), and it scores the held-out rows below.
+        # it was fitted on (every row up to anomaly_sample_size), and it scores the held-out rows below.
         self.baseline_alert_threshold_ = float(np.quantile(self._baseline(X_fit), 1 - cfg.alert_rate))
         progress.step("anomaly, rule and baseline scores; next: the supervised model")
 
@@ -246,7 +246,7 @@ class FraudScorer:
 
     def _fit_anomaly(self, X_fit: np.ndarray) -> None:
         """The autoencoder, its error quantiles and the IsolationForest baseline, on the model matrix of a
-        seeded sample of at most `train_sample_size` transactions."""
+        seeded sample of at most `anomaly_sample_size` transactions."""
         cfg = self._cfg
         self.feature_reference_ = self._typical_row(X_fit)
         self.autoencoder_: AdversarialAutoencoder | None = None
