@@ -11,6 +11,7 @@ import pytest
 from fraud_review import population_report, risk_table, truth_of
 
 from customer_ml.fraud.config import FraudConfig
+from customer_ml.fraud.flagging import choose_threshold
 from customer_ml.fraud.scorer import FraudScorer
 from customer_ml.segmentation.config import AutoencoderConfig
 from tools.demo_data import generate
@@ -93,3 +94,14 @@ def test_training_rows_keep_every_fraud_and_weigh_the_samples():
     assert fraud.sum() == 40 and np.all(weight[fraud] == 1.0)
     assert legit.sum() == 20 and weight[legit].sum() == pytest.approx(260)
     assert unlabelled.sum() == 50 and weight[unlabelled].sum() == pytest.approx(700)
+
+
+def test_alerts_per_day_count_the_whole_population():
+    # 1,000 sampled transactions over 10 days standing for 4,000: 20 alerts a day are 5% of them.
+    score = np.linspace(1.0, 0.0, 1000)
+    ts = np.linspace(0.0, 10 * 86400e6, 1000)
+    config = dataclasses.replace(FAST, alerts_per_day=20.0)
+    threshold, method = choose_threshold(score, ts, config, True, 0.5, n_population=4000)
+    assert method == "alerts_per_day" and int(np.sum(score >= threshold)) == 50
+    threshold, _ = choose_threshold(score, ts, config, True, 0.5)
+    assert int(np.sum(score >= threshold)) == 200
