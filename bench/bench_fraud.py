@@ -1,9 +1,16 @@
 """Fraud scoring on larger demo data: held-out metrics against IsolationForest, recall per mechanism.
 
     .venv/bin/python bench/bench_fraud.py [n_customers]   (default 20000)
+    .venv/bin/python bench/bench_fraud.py --warehouse DB --raw DIR   (a demo warehouse already built)
+    .venv/bin/python bench/bench_fraud.py --warehouse DB --raw DIR --tile K   (fit time only, K x the data)
 
 Generates the demo data and builds `int_transactions_risk` with the project's dbt models in a scratch
-folder; the scorer is fitted as `fraud_model_versions` fits it (labels known before the as-of date).
+folder (or reads them, read-only, from a warehouse built on the demo data in DIR); the scorer is fitted as
+`fraud_model_versions` fits it (labels known before the as-of date, the warehouse's feature catalog),
+printing each fit step's elapsed seconds, then the flag rate, precision, recall and average precision on
+the generator's truth, over every transaction and over the held-out period (the latest 25% by time).
+`--tile K` fits on the warehouse's inputs repeated K times with fresh transaction and customer ids (K
+times the customers, transactions and labels) and prints the fit's steps, time and peak memory only.
 """
 
 from __future__ import annotations
@@ -11,38 +18,105 @@ from __future__ import annotations
 import _paths  # noqa: F401  (the repository root on sys.path, for tools.demo_data)
 
 # isort: split
-import sys
+import argparse
 import tempfile
 import time
 from pathlib import Path
 
 import duckdb
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from demo_features import build_demo
+from sklearn.metrics import average_precision_score
 
 from customer_ml.fraud.config import FraudConfig
 from customer_ml.fraud.scorer import FraudScorer
-from customer_ml.warehouse.arrow import known_labels, to_arrow
+from customer_ml.warehouse.arrow import feature_catalog, known_labels, to_arrow
 from tools.demo_data import MECHANISMS
 
 
-def main(n_customers: int) -> None:
-    with tempfile.TemporaryDirectory() as folder:
-        work = Path(folder)
-        database, raw = build_demo(n_customers, work, ["+int_transactions_risk", "+stg_raw__fraud_labels"])
-        with duckdb.connect(str(database), read_only=True) as con:
-            risk = to_arrow(con.table("intermediate.int_transactions_risk").order("transaction_id"))
-            as_of = con.sql(
-                "select as_of_date from intermediate.int_as_of_dates where is_current"
-            ).fetchone()[0]
-            labels = known_labels(con.table("staging.stg_raw__fraud_labels"), as_of)
-        truth_table = pq.read_table(raw / "_truth" / "transaction_fraud.parquet")
-    start = time.perf_counter()
-    scorer = FraudScorer(FraudConfig()).fit(risk, None, labels)
+def read_inputs(database: Path, with_catalog: bool) -> tuple[pa.Table, pa.Table, pa.Table | None]:
+    """(int_transactions_risk, the labels known at the current as-of date, the feature catalog or None)."""
+    with duckdb.connect(str(database), read_only=True) as con:
+        risk = to_arrow(con.table("intermediate.int_transactions_risk").order("transaction_id"))
+        as_of = con.sql("select as_of_date from intermediate.int_as_of_dates where is_current").fetchone()[0]
+        labels = known_labels(con.table("staging.stg_raw__fraud_labels"), as_of)
+        catalog = feature_catalog(con.table("intermediate.int_feature_catalog")) if with_catalog else None
+    return risk, labels, catalog
+
+
+def truth_report(scorer: FraudScorer, risk: pa.Table, out: pa.Table, fraud: np.ndarray) -> None:
+    """Flag rate against the true fraud rate, precision, recall and average precision of the scores `out`
+    on the truth `fraud`."""
+    score = out.column("fraud_score").to_numpy()
+    flagged = np.asarray(out.column("is_flagged").to_numpy(zero_copy_only=False), bool)
+    at = np.asarray(pc.cast(risk.column("transacted_at"), pa.int64()).to_numpy(zero_copy_only=False))
+    held = set(scorer.holdout_transaction_ids_)
+    ids = risk.column("transaction_id").to_pylist()
+    cut = min((t for t, i in zip(at, ids, strict=True) if i in held), default=at.max() + 1)
+    for part, rows in (("all", np.ones(len(at), bool)), ("held-out period", at >= cut)):
+        y, f = fraud[rows], flagged[rows]
+        if not y.any():
+            continue
+        hits = float(np.sum(y & f))
+        print(
+            f"{part:16s} {rows.sum():9,d} transactions: true fraud rate {y.mean():.4f}, "
+            f"flag rate {f.mean():.4f}, "
+            f"precision {hits / max(f.sum(), 1):.4f}, recall {hits / y.sum():.4f}, "
+            f"average precision {average_precision_score(y, score[rows]):.4f}"
+        )
+
+
+def tiled(table: pa.Table, columns: list[str], k: int) -> pa.Table:
+    """`table` repeated k times, "~i" appended to `columns` in the i-th copy."""
+    parts = []
+    for i in range(k):
+        part = table
+        for name in columns:
+            text = pc.cast(part.column(name), pa.string())
+            suffixed = pc.binary_join_element_wise(text, pa.scalar(f"~{i}"), "")
+            part = part.set_column(part.schema.get_field_index(name), name, suffixed)
+        parts.append(part)
+    return pa.concat_tables(parts)
+
+
+def fit_tiled(warehouse: Path, k: int) -> None:
+    import resource
+
+    risk, labels, catalog = read_inputs(warehouse, with_catalog=True)
+    risk = tiled(risk, ["transaction_id", "customer_id"], k)
+    risk = risk.take(pc.sort_indices(risk, [("transaction_id", "ascending")]))
+    labels = tiled(labels, ["transaction_id"], k)
+    print(f"{risk.num_rows:,} transactions, {labels.num_rows:,} labels")
+    start, cpu = time.perf_counter(), time.process_time()
+    scorer = FraudScorer(FraudConfig()).fit(risk, catalog, labels, lambda line: print(f"fit: {line}"))
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     print(
-        f"{n_customers} customers, {risk.num_rows} transactions; {len(scorer.holdout_transaction_ids_)} "
-        f"held out; flag rate {scorer.flag_rate_:.4f}; fit {time.perf_counter() - start:.1f} s"
+        f"fit {wall:.1f} s wall, {cpu:.1f} s CPU; flag rate {scorer.flag_rate_:.4f}; "
+        f"peak memory {peak:.2f} GiB"
+    )
+
+
+def main(n_customers: int, warehouse: Path | None, raw: Path | None) -> None:
+    if warehouse is not None:
+        risk, labels, catalog = read_inputs(warehouse, with_catalog=True)
+        truth_table = pq.read_table(raw / "_truth" / "transaction_fraud.parquet")
+    else:
+        with tempfile.TemporaryDirectory() as folder:
+            work = Path(folder)
+            targets = ["+int_transactions_risk", "+stg_raw__fraud_labels"]
+            database, raw = build_demo(n_customers, work, targets)
+            risk, labels, catalog = read_inputs(database, with_catalog=False)
+            truth_table = pq.read_table(raw / "_truth" / "transaction_fraud.parquet")
+    start, cpu = time.perf_counter(), time.process_time()
+    scorer = FraudScorer(FraudConfig()).fit(risk, catalog, labels, lambda line: print(f"fit: {line}"))
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    print(
+        f"{risk.num_rows} transactions; {len(scorer.holdout_transaction_ids_)} held out; flag rate "
+        f"{scorer.flag_rate_:.4f}; fit {wall:.1f} s ({cpu:.1f} s CPU)"
     )
     for r in scorer.evaluate().to_pylist():
         value = r["value"] if r["value"] is None else round(r["value"], 4)
@@ -56,6 +130,16 @@ def main(n_customers: int) -> None:
         )
     )
     mech = [mechanism_of.get(t) for t in out.column("transaction_id").to_pylist()]
+    fraud_of = dict(
+        zip(
+            truth_table.column("transaction_id").to_pylist(),
+            truth_table.column("is_fraud").to_pylist(),
+            strict=True,
+        )
+    )
+    truth_report(
+        scorer, risk, out, np.array([bool(fraud_of[t]) for t in out.column("transaction_id").to_pylist()])
+    )
     score = out.column("fraud_score").to_numpy()
     flagged = out.column("is_flagged").to_numpy(zero_copy_only=False)
     baseline = scorer.baseline_score(risk)
@@ -72,4 +156,17 @@ def main(n_customers: int) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 20000)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("n_customers", nargs="?", type=int, default=20000)
+    parser.add_argument("--warehouse", type=Path, help="a built demo warehouse (opened read-only)")
+    parser.add_argument("--raw", type=Path, help="the demo data it was built on (for the truth)")
+    parser.add_argument("--tile", type=int, default=1, help="fit on K copies of the warehouse's inputs")
+    args = parser.parse_args()
+    if (args.warehouse is None) != (args.raw is None):
+        parser.error("--warehouse and --raw go together")
+    if args.tile > 1:
+        if args.warehouse is None:
+            parser.error("--tile needs --warehouse")
+        fit_tiled(args.warehouse, args.tile)
+    else:
+        main(args.n_customers, args.warehouse, args.raw)

@@ -19,6 +19,7 @@ from tools.demo_data import generate
 FAST = FraudConfig(
     seed=7,
     train_sample_size=20_000,
+    anomaly_sample_size=20_000,
     supervised_max_iter=100,
     isolation_forest_estimators=100,
     n_bootstrap=50,

@@ -88,12 +88,18 @@ def label_frequency(
 
 
 def choose_threshold(
-    score: np.ndarray, ts: np.ndarray, cfg: FraudConfig, calibrated: bool, alert_threshold: float
+    score: np.ndarray,
+    ts: np.ndarray,
+    cfg: FraudConfig,
+    calibrated: bool,
+    alert_threshold: float,
+    n_population: int | None = None,
 ) -> tuple[float, str]:
     """(threshold, method): the alert budget, the target precision, the alert rate or the best expected
     F1, all on the whole population with the calibrated scores as fraud probabilities (`calibrated`: the
     scores are fraud probabilities, i.e. a supervised blend was fitted; otherwise only a budget or the alert
-    rate applies). `alert_threshold`: the score quantile that flags `alert_rate`."""
+    rate applies). `alert_threshold`: the score quantile that flags `alert_rate`. `n_population`: the
+    transactions the scores stand for when they are a sample (default: len(score))."""
     n = len(score)
     order = np.argsort(-score, kind="stable")
     s = score[order]
@@ -103,7 +109,7 @@ def choose_threshold(
         if share is None:
             finite = ts[np.isfinite(ts)]
             days = max((finite.max() - finite.min()) / 86400e6, 1.0) if len(finite) else 1.0
-            share = min(1.0, cfg.alerts_per_day * days / n)
+            share = min(1.0, cfg.alerts_per_day * days / (n_population or n))
             method = "alerts_per_day"
         k = max(1, int(round(share * n)))
         return float(s[k - 1]), method
@@ -129,11 +135,13 @@ def population_metrics(
     calibration: Calibration,
     cfg: FraudConfig,
     rng: np.random.Generator,
+    n_population: int | None = None,
 ) -> dict[str, float]:
     """Expected precision, recall, F1 and flag rate at the threshold on the whole population (the
     calibrated scores taken as fraud probabilities), per transaction and per customer, with bootstrap
     intervals: resampling the rows behind the label frequency (`calibration.honest`) and the scored
-    population."""
+    population. `table` may be a sample of whole customers standing for `n_population` transactions
+    (flags per day are scaled up to it; the rates and the intervals are the sample's)."""
     flagged = score >= threshold
     codes = np.asarray(
         pc.dictionary_encode(pc.cast(table.column("customer_id"), pa.string())).combine_chunks().indices
@@ -144,14 +152,17 @@ def population_metrics(
     finite = ts[np.isfinite(ts)]
     days = max((finite.max() - finite.min()) / 86400e6, 1.0) if len(finite) else float("nan")
 
-    def measure(p: np.ndarray, w: np.ndarray, cw: np.ndarray) -> dict[str, float]:
-        fraud = float(np.sum(w * p))
-        hit = float(np.sum(w * p * flagged))
-        n_flag = float(np.sum(w * flagged))
+    def riskiest(p: np.ndarray) -> np.ndarray:
         # A customer is fraudulent with at least their riskiest transaction's probability (the
         # noisy-or over all of them would pile up the small calibration floor of honest histories).
         cp = np.zeros(n_customers)
         np.maximum.at(cp, codes, p)
+        return cp
+
+    def measure(p: np.ndarray, w: np.ndarray, cw: np.ndarray, cp: np.ndarray) -> dict[str, float]:
+        fraud = float(np.sum(w * p))
+        hit = float(np.sum(w * p * flagged))
+        n_flag = float(np.sum(w * flagged))
         c_fraud = float(np.sum(cw * cp))
         c_hit = float(np.sum(cw * cp * customer_flagged))
         c_flag = float(np.sum(cw * customer_flagged))
@@ -164,11 +175,11 @@ def population_metrics(
             "customer_expected_recall": c_hit / c_fraud if c_fraud else float("nan"),
         }
 
-    point = measure(score, np.ones(len(score)), np.ones(n_customers))
+    point = measure(score, np.ones(len(score)), np.ones(n_customers), riskiest(score))
     out = {
         "threshold": float(threshold),
         "flag_rate": float(np.mean(flagged)),
-        "flags_per_day": float(np.sum(flagged) / days),
+        "flags_per_day": float(np.sum(flagged) * ((n_population or len(score)) / len(score)) / days),
         "customer_flag_rate": float(np.mean(customer_flagged)) if n_customers else float("nan"),
         "label_frequency": float(calibration.label_frequency),
         **point,
@@ -177,13 +188,21 @@ def population_metrics(
     if cfg.n_bootstrap and inputs is not None:
         g, w_g, conf, known = inputs
         confirmed_p = calibration.confirmed_probability(raw_score)
+        # min(1, x / c) is monotone in x, so each customer's riskiest probability is min(1, their riskiest
+        # confirmed probability / c), bit for bit: found once here instead of once per resample.
+        riskiest_confirmed = riskiest(confirmed_p)
         draws: dict[str, list[float]] = {k: [] for k in point}
         draws["label_frequency"] = []
         order = np.argsort(-g, kind="stable")  # the resamples reweight rows; the scores stay
         for _ in range(cfg.n_bootstrap):
             c = label_frequency(g, w_g * rng.poisson(1.0, len(g)), conf, known, order)
             p = np.minimum(1.0, confirmed_p / c)
-            values = measure(p, rng.poisson(1.0, len(p)).astype(float), rng.poisson(1.0, n_customers))
+            values = measure(
+                p,
+                rng.poisson(1.0, len(p)).astype(float),
+                rng.poisson(1.0, n_customers),
+                np.minimum(1.0, riskiest_confirmed / c),
+            )
             values["label_frequency"] = c
             for k, v in values.items():
                 draws[k].append(v)

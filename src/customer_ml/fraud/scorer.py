@@ -18,9 +18,10 @@ The pieces:
   transactions, far richer in fraud than the population), and an unlabelled transaction is unknown, not
   legitimate. The transactions "matured" for labelling (dated up to the latest labelled one) are split by
   time; the latest `holdout_fraction` are held out. A HistGradientBoostingClassifier learns confirmed fraud
-  against every other matured transaction (labelled legitimate or unlabelled; at most `train_sample_size`
-  unlabelled ones, weighted up), i.e. P(confirmed | x), which ranks like P(fraud | x) when confirmation
-  does not depend on x among fraud.
+  against every other matured transaction (labelled legitimate or unlabelled: every confirmed fraud, at
+  most `legitimate_sample_size` labelled-legitimate and `train_sample_size` unlabelled ones, samples
+  weighted up), i.e. P(confirmed | x), which ranks like P(fraud | x) when confirmation does not depend on x
+  among fraud.
 - blend: with labels, a logistic regression stacked on [anomaly strength, rule strengths, supervised logit]
   fitted on out-of-fold supervised scores of the training part, then calibrated isotonically on those
   out-of-fold and the held-out scores. Without labels, a noisy-or with fixed weights:
@@ -36,18 +37,23 @@ The pieces:
   The expected precision, recall, F1 and fraud rate at the threshold, per transaction and per customer,
   with bootstrap intervals (resampling the rows behind c and the population; the fitted models are held
   fixed), are the `population_*` metrics.
+- bounded fit: "the population" the fit reads (threshold, flag rate, expected precision and recall, the
+  held-out unlabelled rows behind c, weighted up) is every transaction of a seeded sample of at most
+  `population_sample_customers` customers, and only the sampled rows are prepared and scored, so the fit
+  costs the same at any size beyond the caps; `score` applies the fitted models to everyone.
 """
 
 from __future__ import annotations
 
 import math
 import pickle
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import torch
 from sklearn.ensemble import HistGradientBoostingClassifier, IsolationForest
 from sklearn.exceptions import NotFittedError
@@ -78,6 +84,24 @@ __all__ = ["FraudScorer"]
 RECORD_VERSION = 1
 SCORE_BATCH_ROWS = 250_000
 """Transactions scored at a time (bounds the model matrix and the reasons in memory)."""
+
+
+def _seeded_sample(n: int, cap: int, rng: np.random.Generator) -> np.ndarray:
+    """Every row index below n, or a sorted seeded sample of `cap` of them when n is larger."""
+    return np.sort(rng.choice(n, cap, replace=False)) if n > cap else np.arange(n)
+
+
+def _weighted_sample(rows: np.ndarray, cap: int, rng: np.random.Generator) -> tuple[np.ndarray, float]:
+    """(rows, or a sorted seeded sample of `cap` of them; the weight that makes it stand for them all)."""
+    if len(rows) <= cap:
+        return rows, 1.0
+    return np.sort(rng.choice(rows, cap, replace=False)), len(rows) / cap
+
+
+def _customer_codes(table: pa.Table) -> np.ndarray:
+    """A code per row, one per distinct customer_id (in order of first appearance)."""
+    ids = pc.fill_null(pc.cast(table.column("customer_id"), pa.string()), "")
+    return np.asarray(pc.dictionary_encode(ids).combine_chunks().indices)
 
 
 @dataclass
@@ -139,71 +163,95 @@ class FraudScorer:
         torch.manual_seed(cfg.seed)
         rng = np.random.default_rng(cfg.seed)
         table = conform(risk)
-        X, X_fit = self._fit_anomaly(table, catalog, rng, progress)
-        anomaly = self._anomaly(X)
-        strengths, _ = rule_strengths(table, cfg, with_texts=False)
-        # The IsolationForest baseline is only compared against: its alert threshold comes from the rows
-        # it was fitted on (every row up to train_sample_size), and it scores the held-out rows below.
-        self.baseline_alert_threshold_ = float(np.quantile(self._baseline(X_fit), 1 - cfg.alert_rate))
-        progress.step("anomaly, rule and baseline scores; next: the supervised model")
-
-        # Labels: confirmed fraud against everything else that had time to be labelled, split by time.
+        n = table.num_rows
+        self.preprocessor_ = FeaturePreprocessor().fit(table, pick_catalog(catalog, table.column_names))
+        self.feature_names_ = list(self.preprocessor_.feature_names_out_)
+        # Every row set the fit reads is bounded (seeded samples, drawn in this order): the anomaly models'
+        # sample, the supervised training set, the population sample and its held-out rows. Only those
+        # rows are prepared and scored; with fewer transactions than the caps that is every row.
+        anomaly_rows = _seeded_sample(n, cfg.anomaly_sample_size, rng)
         self.supervised_: HistGradientBoostingClassifier | None = None
         self.stacker_: LogisticRegression | None = None
         self.label_status_ = "no labels"
         self.metrics_: list[dict[str, Any]] = []
         self.population_: dict[str, float] = {}
         self.calibration_ = Calibration()
+        # Labels: confirmed fraud against everything else that had time to be labelled, split by time.
         split = self._split_labels(table, labels)
-        honest = self._fit_labelled(X, anomaly, strengths, split, rng)
+        training = self._training_set(split, rng)
+        population, holdout, holdout_weight = self._population(table, split, rng)
+        parts = [anomaly_rows, population, holdout, split.holdout_labelled]
+        rows = np.unique(np.concatenate(parts + ([training[0]] if training is not None else [])))
+        whole = len(rows) == n
+        sub = table if whole else table.take(pa.array(rows))
+
+        def at(idx: np.ndarray) -> np.ndarray:
+            return idx if whole else np.searchsorted(rows, idx)
+
+        X = self.preprocessor_.transform(sub)
+        X_fit = X if len(anomaly_rows) == len(rows) else X[at(anomaly_rows)]
+        progress.step(
+            f"features of {len(rows):,} transactions prepared; next: the autoencoder on {len(X_fit):,}"
+        )
+        self._fit_anomaly(X_fit)
+        progress.step("autoencoder and IsolationForest fitted; next: scoring the sampled transactions")
+        anomaly = self._anomaly(X)
+        strengths, _ = rule_strengths(sub, cfg, with_texts=False)
+        # The IsolationForest baseline is only compared against: its alert threshold comes from the rows
+        # it was fitted on (every row up to anomaly_sample_size), and it scores the held-out rows below.
+        self.baseline_alert_threshold_ = float(np.quantile(self._baseline(X_fit), 1 - cfg.alert_rate))
+        progress.step("anomaly, rule and baseline scores; next: the supervised model")
+
+        honest = None
+        if training is not None:
+            fit_idx, weight = training
+            oof_score = self._fit_supervised(
+                X, anomaly, strengths, at(fit_idx), split.confirmed[fit_idx], weight
+            )
+            self.label_status_ = "supervised"
+            known = split.confirmed[fit_idx] | (split.labelled[fit_idx] & ~split.y[fit_idx])
+            honest = (fit_idx, oof_score, weight, known)
         progress.step(f"supervised model: {self.label_status_}; next: calibration and threshold")
         supervised = self._supervised(X, anomaly)
         raw_score, _ = self._blend(Signals(anomaly, strengths, supervised))
-        if honest is not None and len(split.holdout):
-            self._fit_calibration(raw_score, split, honest)
+        if honest is not None and len(holdout):
+            self._fit_calibration(raw_score[at(holdout)], holdout, holdout_weight, split, honest)
         score = self._calibrate(raw_score)
-        self._fit_thresholds(table, X, score, supervised, split)
+        pop = at(population)
+        self._fit_thresholds(float_time(table)[population], X, at, score[pop], supervised[pop], split, n)
         if len(split.holdout_labelled) and self._usable(split.y[split.holdout_labelled]):
-            rows = split.holdout_labelled
+            held = at(split.holdout_labelled)
             self.metrics_ = self._evaluation_rows(
-                split.y[rows], score[rows], self._baseline(X[rows]), anomaly[rows], supervised[rows]
+                split.y[split.holdout_labelled],
+                score[held],
+                self._baseline(X[held]),
+                anomaly[held],
+                supervised[held],
             )
         progress.step("calibrated, threshold chosen; next: expected precision and recall (bootstrap)")
         if self.stacker_ is not None:
+            people = table if len(population) == n else table.take(pa.array(population))
             self.population_ = population_metrics(
-                table, raw_score, score, self.threshold_, self.calibration_, cfg, rng
+                people, raw_score[pop], score[pop], self.threshold_, self.calibration_, cfg, rng, n
             )
             self.metrics_ += [
                 {"task": "fraud", "model": "blended", "metric": f"population_{k}", "value": float(v)}
                 for k, v in self.population_.items()
             ]
-        self.flag_rate_ = float(np.mean(score >= self.threshold_))
+        self.flag_rate_ = float(np.mean(score[pop] >= self.threshold_))
         progress.update(progress.total, f"done; {self.flag_rate_:.2%} of transactions flagged")
-        self.n_fit_transactions_ = int(table.num_rows)
+        self.n_fit_transactions_ = int(n)
         self.calibration_.honest = None
         return self
 
-    def _fit_anomaly(
-        self, table: pa.Table, catalog: Any, rng: np.random.Generator, progress: Progress
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Preprocessing, the autoencoder and the IsolationForest baseline, on a seeded sample of at most
-        `train_sample_size` transactions. Returns (every row's model matrix, the sample's)."""
+    def _fit_anomaly(self, X_fit: np.ndarray) -> None:
+        """The autoencoder, its error quantiles and the IsolationForest baseline, on the model matrix of a
+        seeded sample of at most `anomaly_sample_size` transactions."""
         cfg = self._cfg
-        n = table.num_rows
-        self.preprocessor_ = FeaturePreprocessor().fit(table, pick_catalog(catalog, table.column_names))
-        self.feature_names_ = list(self.preprocessor_.feature_names_out_)
-        X = self.preprocessor_.transform(table)
-        sample = (
-            np.sort(rng.choice(n, cfg.train_sample_size, replace=False))
-            if n > cfg.train_sample_size
-            else None
-        )
-        X_fit = X if sample is None else X[sample]
-        progress.step(f"features prepared; next: the autoencoder on {len(X_fit):,} transactions")
         self.feature_reference_ = self._typical_row(X_fit)
         self.autoencoder_: AdversarialAutoencoder | None = None
         self.isolation_forest_: IsolationForest | None = None
-        if X.shape[1] > 0:
+        if X_fit.shape[1] > 0:
             self.autoencoder_ = AdversarialAutoencoder(cfg.autoencoder, None, cfg.seed, cfg.device).fit(X_fit)
             errors = self.autoencoder_.reconstruction_error(X_fit).astype(np.float64)
             self.error_quantiles_ = np.quantile(errors, np.linspace(0.0, 1.0, 2001))
@@ -212,8 +260,6 @@ class FraudScorer:
             ).fit(X_fit)
         else:
             self.error_quantiles_ = np.zeros(2001)
-        progress.step("autoencoder and IsolationForest fitted; next: scoring every transaction")
-        return X, X_fit
 
     def _split_labels(self, table: pa.Table, labels: pa.Table | None) -> _LabelSplit:
         """Join the labels and split the matured transactions (dated up to the latest labelled one; later
@@ -243,16 +289,11 @@ class FraudScorer:
             ]
         return _LabelSplit(y_all, is_labelled, train_idx, holdout_idx)
 
-    def _fit_labelled(
-        self,
-        X: np.ndarray,
-        anomaly: np.ndarray,
-        strengths: np.ndarray,
-        split: _LabelSplit,
-        rng: np.random.Generator,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
-        """The supervised model and the stacker, when the training part has enough labels of both classes.
-        Returns (rows, out-of-fold stacked scores, weights, known) of the training rows, or None."""
+    def _training_set(
+        self, split: _LabelSplit, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """(rows, weights) of the supervised training set when the training part has enough labels of
+        both classes (else None, with the reason in `label_status_`)."""
         if not split.labelled.any():
             return None
         confirmed = split.confirmed
@@ -262,24 +303,39 @@ class FraudScorer:
                 f"too few labels of a class in training (confirmed fraud {counts[0]}, other {counts[1]})"
             )
             return None
-        fit_idx, weight = self._training_rows(split.train, split.labelled, rng)
-        oof_score = self._fit_supervised(X, anomaly, strengths, fit_idx, confirmed[fit_idx], weight)
-        self.label_status_ = "supervised"
-        known = confirmed[fit_idx] | (split.labelled[fit_idx] & ~split.y[fit_idx])
-        return fit_idx, oof_score, weight, known
+        return self._training_rows(split.train, split.labelled, split.confirmed, rng)
+
+    def _population(
+        self, table: pa.Table, split: _LabelSplit, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(population rows, held-out rows behind the calibration, their weights): every row, or every
+        transaction of a seeded sample of `population_sample_customers` customers; the held-out rows are
+        the labelled ones and the sampled unlabelled ones, weighted up by the inverse sampling share."""
+        cap = self._cfg.population_sample_customers
+        codes = _customer_codes(table)
+        n_customers = int(codes.max()) + 1 if len(codes) else 0
+        if n_customers <= cap:
+            return np.arange(table.num_rows), split.holdout, np.ones(len(split.holdout))
+        chosen = np.zeros(n_customers, dtype=bool)
+        chosen[rng.choice(n_customers, cap, replace=False)] = True
+        in_sample = chosen[codes]
+        holdout = split.holdout[split.labelled[split.holdout] | in_sample[split.holdout]]
+        weight = np.where(split.labelled[holdout], 1.0, n_customers / cap)
+        return np.flatnonzero(in_sample), holdout, weight
 
     def _fit_calibration(
         self,
-        raw_score: np.ndarray,
+        holdout_score: np.ndarray,
+        holdout: np.ndarray,
+        holdout_weight: np.ndarray,
         split: _LabelSplit,
         honest: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     ) -> None:
         """Share of fraud that gets confirmed, from out-of-fold training scores and held-out scores."""
         fit_idx, oof_score, weight, known = honest
-        holdout = split.holdout
         rows = np.concatenate([fit_idx, holdout])
-        g = np.concatenate([oof_score, raw_score[holdout]])
-        w = np.concatenate([weight, np.ones(len(holdout))])
+        g = np.concatenate([oof_score, holdout_score])
+        w = np.concatenate([weight, holdout_weight])
         is_known = np.concatenate([known, split.labelled[holdout]])
         confirmed = split.confirmed[rows]
         # The stacker's sigmoid misreads the steep top of the score: calibrate it isotonically on the
@@ -294,10 +350,19 @@ class FraudScorer:
         return min(int(y.sum()), int((~y).sum())) >= self._cfg.min_labels_per_class
 
     def _fit_thresholds(
-        self, table: pa.Table, X: np.ndarray, score: np.ndarray, supervised: np.ndarray, split: _LabelSplit
+        self,
+        ts: np.ndarray,
+        X: np.ndarray,
+        at: Callable[[np.ndarray], np.ndarray],
+        score: np.ndarray,
+        supervised: np.ndarray,
+        split: _LabelSplit,
+        n_population: int,
     ) -> None:
         """The flagging threshold and the alert-rate thresholds of the blend, the supervised model and the
-        IsolationForest baseline (its best-F1 threshold on the held-out labels when they are usable)."""
+        IsolationForest baseline (its best-F1 threshold on the held-out labels when they are usable).
+        `ts`, `score` and `supervised`: of the population rows (standing for `n_population` transactions);
+        `at`: table rows to rows of `X`."""
         cfg = self._cfg
         self.alert_threshold_ = float(np.quantile(score, 1 - cfg.alert_rate))
         self.supervised_alert_threshold_ = (
@@ -308,26 +373,27 @@ class FraudScorer:
         self.baseline_threshold_ = self.baseline_alert_threshold_
         rows = split.holdout_labelled
         if len(rows) and self._usable(split.y[rows]):
-            self.baseline_threshold_, _ = best_f1_threshold(split.y[rows], self._baseline(X[rows]))
+            self.baseline_threshold_, _ = best_f1_threshold(split.y[rows], self._baseline(X[at(rows)]))
         if self.stacker_ is not None or cfg.alert_share is not None or cfg.alerts_per_day is not None:
             self.threshold_, self.threshold_method_ = choose_threshold(
-                score, float_time(table), cfg, self.stacker_ is not None, self.alert_threshold_
+                score, ts, cfg, self.stacker_ is not None, self.alert_threshold_, n_population
             )
 
     def _training_rows(
-        self, train_idx: np.ndarray, is_labelled: np.ndarray, rng: np.random.Generator
+        self, train_idx: np.ndarray, is_labelled: np.ndarray, confirmed: np.ndarray, rng: np.random.Generator
     ) -> tuple[np.ndarray, np.ndarray]:
-        """(rows, weights) of the supervised training set: every labelled row and a seeded sample of at most
-        `train_sample_size` unlabelled ones, weighted up to stand for all of them."""
-        cap = self._cfg.train_sample_size
+        """(rows, weights) of the supervised training set: every confirmed fraud, a seeded sample of at most
+        `legitimate_sample_size` labelled-legitimate rows and one of at most `train_sample_size` unlabelled
+        ones, each sample weighted up to stand for all the rows of its kind."""
+        cfg = self._cfg
         lab = train_idx[is_labelled[train_idx]]
-        unl = train_idx[~is_labelled[train_idx]]
-        weight_unl = 1.0
-        if len(unl) > cap:
-            weight_unl = len(unl) / cap
-            unl = np.sort(rng.choice(unl, cap, replace=False))
-        rows = np.concatenate([lab, unl])
-        weight = np.concatenate([np.ones(len(lab)), np.full(len(unl), weight_unl)])
+        unl, weight_unl = _weighted_sample(train_idx[~is_labelled[train_idx]], cfg.train_sample_size, rng)
+        fraud = lab[confirmed[lab]]
+        legit, weight_legit = _weighted_sample(lab[~confirmed[lab]], cfg.legitimate_sample_size, rng)
+        rows = np.concatenate([fraud, legit, unl])
+        weight = np.concatenate(
+            [np.ones(len(fraud)), np.full(len(legit), weight_legit), np.full(len(unl), weight_unl)]
+        )
         order = np.argsort(rows, kind="stable")
         return rows[order], weight[order]
 
