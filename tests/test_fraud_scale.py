@@ -8,23 +8,13 @@ import dataclasses
 
 import numpy as np
 import pytest
+from fraud_configs import FAST
 from fraud_review import population_report, risk_table, truth_of
 
-from customer_ml.fraud.config import FraudConfig
 from customer_ml.fraud.flagging import choose_threshold
 from customer_ml.fraud.scorer import FraudScorer
-from customer_ml.segmentation.config import AutoencoderConfig
 from tools.demo_data import generate
 
-FAST = FraudConfig(
-    seed=7,
-    train_sample_size=20_000,
-    anomaly_sample_size=20_000,
-    supervised_max_iter=100,
-    isolation_forest_estimators=100,
-    n_bootstrap=50,
-    autoencoder=AutoencoderConfig(hidden=(32, 16), embedding_dim=6, batch_size=512, max_epochs=8, patience=3),
-)
 # Caps far below the data (3,000 customers, about 26,000 transactions), as 1,000,000 customers meet the
 # defaults: a third of the customers, a fifth of the transactions, a few hundred labelled-legitimate rows.
 SAMPLED = dataclasses.replace(
