@@ -8,12 +8,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 from sklearn.isotonic import IsotonicRegression
 from sklearn.metrics import precision_recall_curve
 
 from customer_ml.fraud.config import FraudConfig
-from customer_ml.fraud.inputs import float_time
+from customer_ml.fraud.inputs import customer_codes, float_time
 
 __all__ = [
     "TIE_BREAK",
@@ -143,9 +142,7 @@ def population_metrics(
     population. `table` may be a sample of whole customers standing for `n_population` transactions
     (flags per day are scaled up to it; the rates and the intervals are the sample's)."""
     flagged = score >= threshold
-    codes = np.asarray(
-        pc.dictionary_encode(pc.cast(table.column("customer_id"), pa.string())).combine_chunks().indices
-    )
+    codes = customer_codes(table)
     n_customers = int(codes.max()) + 1 if len(codes) else 0
     customer_flagged = np.bincount(codes, flagged.astype(float), n_customers) > 0
     ts = float_time(table)

@@ -143,6 +143,12 @@ def clean_labels(labels: pa.Table | None) -> pa.Table | None:
     return pa.table({"transaction_id": list(latest), "is_fraud": list(latest.values())})
 
 
+def customer_codes(table: pa.Table) -> np.ndarray:
+    """A code per row, one per distinct customer_id (in order of first appearance)."""
+    ids = pc.fill_null(pc.cast(table.column("customer_id"), pa.string()), "")
+    return np.asarray(pc.dictionary_encode(ids).combine_chunks().indices)
+
+
 def float_time(table: pa.Table) -> np.ndarray:
     """transacted_at as float seconds (NaN when null or absent), for ordering."""
     if "transacted_at" not in table.column_names:

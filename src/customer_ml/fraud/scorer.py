@@ -53,7 +53,6 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import torch
 from sklearn.ensemble import HistGradientBoostingClassifier, IsolationForest
 from sklearn.exceptions import NotFittedError
@@ -71,7 +70,14 @@ from customer_ml.fraud.flagging import (
     label_frequency,
     population_metrics,
 )
-from customer_ml.fraud.inputs import clean_labels, conform, float_time, join_labels, pick_catalog
+from customer_ml.fraud.inputs import (
+    clean_labels,
+    conform,
+    customer_codes,
+    float_time,
+    join_labels,
+    pick_catalog,
+)
 from customer_ml.fraud.reasons import customer_rollup, write_reasons
 from customer_ml.fraud.rules import rule_strengths
 from customer_ml.fraud.signals import Signals, logit, stack_inputs
@@ -96,12 +102,6 @@ def _weighted_sample(rows: np.ndarray, cap: int, rng: np.random.Generator) -> tu
     if len(rows) <= cap:
         return rows, 1.0
     return np.sort(rng.choice(rows, cap, replace=False)), len(rows) / cap
-
-
-def _customer_codes(table: pa.Table) -> np.ndarray:
-    """A code per row, one per distinct customer_id (in order of first appearance)."""
-    ids = pc.fill_null(pc.cast(table.column("customer_id"), pa.string()), "")
-    return np.asarray(pc.dictionary_encode(ids).combine_chunks().indices)
 
 
 @dataclass
@@ -312,7 +312,7 @@ class FraudScorer:
         transaction of a seeded sample of `population_sample_customers` customers; the held-out rows are
         the labelled ones and the sampled unlabelled ones, weighted up by the inverse sampling share."""
         cap = self._cfg.population_sample_customers
-        codes = _customer_codes(table)
+        codes = customer_codes(table)
         n_customers = int(codes.max()) + 1 if len(codes) else 0
         if n_customers <= cap:
             return np.arange(table.num_rows), split.holdout, np.ones(len(split.holdout))
