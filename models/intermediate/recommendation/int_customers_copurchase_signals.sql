@@ -23,8 +23,9 @@ final as (
         anchors.customer_id,
         items_copurchases.related_item_id as item_id,
         cast(sum({{ exact('items_copurchases.cosine') }}) as double) as copurchase_sum,
-        -- Ties go to the smaller item id, so the reason names the same anchor on every build.
-        first(anchors.item_id order by items_copurchases.cosine desc, anchors.item_id asc) as anchor_item_id
+        -- The most related anchor, ties to the smaller item id, so the reason names the same anchor on every
+        -- build (min_by of a unique key: an ordered first() buffered every row and ran out of memory).
+        min_by(anchors.item_id, row(-items_copurchases.cosine, anchors.item_id)) as anchor_item_id
     from anchors
     inner join items_copurchases
         on {{ same_keys('anchors', 'items_copurchases', ['snapshot_name', 'item_id']) }}

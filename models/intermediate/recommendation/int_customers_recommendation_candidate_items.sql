@@ -18,8 +18,8 @@ history as (
     select * from {{ ref('int_customers_recommendation_history') }}
 ),
 
-copurchase_signals as (
-    select * from {{ ref('int_customers_copurchase_signals') }}
+copurchase_candidates as (
+    select * from {{ ref('int_customers_copurchase_candidates') }}
 ),
 
 segments_item_shares as (
@@ -39,10 +39,6 @@ own_candidates as (
     {{ first_per_group(
         'history', customer_key, 'orders desc, last_bought_at desc, item_id asc', per_source
     ) }}
-),
-
-copurchase_candidates as (
-    {{ first_per_group('copurchase_signals', customer_key, 'copurchase_sum desc, item_id asc', per_source) }}
 ),
 
 segment_top_items as (
