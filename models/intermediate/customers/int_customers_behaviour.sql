@@ -33,7 +33,8 @@ per_customer as (
         customer_id,
         count(*) as events,
         -- Without session ids, a day of activity stands for a session.
-        count(distinct coalesce(session_id, cast(cast(occurred_at as date) as varchar))) as sessions,
+        count(distinct coalesce(session_id, cast(cast(occurred_at as date) as {{ text_type() }})))
+            as sessions,
         count(distinct cast(occurred_at as date)) as active_days,
         count(*) filter (where event_type = 'page_view') as page_views,
         count(*) filter (where event_type = 'search') as searches,
@@ -64,11 +65,12 @@ final as (
         {{ share_of(
             'least(customers.frequency, per_customer.add_to_carts)', 'per_customer.add_to_carts'
         ) }} as cart_to_purchase_rate,
-        customers.as_of_date - cast(per_customer.last_event_at as date) as days_since_last_event,
+        {{ days_between('customers.as_of_date', 'cast(per_customer.last_event_at as date)') }}
+            as days_since_last_event,
         case when customers.has_events_source then
             {{ balance(
                 'coalesce(per_customer.events_last_30_days, 0)',
-                'coalesce(per_customer.events_previous_90_days, 0) / 3.0'
+                divide('coalesce(per_customer.events_previous_90_days, 0)', '3.0')
             ) }}
         end as activity_trend
     from customers

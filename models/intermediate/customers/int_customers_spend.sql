@@ -26,9 +26,9 @@ purchase_gaps as (
     select
         as_of_date,
         customer_id,
-        purchase_date - lag(purchase_date) over (
+        {{ days_between('purchase_date', 'lag(purchase_date) over (
             partition by as_of_date, customer_id order by purchase_date
-        ) as gap_days
+        )') }} as gap_days
     from purchase_days
 ),
 
