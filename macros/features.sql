@@ -121,3 +121,36 @@
             order by {{ order_by }}
         ) <= {{ limit }}
 {%- endmacro %}
+
+{% macro as_of_periods() -%}
+    {#- The periods between consecutive as-of dates of int_as_of_dates, for models that aggregate their
+        rows once per period and let each snapshot add up the periods before its date (instead of reading
+        every row once per as-of date, as rows_as_of does): one row per as-of date, with its period
+        number (1 = the earliest date) and the as-of date before it (null for the first). Period p holds
+        the rows dated in [period_start_date, as_of_date). The as-of dates nest ('backtest' < 'training'
+        < 'current'), so the rows a snapshot sees are those of its period and every earlier one. -#}
+    select
+        snapshot_name,
+        as_of_date,
+        row_number() over (order by as_of_date) as period,
+        lag(as_of_date) over (order by as_of_date) as period_start_date
+    from {{ ref('int_as_of_dates') }}
+{%- endmacro %}
+
+{% macro in_period(time_expression, periods='periods') -%}
+    {#- Join condition: time_expression falls in the period of the `periods` row (see as_of_periods). -#}
+    {{ time_expression }} < {{ periods }}.as_of_date
+    and ({{ periods }}.period_start_date is null or {{ time_expression }} >= {{ periods }}.period_start_date)
+{%- endmacro %}
+
+{% macro snapshot_periods(periods='periods') -%}
+    {#- Which periods each snapshot adds up: one row per as-of date and period up to its own, so that a
+        model joins its per-period rows to snapshots on the period (an equality join, not a range one). -#}
+    select
+        {{ periods }}.snapshot_name,
+        {{ periods }}.as_of_date,
+        earlier.period
+    from {{ periods }}
+    inner join {{ periods }} as earlier
+        on {{ periods }}.period >= earlier.period
+{%- endmacro %}

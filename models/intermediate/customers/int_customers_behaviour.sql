@@ -2,6 +2,11 @@
     Behaviour from the events log of every customer with a transaction before each as-of date: sessions,
     active days, events by type, the view-to-cart-to-purchase funnel, recency and trend of activity.
     Null throughout when there is no events table; 0 for a customer without events when there is one.
+
+    Every event is read once: counted per customer and period between as-of dates (as_of_periods), each
+    snapshot adding up the periods before its date; a session counts from the period of its first event
+    (a day lies in one period). Only the events of the 120 days before each as-of date are read once per
+    date, for the trend.
 -#}
 with
 
@@ -23,32 +28,107 @@ customers as (
     from customers_rfm
 ),
 
-visible_events as (
-    {{ rows_as_of('events', 'occurred_at') }}
+periods as (
+    {{ as_of_periods() }}
 ),
 
-per_customer as (
+snapshot_periods as (
+    {{ snapshot_periods() }}
+),
+
+dated_events as (
     select
-        as_of_date,
-        customer_id,
-        count(*) as events,
+        events.customer_id,
+        events.occurred_at,
+        events.event_type,
         -- Without session ids, a day of activity stands for a session.
-        count(distinct coalesce(session_id, cast(cast(occurred_at as date) as {{ text_type() }})))
-            as sessions,
+        coalesce(events.session_id, cast(cast(events.occurred_at as date) as {{ text_type() }}))
+            as session_key,
+        periods.period
+    from events
+    inner join periods
+        on {{ in_period('events.occurred_at') }}
+),
+
+period_totals as (
+    select
+        customer_id,
+        period,
+        count(*) as events,
         count(distinct cast(occurred_at as date)) as active_days,
         count(*) filter (where event_type = 'page_view') as page_views,
         count(*) filter (where event_type = 'search') as searches,
         count(*) filter (where event_type = 'add_to_cart') as add_to_carts,
         count(*) filter (where event_type = 'login') as logins,
         count(*) filter (where event_type = 'support_ticket') as support_tickets,
-        max(occurred_at) as last_event_at,
-        count(*) filter (where occurred_at >= as_of_date - interval 30 day) as events_last_30_days,
-        count(*) filter (
-            where occurred_at >= as_of_date - interval 120 day
-            and occurred_at < as_of_date - interval 30 day
-        ) as events_previous_90_days
-    from visible_events
-    group by as_of_date, customer_id
+        max(occurred_at) as last_event_at
+    from dated_events
+    group by customer_id, period
+),
+
+session_first_periods as (
+    select
+        customer_id,
+        min(period) as first_period
+    from dated_events
+    group by customer_id, session_key
+),
+
+snapshot_sessions as (
+    select
+        snapshot_periods.as_of_date,
+        session_first_periods.customer_id,
+        count(*) as sessions
+    from session_first_periods
+    inner join snapshot_periods
+        on session_first_periods.first_period = snapshot_periods.period
+    group by snapshot_periods.as_of_date, session_first_periods.customer_id
+),
+
+recent_activity as (
+    select
+        periods.as_of_date,
+        events.customer_id,
+        count(*) filter (where events.occurred_at >= periods.as_of_date - interval 30 day)
+            as events_last_30_days,
+        count(*) filter (where events.occurred_at < periods.as_of_date - interval 30 day)
+            as events_previous_90_days
+    from events
+    inner join periods
+        on events.occurred_at < periods.as_of_date
+            and events.occurred_at >= periods.as_of_date - interval 120 day
+    group by periods.as_of_date, events.customer_id
+),
+
+snapshot_totals as (
+    select
+        snapshot_periods.as_of_date,
+        period_totals.customer_id,
+        cast(sum(period_totals.events) as bigint) as events,
+        cast(sum(period_totals.active_days) as bigint) as active_days,
+        cast(sum(period_totals.page_views) as bigint) as page_views,
+        cast(sum(period_totals.searches) as bigint) as searches,
+        cast(sum(period_totals.add_to_carts) as bigint) as add_to_carts,
+        cast(sum(period_totals.logins) as bigint) as logins,
+        cast(sum(period_totals.support_tickets) as bigint) as support_tickets,
+        max(period_totals.last_event_at) as last_event_at
+    from period_totals
+    inner join snapshot_periods
+        on period_totals.period = snapshot_periods.period
+    group by snapshot_periods.as_of_date, period_totals.customer_id
+),
+
+per_customer as (
+    select
+        snapshot_totals.*,
+        snapshot_sessions.sessions,
+        coalesce(recent_activity.events_last_30_days, 0) as events_last_30_days,
+        coalesce(recent_activity.events_previous_90_days, 0) as events_previous_90_days
+    from snapshot_totals
+    inner join snapshot_sessions
+        on {{ same_keys('snapshot_totals', 'snapshot_sessions', ['as_of_date', 'customer_id']) }}
+    left join recent_activity
+        on {{ same_keys('snapshot_totals', 'recent_activity', ['as_of_date', 'customer_id']) }}
 ),
 
 final as (

@@ -2,6 +2,9 @@
     Category mix of every customer with an order line before each as-of date: the share of their spend in
     each of the var top_categories most-bought categories (one column each, category_share_<category>),
     and how spread their spend is. Null without transaction_items and items tables.
+
+    Every line is read once: spend is summed per customer, category and period between as-of dates
+    (as_of_periods), each snapshot adding up the periods before its date.
 -#}
 {%- set categories = top_categories() %}
 -- depends_on: {{ ref('int_top_categories') }}
@@ -11,19 +14,37 @@ order_lines as (
     select * from {{ ref('int_order_lines') }}
 ),
 
-visible_lines as (
-    {{ rows_as_of('order_lines', 'transacted_at') }}
+periods as (
+    {{ as_of_periods() }}
+),
+
+snapshot_periods as (
+    {{ snapshot_periods() }}
+),
+
+period_spend as (
+    select
+        order_lines.customer_id,
+        order_lines.category,
+        periods.period,
+        sum(order_lines.line_amount) as spend
+    from order_lines
+    inner join periods
+        on {{ in_period('order_lines.transacted_at') }}
+    where order_lines.is_listed_item
+    group by order_lines.customer_id, order_lines.category, periods.period
 ),
 
 category_spend as (
     select
-        as_of_date,
-        customer_id,
-        category,
-        sum(line_amount) as spend
-    from visible_lines
-    where is_listed_item
-    group by as_of_date, customer_id, category
+        snapshot_periods.as_of_date,
+        period_spend.customer_id,
+        period_spend.category,
+        sum(period_spend.spend) as spend
+    from period_spend
+    inner join snapshot_periods
+        on period_spend.period = snapshot_periods.period
+    group by snapshot_periods.as_of_date, period_spend.customer_id, period_spend.category
 ),
 
 shares as (

@@ -1,6 +1,9 @@
 {#-
     Recency, frequency and monetary value of every customer with a transaction before each as-of date,
     scored 1 to 5 from ranks (tied customers always share a score) and named by the seed's rules.
+
+    Every transaction is read once: aggregated per customer and period between as-of dates
+    (as_of_periods), each snapshot adding up the periods before its date (a day lies in one period).
 -#}
 with
 
@@ -12,24 +15,49 @@ rfm_segment_rules as (
     select * from {{ ref('rfm_segment_rules') }}
 ),
 
-visible_transactions as (
-    {{ rows_as_of('transactions', 'transacted_at') }}
+periods as (
+    {{ as_of_periods() }}
+),
+
+snapshot_periods as (
+    {{ snapshot_periods() }}
+),
+
+period_totals as (
+    select
+        transactions.customer_id,
+        periods.period,
+        min(transactions.transacted_at) as first_transacted_at,
+        max(transactions.transacted_at) as last_transacted_at,
+        min(transactions.transacted_at) filter (where transactions.is_purchase) as first_purchase_at,
+        max(transactions.transacted_at) filter (where transactions.is_purchase) as last_purchase_at,
+        count(*) filter (where transactions.is_purchase) as orders,
+        count(distinct cast(transactions.transacted_at as date)) filter (where transactions.is_purchase)
+            as purchase_days,
+        sum(transactions.amount) filter (where transactions.is_purchase) as gross_revenue,
+        sum(transactions.amount) as net_revenue
+    from transactions
+    inner join periods
+        on {{ in_period('transactions.transacted_at') }}
+    group by transactions.customer_id, periods.period
 ),
 
 per_customer as (
     select
-        as_of_date,
-        customer_id,
-        min(transacted_at) as first_transacted_at,
-        max(transacted_at) as last_transacted_at,
-        min(transacted_at) filter (where is_purchase) as first_purchase_at,
-        max(transacted_at) filter (where is_purchase) as last_purchase_at,
-        count(*) filter (where is_purchase) as orders,
-        count(distinct cast(transacted_at as date)) filter (where is_purchase) as purchase_days,
-        coalesce(sum(amount) filter (where is_purchase), 0) as gross_revenue,
-        sum(amount) as net_revenue
-    from visible_transactions
-    group by as_of_date, customer_id
+        snapshot_periods.as_of_date,
+        period_totals.customer_id,
+        min(period_totals.first_transacted_at) as first_transacted_at,
+        max(period_totals.last_transacted_at) as last_transacted_at,
+        min(period_totals.first_purchase_at) as first_purchase_at,
+        max(period_totals.last_purchase_at) as last_purchase_at,
+        cast(sum(period_totals.orders) as bigint) as orders,
+        cast(sum(period_totals.purchase_days) as bigint) as purchase_days,
+        coalesce(sum(period_totals.gross_revenue), 0) as gross_revenue,
+        sum(period_totals.net_revenue) as net_revenue
+    from period_totals
+    inner join snapshot_periods
+        on period_totals.period = snapshot_periods.period
+    group by snapshot_periods.as_of_date, period_totals.customer_id
 ),
 
 measured as (

@@ -25,26 +25,19 @@ as_of_dates as (
 ),
 
 visible_transactions as (
-    select
-        transactions.transaction_id,
-        transactions.customer_id,
-        transactions.transacted_at,
-        transactions.amount,
-        transactions.status,
-        transactions.is_purchase,
-        transactions.payment_method,
-        transactions.channel,
-        transactions.device_id,
-        transactions.ip_country
+    select transactions.*
     from transactions
     inner join as_of_dates
         on transactions.transacted_at < as_of_dates.as_of_date
     where as_of_dates.is_current
 ),
 
+-- Each window below reads only the columns it needs and returns the transaction id with its features,
+-- joined back in final: a window holds every column of its input in memory while it sorts, and at
+-- 1,000,000 customers the wide rows pushed DuckDB past its memory limit.
 customer_history as (
     select
-        *,
+        transaction_id,
         count(*) over customer_last_hour as customer_transactions_last_hour,
         count(*) over customer_last_day as customer_transactions_last_day,
         count(*) over customer_last_week as customer_transactions_last_week,
@@ -90,8 +83,13 @@ customer_history as (
 ),
 
 customer_device_history as (
+    -- Transactions without a device have no device features (null in final).
     select
-        *,
+        transaction_id,
+        customer_id,
+        device_id,
+        transacted_at,
+        status,
         -- Earlier rows of this customer on this device; 0 on the first use.
         count(*) over (
             partition by customer_id, device_id
@@ -103,39 +101,38 @@ customer_device_history as (
             partition by device_id, customer_id
             order by transacted_at, transaction_id
         ) = 1 as is_first_row_of_customer_on_device
-    from customer_history
+    from visible_transactions
+    where device_id is not null
 ),
 
 device_history as (
     select
-        *,
-        count(*) over device_last_hour as device_transactions_last_hour_any,
-        count(*) over device_last_day as device_transactions_last_day_any,
-        count(*) filter (where is_first_row_of_customer_on_device) over device_until_now
-            as device_customers_any,
+        transaction_id,
+        prior_customer_device_transactions,
+        count(*) over device_last_hour as device_transactions_last_hour,
+        count(*) over device_last_day as device_transactions_last_day,
+        count(*) filter (where is_first_row_of_customer_on_device) over device_until_now as device_customers,
         -- Chargebacks on this device by any of its customers, dated before this row.
-        count(*) filter (where status = 'chargeback') over device_before as device_prior_chargebacks_any
+        count(*) filter (where status = 'chargeback') over device_before as device_prior_chargebacks
     from customer_device_history
-    -- Rows without a device each get a partition of their own (their device features are nulled in
-    -- final): one partition holding every store sale would be slow, and is meaningless.
     window
         device_last_hour as (
-            partition by device_id, case when device_id is null then transaction_id end
+            partition by device_id
             order by transacted_at
             range between interval 1 hour preceding and current row
         ),
         device_last_day as (
-            partition by device_id, case when device_id is null then transaction_id end
+            partition by device_id
             order by transacted_at
             range between interval 1 day preceding and current row
         ),
         device_until_now as (
-            partition by device_id, case when device_id is null then transaction_id end
+            partition by device_id
             order by transacted_at
             range between unbounded preceding and current row
         ),
         device_before as (
-            partition by device_id, case when device_id is null then transaction_id end
+            partition by device_id
             order by transacted_at
             range between unbounded preceding and current row exclude group
         )
@@ -143,53 +140,56 @@ device_history as (
 
 final as (
     select
-        device_history.transaction_id,
-        device_history.customer_id,
-        device_history.transacted_at,
-        device_history.amount,
-        device_history.status,
-        device_history.payment_method,
-        device_history.channel,
-        device_history.device_id,
-        device_history.ip_country,
-        device_history.customer_transactions_last_hour,
-        device_history.customer_transactions_last_day,
-        device_history.customer_purchase_amount_last_day,
-        device_history.customer_transactions_last_week,
-        device_history.customer_purchase_amount_last_week,
-        -- Without a device, the device features are null.
+        visible_transactions.transaction_id,
+        visible_transactions.customer_id,
+        visible_transactions.transacted_at,
+        visible_transactions.amount,
+        visible_transactions.status,
+        visible_transactions.payment_method,
+        visible_transactions.channel,
+        visible_transactions.device_id,
+        visible_transactions.ip_country,
+        customer_history.customer_transactions_last_hour,
+        customer_history.customer_transactions_last_day,
+        customer_history.customer_purchase_amount_last_day,
+        customer_history.customer_transactions_last_week,
+        customer_history.customer_purchase_amount_last_week,
+        -- Without a device, the device features are null (no row in device_history).
         {%- for feature in device_features %}
-        case when device_history.device_id is not null then device_history.{{ feature }}_any end
-            as {{ feature }},
+        device_history.{{ feature }},
         {%- endfor %}
         case
-            when device_history.is_purchase and device_history.prior_purchases >= 2
+            when visible_transactions.is_purchase and customer_history.prior_purchases >= 2
                 then
-                    (device_history.amount - device_history.prior_purchase_amount_mean)
-                    / nullif(device_history.prior_purchase_amount_stddev, 0)
+                    (visible_transactions.amount - customer_history.prior_purchase_amount_mean)
+                    / nullif(customer_history.prior_purchase_amount_stddev, 0)
         end as amount_zscore,
         case
-            when device_history.is_purchase
-                then device_history.amount / nullif(device_history.prior_purchase_amount_mean, 0)
+            when visible_transactions.is_purchase
+                then visible_transactions.amount / nullif(customer_history.prior_purchase_amount_mean, 0)
         end as amount_to_prior_mean,
         case
-            when device_history.device_id is not null
+            when visible_transactions.device_id is not null
                 then
                     device_history.prior_customer_device_transactions = 0
-                    and device_history.customer_prior_transactions > 0
+                    and customer_history.customer_prior_transactions > 0
         end as is_first_device_use,
-        device_history.ip_country != customers.country as is_foreign_ip,
-        cast(device_history.transacted_at as date) - cast(customers.signed_up_at as date)
+        visible_transactions.ip_country != customers.country as is_foreign_ip,
+        cast(visible_transactions.transacted_at as date) - cast(customers.signed_up_at as date)
             as days_since_signup,
-        device_history.customer_prior_transactions,
-        device_history.prior_purchases,
-        device_history.prior_refunds,
-        device_history.prior_chargebacks,
-        hour(device_history.transacted_at) as hour_of_day,
-        isodow(device_history.transacted_at) in (6, 7) as is_weekend
-    from device_history
+        customer_history.customer_prior_transactions,
+        customer_history.prior_purchases,
+        customer_history.prior_refunds,
+        customer_history.prior_chargebacks,
+        hour(visible_transactions.transacted_at) as hour_of_day,
+        isodow(visible_transactions.transacted_at) in (6, 7) as is_weekend
+    from visible_transactions
+    inner join customer_history
+        on visible_transactions.transaction_id = customer_history.transaction_id
+    left join device_history
+        on visible_transactions.transaction_id = device_history.transaction_id
     left join customers
-        on device_history.customer_id = customers.customer_id
+        on visible_transactions.customer_id = customers.customer_id
 )
 
 select * from final

@@ -1,0 +1,35 @@
+{#-
+    Items related to each recommender customer's recent items (var recommendation_anchor_items of them):
+    one row per snapshot, customer and related item, with the sum of the item's cosine relatedness to
+    those recent items and the recent item most related to it (the "often bought with" of the reason).
+-#}
+with
+
+history as (
+    select * from {{ ref('int_customers_recommendation_history') }}
+),
+
+items_copurchases as (
+    select * from {{ ref('int_items_copurchases') }}
+),
+
+anchors as (
+    {{ recent_items('history') }}
+),
+
+final as (
+    select
+        anchors.snapshot_name,
+        anchors.customer_id,
+        items_copurchases.related_item_id as item_id,
+        cast(sum({{ exact('items_copurchases.cosine') }}) as double) as copurchase_sum,
+        -- The most related anchor, ties to the smaller item id, so the reason names the same anchor on every
+        -- build (min_by of a unique key: an ordered first() buffered every row and ran out of memory).
+        min_by(anchors.item_id, row(-items_copurchases.cosine, anchors.item_id)) as anchor_item_id
+    from anchors
+    inner join items_copurchases
+        on {{ same_keys('anchors', 'items_copurchases', ['snapshot_name', 'item_id']) }}
+    group by anchors.snapshot_name, anchors.customer_id, items_copurchases.related_item_id
+)
+
+select * from final

@@ -1,0 +1,106 @@
+{#-
+    The items worth ranking for each recommender customer as of each date: one row per snapshot, customer
+    and candidate item. Five sources, var recommendation_candidates_per_source items from each but the
+    last: what the customer bought most (repeat purchases), what is most related to their recent items
+    (co-purchase), what their segment buys, what everyone buys (the fallback), and the best seller of each
+    category the customer never bought in (so every new category has a candidate for the discovery slots).
+    int_customers_recommendation_candidates adds the signals.
+-#}
+{%- set per_source = var('recommendation_candidates_per_source') | int -%}
+{%- set customer_key = ['snapshot_name', 'customer_id'] -%}
+with
+
+population as (
+    select * from {{ ref('int_customers_recommendation_population') }}
+),
+
+history as (
+    select * from {{ ref('int_customers_recommendation_history') }}
+),
+
+copurchase_candidates as (
+    select * from {{ ref('int_customers_copurchase_candidates') }}
+),
+
+segments_item_shares as (
+    select * from {{ ref('int_segments_item_shares') }}
+),
+
+category_shares as (
+    select * from {{ ref('int_customers_category_shares') }}
+),
+
+items_statistics as (
+    select * from {{ ref('int_items_statistics') }}
+),
+
+-- The customer's most ordered items, the latest first among equals.
+own_candidates as (
+    {{ first_per_group(
+        'history', customer_key, 'orders desc, last_bought_at desc, item_id asc', per_source
+    ) }}
+),
+
+segment_top_items as (
+    {{ first_per_group(
+        'segments_item_shares', ['snapshot_name', 'segment_id'], 'segment_share desc, item_id asc', per_source
+    ) }}
+),
+
+segment_candidates as (
+    select
+        population.snapshot_name,
+        population.customer_id,
+        segment_top_items.item_id
+    from population
+    inner join segment_top_items
+        on {{ same_keys('population', 'segment_top_items', ['snapshot_name', 'segment_id']) }}
+),
+
+popular_candidates as (
+    select
+        population.snapshot_name,
+        population.customer_id,
+        items_statistics.item_id
+    from population
+    inner join items_statistics
+        on population.snapshot_name = items_statistics.snapshot_name
+    where items_statistics.popularity_rank <= {{ per_source }}
+),
+
+category_best_sellers as (
+    select
+        snapshot_name,
+        category,
+        item_id
+    from items_statistics
+    where rank_in_category = 1
+),
+
+new_category_candidates as (
+    -- The best seller of every category the customer never bought in.
+    select
+        population.snapshot_name,
+        population.customer_id,
+        category_best_sellers.item_id
+    from population
+    inner join category_best_sellers
+        on population.snapshot_name = category_best_sellers.snapshot_name
+    anti join category_shares
+        on {{ same_keys('population', 'category_shares', customer_key) }}
+            and category_best_sellers.category = category_shares.category
+),
+
+final as (
+    select * from own_candidates
+    union
+    select * from copurchase_candidates
+    union
+    select * from segment_candidates
+    union
+    select * from popular_candidates
+    union
+    select * from new_category_candidates
+)
+
+select * from final

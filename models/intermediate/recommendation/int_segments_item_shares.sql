@@ -1,0 +1,48 @@
+{#-
+    Share of each segment's customers who bought each item before each as-of date: one row per snapshot,
+    segment and item bought in it. Segments are today's at every snapshot; only purchases before each
+    snapshot are counted. The segment-affinity signal of the recommender.
+-#}
+with
+
+customers_item_history as (
+    select * from {{ ref('int_customers_item_history') }}
+),
+
+segment_assignments as (
+    select * from {{ ref('segmentation_model_assignments') }}
+),
+
+segment_history as (
+    select
+        customers_item_history.snapshot_name,
+        segment_assignments.segment_id,
+        customers_item_history.customer_id,
+        customers_item_history.item_id
+    from customers_item_history
+    inner join segment_assignments
+        on customers_item_history.customer_id = segment_assignments.customer_id
+),
+
+segment_sizes as (
+    select
+        snapshot_name,
+        segment_id,
+        count(distinct customer_id) as customers
+    from segment_history
+    group by snapshot_name, segment_id
+),
+
+final as (
+    select
+        segment_history.snapshot_name,
+        segment_history.segment_id,
+        segment_history.item_id,
+        count(*) / any_value(segment_sizes.customers) as segment_share
+    from segment_history
+    inner join segment_sizes
+        on {{ same_keys('segment_history', 'segment_sizes', ['snapshot_name', 'segment_id']) }}
+    group by segment_history.snapshot_name, segment_history.segment_id, segment_history.item_id
+)
+
+select * from final
