@@ -41,6 +41,7 @@ from customer_ml.segmentation.config import (
     SelectionConfig,
 )
 from customer_ml.segmentation.model import SegmentationModel
+from customer_ml.warehouse.arrow import current_snapshot
 from tests.e2e.dbt_runner import DBT, PROJECT_DIR, dbt_build
 from tools import demo_data
 
@@ -252,13 +253,23 @@ def test_scoring_maps_over_spark_partitions(tmp_path, monkeypatch):
         .getOrCreate()
     )
     try:
-        frame = spark.createDataFrame(table.to_pandas()).repartition(2)
+        frame = spark.createDataFrame(table).repartition(2)
         assert frame.rdd.getNumPartitions() == 2
         scored = score_spark(model, frame, table.slice(0, 8)).toArrow()
+        # The Python models' reader (customer_ml.warehouse.arrow) takes a Spark DataFrame as it takes a
+        # DuckDB relation: the current snapshot, in customer order, the same rows and values.
+        snapshots = pa.array(["current" if i % 3 else "training" for i in range(table.num_rows)])
+        dated = table.append_column("snapshot_name", snapshots).take(
+            pa.array(range(table.num_rows - 1, -1, -1))
+        )
+        from_spark = current_snapshot(spark.createDataFrame(dated).repartition(2))
     finally:
         spark.stop()
     order = pa.compute.sort_indices(scored, [("customer_id", "ascending")])
     _assert_same_scores(scored.take(order), whole)
+    from_duckdb = current_snapshot(con.from_arrow(dated))
+    assert from_duckdb.num_rows == 400
+    assert from_spark.to_pylist() == from_duckdb.to_pylist()
 
 
 def _assert_same_scores(scored: pa.Table, whole: pa.Table) -> None:

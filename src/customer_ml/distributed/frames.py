@@ -13,8 +13,6 @@ from typing import Any
 
 import pyarrow as pa
 
-from customer_ml.warehouse.arrow import to_arrow
-
 
 def engine_of(frame: Any) -> str:
     """'arrow', 'duckdb', 'spark' or 'pandas': the kind of frame (TypeError for anything else)."""
@@ -41,11 +39,31 @@ def to_table(frame: Any) -> pa.Table:
             return frame.read_all()
         return frame if isinstance(frame, pa.Table) else pa.Table.from_batches([frame])
     if engine == "duckdb":
-        return to_arrow(frame)
+        if hasattr(frame, "to_arrow_table"):  # DuckDB 1.4 and 2.x
+            return frame.to_arrow_table()
+        return frame.fetch_arrow_table()  # pragma: no cover - DuckDB releases before to_arrow_table
     if engine == "spark":
         # Spark 4 collects straight to Arrow; Spark 3.x through pandas (with Arrow enabled).
         return frame.toArrow() if hasattr(frame, "toArrow") else pa.Table.from_pandas(frame.toPandas())
     return pa.Table.from_pandas(frame, preserve_index=False)
+
+
+def sorted_by(frame: Any, columns: str) -> Any:
+    """The frame (DuckDB relation or Spark DataFrame) ordered by columns ("a, b"), still in its engine."""
+    if engine_of(frame) == "spark":
+        return frame.orderBy(*_names(columns))
+    return frame.order(columns)
+
+
+def selected(frame: Any, columns: str) -> Any:
+    """The frame's columns ("a, b") only, still in its engine."""
+    if engine_of(frame) == "spark":
+        return frame.select(*_names(columns))
+    return frame.select(columns)
+
+
+def _names(columns: str) -> list[str]:
+    return [name.strip() for name in columns.split(",")]
 
 
 def iter_batches(frame: Any, batch_size: int) -> Iterator[pa.Table]:
