@@ -8,8 +8,12 @@ evaluation models read it). Every table of the Spark build must hold the same co
 as DuckDB's: text, dates, timestamps and booleans equal, numbers within a relative 1e-9 (Spark adds
 doubles in its partitions' order, DuckDB in the order the models fix, so the last bits of a float sum
 may differ; every other figure is equal). Spark runs on two cores with two shuffle partitions; its
-tables and metastore live under the test's temporary folder. Measured: about 2 minutes on the 2-core
-machine (docs/scaling.md).
+tables and metastore live under the test's temporary folder.
+
+Beside it, on one local Spark session: a fitted segmentation model scores a Spark DataFrame over its
+partitions as one predict does, the Python models' reader takes a Spark DataFrame as it takes a DuckDB
+relation, and pyspark's TorchDistributor runs the data-parallel pretraining in two processes with one
+process's result. Measured: about 2.5 minutes for the module on the 2-core machine (docs/scaling.md).
 
 Run alone: pytest -m spark
 """
@@ -30,9 +34,13 @@ import pyarrow.compute  # noqa: F401 - pa.compute in the scoring test
 import pyarrow.parquet as pq
 import pytest
 from planted import make_planted
+from pyspark.ml.torch.distributor import TorchDistributor
 from pyspark.sql import SparkSession
 
+from customer_ml.distributed.ddp import fitted_autoencoder, train_from_environment
 from customer_ml.distributed.scoring import score_frame, score_spark
+from customer_ml.features.preprocessing import FeaturePreprocessor
+from customer_ml.nn.autoencoder import AdversarialAutoencoder
 from customer_ml.segmentation.config import (
     AutoencoderConfig,
     ClusteringConfig,
@@ -156,8 +164,8 @@ def _same_value(spark_value, duckdb_value) -> bool:
 
 
 def test_sql_layer_builds_on_spark_as_on_duckdb(small_raw_dir, tmp_path):
-    spark = spark_build(tmp_path / "spark_build", small_raw_dir)
-    assert spark.returncode == 0, (spark.stdout + spark.stderr)[-6000:]
+    spark_run = spark_build(tmp_path / "spark_build", small_raw_dir)
+    assert spark_run.returncode == 0, (spark_run.stdout + spark_run.stderr)[-6000:]
     duck = dbt_build(tmp_path / "duckdb_build", small_raw_dir, args=SELECTION)
     assert duck.returncode == 0, duck.output[-6000:]
 
@@ -224,7 +232,26 @@ def test_sql_layer_builds_on_spark_as_on_duckdb(small_raw_dir, tmp_path):
     assert str(con.execute(offset_row).fetchone()[0]) == "2026-01-05 21:30:00"
 
 
-def test_scoring_maps_over_spark_partitions(tmp_path, monkeypatch):
+@pytest.fixture(scope="module")
+def spark(tmp_path_factory):
+    """A local Spark session on two cores whose Python workers run this interpreter (it has the package,
+    torch and pyarrow)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PYSPARK_PYTHON", sys.executable)
+        session = (
+            SparkSession.builder.master("local[2]")
+            .config("spark.sql.shuffle.partitions", "2")
+            .config("spark.ui.enabled", "false")
+            .config("spark.sql.warehouse.dir", str(tmp_path_factory.mktemp("spark_session") / "warehouse"))
+            .getOrCreate()
+        )
+        try:
+            yield session
+        finally:
+            session.stop()
+
+
+def test_scoring_maps_over_spark_partitions(spark):
     """A fitted segmentation model scores a Spark DataFrame on its partitions (mapInArrow) and a DuckDB
     relation in batches, giving what one predict over the whole table gives: the same segments, and
     figures within float32 rounding (the encoder runs in float32 on batches of other sizes)."""
@@ -243,33 +270,39 @@ def test_scoring_maps_over_spark_partitions(tmp_path, monkeypatch):
     con = duckdb.connect()
     _assert_same_scores(score_frame(model, con.from_arrow(table), batch_size=128), whole)
 
-    # Spark's Python workers run this interpreter (it has the package, torch and pyarrow).
-    monkeypatch.setenv("PYSPARK_PYTHON", sys.executable)
-    spark = (
-        SparkSession.builder.master("local[2]")
-        .config("spark.sql.shuffle.partitions", "2")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.warehouse.dir", str(tmp_path / "warehouse"))
-        .getOrCreate()
-    )
-    try:
-        frame = spark.createDataFrame(table).repartition(2)
-        assert frame.rdd.getNumPartitions() == 2
-        scored = score_spark(model, frame, table.slice(0, 8)).toArrow()
-        # The Python models' reader (customer_ml.warehouse.arrow) takes a Spark DataFrame as it takes a
-        # DuckDB relation: the current snapshot, in customer order, the same rows and values.
-        snapshots = pa.array(["current" if i % 3 else "training" for i in range(table.num_rows)])
-        dated = table.append_column("snapshot_name", snapshots).take(
-            pa.array(range(table.num_rows - 1, -1, -1))
-        )
-        from_spark = current_snapshot(spark.createDataFrame(dated).repartition(2))
-    finally:
-        spark.stop()
+    frame = spark.createDataFrame(table).repartition(2)
+    assert frame.rdd.getNumPartitions() == 2
+    scored = score_spark(model, frame, table.slice(0, 8)).toArrow()
+    # The Python models' reader (customer_ml.warehouse.arrow) takes a Spark DataFrame as it takes a
+    # DuckDB relation: the current snapshot, in customer order, the same rows and values.
+    snapshots = pa.array(["current" if i % 3 else "training" for i in range(table.num_rows)])
+    dated = table.append_column("snapshot_name", snapshots).take(pa.array(range(table.num_rows - 1, -1, -1)))
+    from_spark = current_snapshot(spark.createDataFrame(dated).repartition(2))
     order = pa.compute.sort_indices(scored, [("customer_id", "ascending")])
     _assert_same_scores(scored.take(order), whole)
     from_duckdb = current_snapshot(con.from_arrow(dated))
     assert from_duckdb.num_rows == 400
     assert from_spark.to_pylist() == from_duckdb.to_pylist()
+
+
+def test_torch_distributor_trains_as_one_process(spark):
+    """pyspark's TorchDistributor (two local processes, gloo) runs the data-parallel pretraining
+    (customer_ml.distributed.ddp.train_from_environment) and gives one process's training, to rounding:
+    per-epoch losses within a relative 1e-4 and weights within 1e-4 (as tests/test_distributed.py)."""
+    table, catalog, _ = make_planted(n=600, k=3, seed=8)
+    X = FeaturePreprocessor().fit_transform(table, catalog)
+    config = AutoencoderConfig(hidden=(16, 8), embedding_dim=4, max_epochs=4, patience=50, batch_size=64)
+    result = TorchDistributor(num_processes=2, local_mode=True, use_gpu=False).run(
+        train_from_environment, X, config, 5
+    )
+    distributed = fitted_autoencoder(result, config, seed=5)
+    single = AdversarialAutoencoder(config, seed=5, device="cpu", threads=1).fit(X)
+    assert distributed.n_epochs_ == single.n_epochs_ == config.max_epochs
+    for one, two in zip(single.history_, distributed.history_, strict=True):
+        assert two["train_loss"] == pytest.approx(one["train_loss"], rel=1e-4)
+        assert two["val_loss"] == pytest.approx(one["val_loss"], rel=1e-4)
+    one_state, two_state = single.net_.state_dict(), distributed.net_.state_dict()
+    assert max(float((one_state[k] - two_state[k]).abs().max()) for k in one_state) <= 1e-4
 
 
 def _assert_same_scores(scored: pa.Table, whole: pa.Table) -> None:

@@ -264,6 +264,27 @@ def fit_autoencoder_ddp(
     return _from_result(result, cfg, seed, threads_per_process)
 
 
+def train_from_environment(
+    X: np.ndarray, config: AutoencoderConfig | None = None, seed: int = 0, backend: str = "gloo"
+) -> dict[str, Any] | None:
+    """One process's part of the training where a launcher set RANK, WORLD_SIZE, MASTER_ADDR and
+    MASTER_PORT (torchrun, or pyspark's TorchDistributor, which runs this function in each process):
+    rank 0 returns the weights and history (`fitted_autoencoder` makes the estimator), the others None."""
+    dist.init_process_group(backend)
+    try:
+        ae = _train(X, config or AutoencoderConfig(), seed, dist.get_rank(), dist.get_world_size(), print)
+        return _result(ae) if dist.get_rank() == 0 else None
+    finally:
+        dist.destroy_process_group()
+
+
+def fitted_autoencoder(
+    result: dict[str, Any], config: AutoencoderConfig | None = None, seed: int = 0, threads: int | None = 1
+) -> AdversarialAutoencoder:
+    """The fitted estimator from rank 0's result of train_from_environment."""
+    return _from_result(result, config or AutoencoderConfig(), seed, threads)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Command line for torchrun: every process reads the matrix, trains its shard, rank 0 writes the
     weights and history. torchrun --nnodes N --nproc-per-node P -m customer_ml.distributed.ddp ..."""
@@ -278,15 +299,11 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if "RANK" not in os.environ:
         parser.error("run under torchrun (it sets RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT)")
-    X = np.load(args.inputs)
-    cfg = AutoencoderConfig(max_epochs=args.max_epochs)
-    dist.init_process_group(args.backend)
-    try:
-        ae = _train(X, cfg, args.seed, dist.get_rank(), dist.get_world_size(), print)
-        if dist.get_rank() == 0:
-            torch.save(_result(ae), args.out)
-    finally:
-        dist.destroy_process_group()
+    result = train_from_environment(
+        np.load(args.inputs), AutoencoderConfig(max_epochs=args.max_epochs), args.seed, args.backend
+    )
+    if result is not None:
+        torch.save(result, args.out)
 
 
 if __name__ == "__main__":
