@@ -2,8 +2,9 @@
 
 The models take Arrow (`pa.Table`). A DuckDB relation, a Spark DataFrame, a pandas DataFrame, an Arrow
 record batch reader or table all come in through `to_table` (everything at once) or `iter_batches`
-(bounded memory: a relation or DataFrame larger than memory streams through in batches). Nothing here
-imports pyspark or pandas: a frame is recognised by what it can do.
+(a DuckDB relation larger than memory streams through in batches). `sorted_by` and `selected` order and
+pick columns inside the engine (DuckDB or Spark), before anything is fetched. Nothing here imports
+pyspark or pandas: a frame is recognised by the module of its type.
 """
 
 from __future__ import annotations
@@ -50,16 +51,23 @@ def to_table(frame: Any) -> pa.Table:
 
 def sorted_by(frame: Any, columns: str) -> Any:
     """The frame (DuckDB relation or Spark DataFrame) ordered by columns ("a, b"), still in its engine."""
-    if engine_of(frame) == "spark":
-        return frame.orderBy(*_names(columns))
-    return frame.order(columns)
+    engine = _query_engine(frame)
+    return frame.orderBy(*_names(columns)) if engine == "spark" else frame.order(columns)
 
 
 def selected(frame: Any, columns: str) -> Any:
-    """The frame's columns ("a, b") only, still in its engine."""
-    if engine_of(frame) == "spark":
-        return frame.select(*_names(columns))
-    return frame.select(columns)
+    """The frame's columns ("a, b") only, still in its engine (DuckDB relation or Spark DataFrame)."""
+    engine = _query_engine(frame)
+    return frame.select(*_names(columns)) if engine == "spark" else frame.select(columns)
+
+
+def _query_engine(frame: Any) -> str:
+    engine = engine_of(frame)
+    if engine not in ("duckdb", "spark"):
+        raise TypeError(
+            f"ordering and selecting need a DuckDB relation or a Spark DataFrame, not {engine} data"
+        )
+    return engine
 
 
 def _names(columns: str) -> list[str]:
