@@ -3,7 +3,8 @@
 `fit_autoencoder_ddp` trains what `AdversarialAutoencoder.fit` trains (the same network, objective,
 batches, validation split and early stopping) in `world_size` processes: each global batch is cut into
 one contiguous shard per process; each process runs the forward and backward pass of its shard, and DDP
-averages the gradients (gloo on CPU, nccl on GPUs). The step is the single-process step, not an
+averages the gradients (gloo: the training runs on CPUs here; GPUs would take nccl and a device per
+process, not written yet). The step is the single-process step, not an
 approximation of it:
 
 - the reconstruction and adversarial (FGSM) terms are sums over rows, so each process adds its rows'
@@ -295,7 +296,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-epochs", type=int, default=AutoencoderConfig.max_epochs)
-    parser.add_argument("--backend", default="gloo", help="gloo (CPU) or nccl (one GPU per process)")
+    parser.add_argument("--backend", default="gloo", help="the process group's backend (gloo: CPU tensors)")
     args = parser.parse_args(argv)
     if "RANK" not in os.environ:
         parser.error("run under torchrun (it sets RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT)")
