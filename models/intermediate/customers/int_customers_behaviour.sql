@@ -10,7 +10,7 @@
 -#}
 with
 
-events as (
+events as {{ not_materialized() }} (
     select * from {{ ref('stg_raw__events') }}
 ),
 
@@ -36,7 +36,7 @@ snapshot_periods as (
     {{ snapshot_periods() }}
 ),
 
-dated_events as (
+dated_events as {{ not_materialized() }} (
     select
         events.customer_id,
         events.occurred_at,

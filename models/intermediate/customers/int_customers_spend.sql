@@ -10,7 +10,7 @@
 -#}
 with
 
-transactions as (
+transactions as {{ not_materialized() }} (
     select * from {{ ref('stg_raw__transactions') }}
 ),
 
@@ -22,7 +22,7 @@ snapshot_periods as (
     {{ snapshot_periods() }}
 ),
 
-dated_transactions as (
+dated_transactions as {{ not_materialized() }} (
     select
         transactions.*,
         periods.period

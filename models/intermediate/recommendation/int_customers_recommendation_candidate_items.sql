@@ -10,7 +10,7 @@
 {%- set customer_key = ['snapshot_name', 'customer_id'] -%}
 with
 
-population as (
+population as {{ not_materialized() }} (
     select * from {{ ref('int_customers_recommendation_population') }}
 ),
 
@@ -30,7 +30,7 @@ category_shares as (
     select * from {{ ref('int_customers_category_shares') }}
 ),
 
-items_statistics as (
+items_statistics as {{ not_materialized() }} (
     select * from {{ ref('int_items_statistics') }}
 ),
 

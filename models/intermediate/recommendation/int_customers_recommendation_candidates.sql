@@ -20,19 +20,19 @@
 {%- set item_key = customer_key + ['item_id'] -%}
 with
 
-candidates as (
+candidates as {{ not_materialized() }} (
     select * from {{ ref('int_customers_recommendation_candidate_items') }}
 ),
 
-population as (
+population as {{ not_materialized() }} (
     select * from {{ ref('int_customers_recommendation_population') }}
 ),
 
-history as (
+history as {{ not_materialized() }} (
     select * from {{ ref('int_customers_recommendation_history') }}
 ),
 
-category_shares as (
+category_shares as {{ not_materialized() }} (
     select * from {{ ref('int_customers_category_shares') }}
 ),
 
@@ -44,15 +44,15 @@ segments_item_shares as (
     select * from {{ ref('int_segments_item_shares') }}
 ),
 
-customers_item_outcomes as (
+customers_item_outcomes as {{ not_materialized() }} (
     select * from {{ ref('int_customers_item_outcomes') }}
 ),
 
-items_statistics as (
+items_statistics as {{ not_materialized() }} (
     select * from {{ ref('int_items_statistics') }}
 ),
 
-as_of_dates as (
+as_of_dates as {{ not_materialized() }} (
     select * from {{ ref('int_as_of_dates') }}
 ),
 

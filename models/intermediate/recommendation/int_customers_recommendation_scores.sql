@@ -55,7 +55,7 @@
 {%- endfor -%}
 with
 
-candidates as (
+candidates as {{ not_materialized() }} (
     select * from {{ ref('int_customers_recommendation_candidates') }}
 ),
 
@@ -106,7 +106,7 @@ logits as (
 ),
 -- noqa: enable=LT02
 
-scored as (
+scored as {{ not_materialized() }} (
     select
         snapshot_name,
         customer_id,

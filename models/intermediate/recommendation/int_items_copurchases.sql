@@ -11,7 +11,7 @@ customers_item_history as (
     select * from {{ ref('int_customers_item_history') }}
 ),
 
-items_statistics as (
+items_statistics as {{ not_materialized() }} (
     select * from {{ ref('int_items_statistics') }}
 ),
 

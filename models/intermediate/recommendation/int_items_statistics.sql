@@ -4,7 +4,7 @@
 -#}
 with
 
-customers_item_history as (
+customers_item_history as {{ not_materialized() }} (
     select * from {{ ref('int_customers_item_history') }}
 ),
 

@@ -13,7 +13,7 @@ segment_assignments as (
     select * from {{ ref('segmentation_model_assignments') }}
 ),
 
-segment_history as (
+segment_history as {{ not_materialized() }} (
     select
         customers_item_history.snapshot_name,
         segment_assignments.segment_id,

@@ -24,7 +24,7 @@ as_of_dates as (
     select * from {{ ref('int_as_of_dates') }}
 ),
 
-visible_transactions as (
+visible_transactions as {{ not_materialized() }} (
     select transactions.*
     from transactions
     inner join as_of_dates
