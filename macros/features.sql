@@ -59,12 +59,15 @@
     {#- Sample standard deviation of an integer column from exact integer sums. DuckDB's stddev_samp
         merges per-thread partial states in whatever order threads finish, which changes the last bits
         between runs; features must be identical for the same data. -#}
-    sqrt(
+    {%- set numerator -%}
         greatest(
-            count({{ integer_expression }}) * sum(cast({{ integer_expression }} as hugeint) * {{ integer_expression }})
-            - sum(cast({{ integer_expression }} as hugeint)) * sum(cast({{ integer_expression }} as hugeint)),
+            count({{ integer_expression }}) * sum(cast({{ integer_expression }} as {{ wide_integer_type() }}) * {{ integer_expression }})
+            - sum(cast({{ integer_expression }} as {{ wide_integer_type() }})) * sum(cast({{ integer_expression }} as {{ wide_integer_type() }})),
             0
-        ) / nullif(count({{ integer_expression }}) * (count({{ integer_expression }}) - 1), 0)
+        )
+    {%- endset %}
+    sqrt(
+        {{ divide(numerator, 'nullif(count(' ~ integer_expression ~ ') * (count(' ~ integer_expression ~ ') - 1), 0)') }}
     )
 {%- endmacro %}
 

@@ -25,12 +25,15 @@
     hooks (not a model: it must outlive every build, failed ones included). The running build's row
     holds the serving and status paths, which ops.serving_publication reads from it. -#}
 {% macro build_log_relation() -%}
-    {{ return(api.Relation.create(database=target.database, schema=ops_schema(), identifier='build_log')) }}
+    {#- target.get: a Spark target has no database (build_status only builds on DuckDB). -#}
+    {{ return(api.Relation.create(database=target.get('database'), schema=ops_schema(), identifier='build_log')) }}
 {%- endmacro %}
 
 {#- Whether this invocation is a build worth logging (not `dbt test`, `dbt seed`, `dbt compile`...). -#}
 {% macro is_logged_build() -%}
-    {{ return(flags.WHICH in ['build', 'run']) }}
+    {#- The build log and the serving file are DuckDB files: a build on another engine (the spark target
+        of profiles.yml, docs/scaling.md) keeps neither. -#}
+    {{ return(flags.WHICH in ['build', 'run'] and target.type == 'duckdb') }}
 {%- endmacro %}
 
 {#- on-run-start: log this build as running, mark builds still 'running' as interrupted (DuckDB allows

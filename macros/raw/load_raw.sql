@@ -54,8 +54,8 @@
     {{ return(names[asked]) }}
 {% endmacro %}
 
-{% macro find_raw_file(table_name) %}
-    {#- Returns the path of <table>.parquet or <table>.csv in the raw folder, or none. -#}
+{% macro default__find_raw_file(table_name) %}
+    {#- find_raw_file() (macros/cross_db/raw_files.sql) on DuckDB: globs the raw folder. -#}
     {%- set folder = raw_data_folder().rstrip('/') -%}
     {%- for extension in ['parquet', 'csv'] -%}
         {%- set pattern = folder ~ '/' ~ table_name ~ '.' ~ extension -%}
@@ -118,7 +118,7 @@
 {% macro raw_file_columns(path) %}
     {#- The column names of a raw file (CSV: from its header; parquet: from its schema). -#}
     {%- if path.endswith('.parquet') -%}
-        {%- set described = run_query('describe select * from read_parquet(' ~ glob_literal(path) ~ ')') -%}
+        {%- set described = run_query('describe select * from ' ~ parquet_relation(path)) -%}
         {{ return(described.columns[0].values() | list) }}
     {%- endif -%}
     {{ return(raw_csv_header(path)['columns']) }}
@@ -127,13 +127,13 @@
 {% macro empty_raw_select(table_name, source_file=none) %}
     select
         {%- for column in raw_contract()[table_name]['columns'] %}
-        cast(null as varchar) as {{ column }},
+        cast(null as {{ text_type() }}) as {{ column }},
         {%- endfor %}
-        cast({{ sql_string(source_file) if source_file is not none else 'null' }} as varchar) as source_file,
+        cast({{ sql_string(source_file) if source_file is not none else 'null' }} as {{ text_type() }}) as source_file,
         cast(null as bigint) as source_row_number,
-        cast(null as varchar) as read_problem,
+        cast(null as {{ text_type() }}) as read_problem,
         cast(null as bigint) as source_line_number,
-        cast(null as varchar) as source_line
+        cast(null as {{ text_type() }}) as source_line
     where false
 {% endmacro %}
 
@@ -302,9 +302,9 @@
         followed by a comma. -#}
     {%- for column in raw_contract()[table_name]['columns'] %}
     {%- if column in present %}
-    cast({{ adapter.quote(column) }} as varchar) as {{ column }},
+    cast({{ adapter.quote(column) }} as {{ text_type() }}) as {{ column }},
     {%- else %}
-    cast(null as varchar) as {{ column }},
+    cast(null as {{ text_type() }}) as {{ column }},
     {%- endif %}
     {%- endfor %}
 {%- endmacro %}
@@ -335,11 +335,11 @@
                 {{ sql_string(path) }} as source_file,
                 {#- The reader's own row index, not row_number() over (): a window over a whole table
                     holds it in memory, and 22 M events at 1,000,000 customers ran out of DuckDB's 4 GB. -#}
-                file_row_number + 1 as source_row_number,
-                cast(null as varchar) as read_problem,
+                {{ parquet_row_index() }} + 1 as source_row_number,
+                cast(null as {{ text_type() }}) as read_problem,
                 cast(null as bigint) as source_line_number,
-                cast(null as varchar) as source_line
-            from read_parquet({{ glob_literal(path) }}, file_row_number = true)
+                cast(null as {{ text_type() }}) as source_line
+            from {{ parquet_relation(path, row_numbers=true) }}
         {%- endif -%}
     {%- endif -%}
 {% endmacro %}
@@ -352,8 +352,8 @@
     {{ return(column in raw_file_columns(path)) }}
 {% endmacro %}
 
-{% macro load_ground_truth(name, columns) %}
-    {#- The demo generator's ground truth (<raw folder>/_truth/<name>.parquet) when the raw folder has
+{% macro default__load_ground_truth(name, columns) %}
+    {#- load_ground_truth() (macros/cross_db/raw_files.sql) on DuckDB: the demo generator's ground truth (<raw folder>/_truth/<name>.parquet) when the raw folder has
         it, else an empty select with the same columns (as text). Only evaluation models read it: the
         pipeline's features and models never do. -#}
     {%- set path = raw_data_folder().rstrip('/') ~ '/_truth/' ~ name ~ '.parquet' -%}
@@ -373,8 +373,8 @@
     {%- endif -%}
 {% endmacro %}
 
-{% macro drop_raw_read(table_name) -%}
-    {#- Post-hook of each base_raw__ model: frees the temporary tables load_raw filled for it (the scan
+{% macro default__drop_raw_read(table_name) -%}
+    {#- drop_raw_read() (macros/cross_db/raw_files.sql) on DuckDB: post-hook of each base_raw__ model: frees the temporary tables load_raw filled for it (the scan
         and its rejects), which would otherwise hold the whole file in memory until the connection
         closes at the end of the build. -#}
     drop table if exists temp.raw_read__{{ table_name }};

@@ -1,4 +1,8 @@
 {% macro parse_timestamp(column) -%}
+    {{ return(adapter.dispatch('parse_timestamp', 'customer_segmentation')(column)) }}
+{%- endmacro %}
+
+{% macro default__parse_timestamp(column) -%}
     {#- A raw timestamp text as a UTC timestamp, or null when it does not parse. Text with a time-zone
         offset or name after the time ('...T23:30:00+02:00', '...Z', '... Europe/Paris') is converted
         to UTC, whatever the session's TimeZone; text without one is taken as it stands (UTC wall time).

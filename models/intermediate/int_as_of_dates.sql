@@ -31,8 +31,11 @@ current_date_chosen as (
 
 snapshots as (
     select
-        unnest(['current', 'training', 'backtest']) as snapshot_name,
-        unnest([0, 1, 2]) as offset_horizons
+        snapshot_name,
+        offset_horizons
+    from (
+        values ('current', 0), ('training', 1), ('backtest', 2)
+    ) as snapshot_values (snapshot_name, offset_horizons)
 ),
 
 final as (

@@ -22,7 +22,7 @@ contract_tables as (
     {%- set raw_file = find_raw_file(table) if execute else none %}
     select
         '{{ table }}' as table_name,
-        cast({{ sql_string(raw_file) if raw_file is not none else 'null' }} as varchar) as raw_file
+        cast({{ sql_string(raw_file) if raw_file is not none else 'null' }} as {{ text_type() }}) as raw_file
     {%- if not loop.last %}
     union all
     {%- endif %}
@@ -53,10 +53,9 @@ reasons as (
 summarised as (
     select
         table_name,
-        string_agg(
-            rejection_reason || ': ' || rows_rejected, '; '
-            order by rows_rejected desc, rejection_reason asc
-        ) as rejection_summary
+        {{ ordered_string_agg(
+            "rejection_reason || ': ' || rows_rejected", "'; '", 'rows_rejected desc, rejection_reason asc'
+        ) }} as rejection_summary
     from reasons
     group by table_name
 ),

@@ -26,9 +26,15 @@ ranked as (
         category,
         spend,
         row_number() over (order by spend desc, category asc) as category_rank,
-        'category_share_' || trim(regexp_replace(lower(category), '[^a-z0-9]+', '_', 'g'), '_') as slug_name
+        'category_share_'
+        || {{ trim_characters(regexp_replace_all('lower(category)', "'[^a-z0-9]+'", "'_'"), "'_'") }}
+            as slug_name
     from category_spend
-    qualify category_rank <= {{ var('top_categories') | int }}
+),
+
+top_ranked as (
+    select * from ranked
+    where category_rank <= {{ var('top_categories') | int }}
 ),
 
 final as (
@@ -42,7 +48,7 @@ final as (
                 then slug_name || '_' || category_rank
             else slug_name
         end as feature_name
-    from ranked
+    from top_ranked
 )
 
 select * from final

@@ -19,7 +19,7 @@ aged as (
         customers.signed_up_at,
         case
             when customers.signed_up_at < as_of_dates.as_of_date
-                then as_of_dates.as_of_date - cast(customers.signed_up_at as date)
+                then {{ days_between('as_of_dates.as_of_date', 'cast(customers.signed_up_at as date)') }}
         end as signup_tenure_days,
         year(as_of_dates.as_of_date) - customers.birth_year as age_years,
         customers.country,

@@ -67,7 +67,8 @@ final as (
         {{ share_of('lines', 'orders_with_lines') }} as lines_per_order,
         {{ share_of('discounted_lines', 'priced_lines') }} as discounted_line_share,
         -- Clamped at 0: a line sold above list price is no negative discount on the others.
-        case when list_value > 0 then greatest(0, 1 - paid_value / list_value) end as average_discount
+        case when list_value > 0 then greatest(0, 1 - {{ divide('paid_value', 'list_value') }}) end
+            as average_discount
     from per_customer
 )
 

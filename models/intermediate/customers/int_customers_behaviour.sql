@@ -42,7 +42,8 @@ dated_events as {{ not_materialized() }} (
         events.occurred_at,
         events.event_type,
         -- Without session ids, a day of activity stands for a session.
-        coalesce(events.session_id, cast(cast(events.occurred_at as date) as varchar)) as session_key,
+        coalesce(events.session_id, cast(cast(events.occurred_at as date) as {{ text_type() }}))
+            as session_key,
         periods.period
     from events
     inner join periods
@@ -144,11 +145,12 @@ final as (
         {{ share_of(
             'least(customers.frequency, per_customer.add_to_carts)', 'per_customer.add_to_carts'
         ) }} as cart_to_purchase_rate,
-        customers.as_of_date - cast(per_customer.last_event_at as date) as days_since_last_event,
+        {{ days_between('customers.as_of_date', 'cast(per_customer.last_event_at as date)') }}
+            as days_since_last_event,
         case when customers.has_events_source then
             {{ balance(
                 'coalesce(per_customer.events_last_30_days, 0)',
-                'coalesce(per_customer.events_previous_90_days, 0) / 3.0'
+                divide('coalesce(per_customer.events_previous_90_days, 0)', '3.0')
             ) }}
         end as activity_trend
     from customers

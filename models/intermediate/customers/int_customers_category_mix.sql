@@ -68,7 +68,9 @@ final as (
         -- Shannon entropy of the spend shares, in nats: 0 = one category only (0 - x, not -x, so it is
         -- never -0). Summed in category order, so the result is identical run after run.
         coalesce(
-            0 - sum(spend_share * ln(spend_share) order by category) filter (where spend_share > 0), 0
+            0 - {{ sum_in_order('spend_share * ln(spend_share)', 'category') }}
+            filter (where spend_share > 0),
+            0
         ) as category_entropy
     from shares
     group by as_of_date, customer_id

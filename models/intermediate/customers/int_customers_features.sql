@@ -59,12 +59,12 @@ final as (
         customers_rfm.f_score,
         customers_rfm.m_score,
         customers_rfm.rfm_segment,
-        customers_spend.* exclude (as_of_date, customer_id),  -- noqa: RF02
-        customers_behaviour.* exclude (as_of_date, customer_id),  -- noqa: RF02
-        customers_category_mix.* exclude (as_of_date, customer_id),  -- noqa: RF02
-        customers_basket.* exclude (as_of_date, customer_id),  -- noqa: RF02
-        customers_attributes.* exclude (as_of_date, customer_id),  -- noqa: RF02
-        customers_social.* exclude (as_of_date, customer_id)  -- noqa: RF02
+        {{ star_except('customers_spend', ['as_of_date', 'customer_id']) }},
+        {{ star_except('customers_behaviour', ['as_of_date', 'customer_id']) }},
+        {{ star_except('customers_category_mix', ['as_of_date', 'customer_id']) }},
+        {{ star_except('customers_basket', ['as_of_date', 'customer_id']) }},
+        {{ star_except('customers_attributes', ['as_of_date', 'customer_id']) }},
+        {{ star_except('customers_social', ['as_of_date', 'customer_id']) }}
     from customers_rfm
     inner join as_of_dates
         on customers_rfm.as_of_date = as_of_dates.as_of_date

@@ -66,14 +66,16 @@ measured as (
         customer_id,
         first_purchase_at,
         last_purchase_at,
-        as_of_date - cast(coalesce(last_purchase_at, last_transacted_at) as date) as recency_days,
-        as_of_date - cast(coalesce(first_purchase_at, first_transacted_at) as date) as tenure_days,
+        {{ days_between('as_of_date', 'cast(coalesce(last_purchase_at, last_transacted_at) as date)') }}
+            as recency_days,
+        {{ days_between('as_of_date', 'cast(coalesce(first_purchase_at, first_transacted_at) as date)') }}
+            as tenure_days,
         orders as frequency,
         purchase_days,
         greatest(net_revenue, 0) as monetary,
         gross_revenue,
         net_revenue,
-        case when orders > 0 then gross_revenue / orders end as average_order_value
+        case when orders > 0 then {{ divide('gross_revenue', 'orders') }} end as average_order_value
     from per_customer
 ),
 

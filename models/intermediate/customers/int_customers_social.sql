@@ -53,9 +53,11 @@ linked as (
         link_ends.*,
         others.monetary as other_monetary,
         others.recency_days > link_ends.horizon_days as is_other_lapsed,
-        -- A customer linked several ways (friends both ways, friend and referral) counts once in the means.
+        -- A customer linked several ways (friends both ways, friend and referral) counts once in the means
+        -- (every link to them carries the same figures; the order is there because Spark requires one).
         row_number() over (
             partition by link_ends.as_of_date, link_ends.customer_id, link_ends.other_customer_id
+            order by link_ends.relation, link_ends.is_outgoing
         ) = 1 as is_first_link_to_other
     from link_ends
     left join customers_rfm as others
@@ -75,7 +77,7 @@ per_customer as (
         count(distinct other_customer_id) as degree,
         sum(other_monetary) filter (where relation = 'referral' and is_outgoing)
             as referred_customers_revenue,
-        avg(other_monetary) filter (where is_first_link_to_other) as linked_customers_mean_spend,
+        {{ decimal_mean('other_monetary', 'is_first_link_to_other') }} as linked_customers_mean_spend,
         avg(cast(is_other_lapsed as double)) filter (where is_first_link_to_other)
             as linked_customers_lapse_rate
     from linked

@@ -153,9 +153,9 @@ purchase_gaps as (
     select
         customer_id,
         period,
-        purchase_date - lag(purchase_date) over (
+        {{ days_between('purchase_date', 'lag(purchase_date) over (
             partition by customer_id order by purchase_date
-        ) as gap_days
+        )') }} as gap_days
     from purchase_days
 ),
 
@@ -164,8 +164,8 @@ period_gaps as (
         customer_id,
         period,
         count(gap_days) as gaps,
-        sum(cast(gap_days as hugeint)) as gap_days_sum,
-        sum(cast(gap_days as hugeint) * gap_days) as gap_days_squares
+        sum(cast(gap_days as {{ wide_integer_type() }})) as gap_days_sum,
+        sum(cast(gap_days as {{ wide_integer_type() }}) * gap_days) as gap_days_squares
     from purchase_gaps
     where gap_days is not null
     group by customer_id, period
@@ -178,11 +178,11 @@ gap_statistics as (
         period_gaps.customer_id,
         cast(sum(period_gaps.gap_days_sum) as double) / sum(period_gaps.gaps) as interpurchase_days_mean,
         sqrt(
-            greatest(
-                sum(period_gaps.gaps) * sum(period_gaps.gap_days_squares)
-                - sum(period_gaps.gap_days_sum) * sum(period_gaps.gap_days_sum),
-                0
-            ) / nullif(sum(period_gaps.gaps) * (sum(period_gaps.gaps) - 1), 0)
+            {{ divide(
+                'greatest(sum(period_gaps.gaps) * sum(period_gaps.gap_days_squares)'
+                ~ ' - sum(period_gaps.gap_days_sum) * sum(period_gaps.gap_days_sum), 0)',
+                'nullif(sum(period_gaps.gaps) * (sum(period_gaps.gaps) - 1), 0)'
+            ) }}
         ) as interpurchase_days_std
     from period_gaps
     inner join snapshot_periods

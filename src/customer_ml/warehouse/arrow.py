@@ -1,7 +1,9 @@
 """Reading warehouse relations into Arrow, the one place that touches DuckDB's Python relation API.
 
 DuckDB 2.0 changed that API (`relation.arrow()` returns a record batch reader there); everything in the
-package and the dbt Python models goes through these helpers, which take a whole Arrow table.
+package and the dbt Python models goes through these helpers, which take a whole Arrow table. They take a
+Spark DataFrame (or pandas, or Arrow) as well, through customer_ml.distributed.frames, so the Python
+models read the same way where dbt hands them Spark DataFrames (docs/scaling.md).
 """
 
 from __future__ import annotations
@@ -10,29 +12,29 @@ from typing import Any
 
 import pyarrow as pa
 
+from customer_ml.distributed.frames import selected, sorted_by, to_table
+
 
 def to_arrow(relation: Any) -> pa.Table:
-    """A DuckDB relation as one Arrow table (works on DuckDB 1.x and 2.x)."""
-    if hasattr(relation, "to_arrow_table"):
-        return relation.to_arrow_table()
-    return relation.fetch_arrow_table()  # pragma: no cover - DuckDB releases before to_arrow_table
+    """A DuckDB relation (or a Spark or pandas DataFrame, or Arrow) as one Arrow table."""
+    return to_table(relation)
 
 
 def current_snapshot(features: Any, key: str = "customer_id") -> pa.Table:
     """The rows of a feature relation at the current as-of date, filtered in DuckDB, ordered by key."""
-    return to_arrow(features.filter("snapshot_name = 'current'").order(key))
+    return to_arrow(sorted_by(features.filter("snapshot_name = 'current'"), key))
 
 
 def purchase_log(transactions: Any) -> pa.Table:
     """customer_id, transacted_at, amount, is_purchase of a transactions relation, in a fixed order
     (numpy sums over it must not depend on the order DuckDB's threads happened to return rows in)."""
     columns = "customer_id, transacted_at, amount, is_purchase"
-    return to_arrow(transactions.order(f"{columns}, transaction_id").select(columns))
+    return to_arrow(selected(sorted_by(transactions, f"{columns}, transaction_id"), columns))
 
 
 def feature_catalog(catalog: Any) -> pa.Table:
     """The feature catalog in a fixed order (model inputs are laid out in this order)."""
-    return to_arrow(catalog.order("entity, feature_name"))
+    return to_arrow(sorted_by(catalog, "entity, feature_name"))
 
 
 def known_labels(labels: Any, as_of_date: Any) -> pa.Table:

@@ -1,0 +1,1 @@
+"""Scaling out: engine frames in (DuckDB, Spark, Arrow, pandas), batch scoring, data-parallel training."""

@@ -1,0 +1,315 @@
+"""The SQL layer built on Apache Spark (dbt-spark's session method, a local pyspark) and on DuckDB from the
+same raw files gives the same tables.
+
+The SQL layer is the selector `sql_layer` of selectors.yml: the seeds, staging, and the intermediate
+models up to int_customers_features (docs/scaling.md says why the rest stays on DuckDB). Both builds read
+one small fixture (300 customers, parquet, the demo generator's ground truth left out: only the DuckDB
+evaluation models read it). Every table of the Spark build must hold the same columns and the same rows
+as DuckDB's: text, dates, timestamps and booleans equal, numbers within a relative 1e-9 (Spark adds
+doubles in its partitions' order, DuckDB in the order the models fix, so the last bits of a float sum
+may differ; every other figure is equal). Spark runs on two cores with two shuffle partitions; its
+tables and metastore live under the test's temporary folder.
+
+Beside it, on one local Spark session: a fitted segmentation model scores a Spark DataFrame over its
+partitions as one predict does, the Python models' reader takes a Spark DataFrame as it takes a DuckDB
+relation, and pyspark's TorchDistributor runs the data-parallel pretraining in two processes with one
+process's result. Measured: about 2.5 minutes for the module on the 2-core machine (docs/scaling.md).
+
+Run alone: pytest -m spark
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute  # noqa: F401 - pa.compute in the scoring test
+import pyarrow.parquet as pq
+import pytest
+from planted import make_planted
+from pyspark.ml.torch.distributor import TorchDistributor
+from pyspark.sql import SparkSession
+
+from customer_ml.distributed.ddp import fitted_autoencoder, train_from_environment
+from customer_ml.distributed.scoring import score_frame, score_spark
+from customer_ml.features.preprocessing import FeaturePreprocessor
+from customer_ml.nn.autoencoder import AdversarialAutoencoder
+from customer_ml.segmentation.config import (
+    AutoencoderConfig,
+    ClusteringConfig,
+    DECConfig,
+    SegmentationConfig,
+    SelectionConfig,
+)
+from customer_ml.segmentation.model import SegmentationModel
+from customer_ml.warehouse.arrow import current_snapshot
+from tests.e2e.dbt_runner import DBT, PROJECT_DIR, dbt_build
+from tools import demo_data
+
+pytestmark = pytest.mark.spark
+
+SELECTION = ("--selector", "sql_layer", "--resource-type", "model", "--resource-type", "seed")
+RELATIVE_TOLERANCE = 1e-9
+# Models the selection must build on Spark (seeds and models; docs/scaling.md lists the layer).
+# Rows appended to the fixture's transactions (the first row, changed): one parses (a time-zone offset,
+# converted to UTC by both engines), the others are rejected with a reason, and the first row's own id
+# comes back as a duplicate.
+BAD_TRANSACTIONS = [
+    {"transaction_id": "offset-1", "transacted_at": "2026-01-05T23:30:00+02:00"},
+    {"transaction_id": "bad-amount", "amount": "ten"},
+    {"transaction_id": "bad-customer", "customer_id": " "},
+    {"transaction_id": "bad-date", "transacted_at": "not a date"},
+    {"transaction_id": "future", "transacted_at": "2999-01-01 00:00:00"},
+    {"transaction_id": "bad-status", "status": "lost in the post"},
+    {},
+]
+EXPECTED_TABLES = {
+    "staging.stg_raw__transactions",
+    "staging.transactions_rejected",
+    "staging.stg_raw__events",
+    "intermediate.int_as_of_dates",
+    "intermediate.int_top_categories",
+    "intermediate.int_customers_features",
+    "intermediate.int_feature_catalog",
+    "intermediate.int_raw_tables_counted",
+    "reference.feature_catalog",
+}
+
+
+@pytest.fixture(scope="module")
+def small_raw_dir(tmp_path_factory) -> Path:
+    """The demo data of 300 customers, with transactions as text and BAD_TRANSACTIONS appended."""
+    out = tmp_path_factory.mktemp("spark_raw")
+    demo_data.write(out, n_customers=300, seed=7, fmt="parquet")
+    shutil.rmtree(out / "_truth", ignore_errors=True)
+    transactions = pq.read_table(out / "transactions.parquet")
+    as_text = transactions.cast(
+        pa.schema([pa.field(name, pa.string()) for name in transactions.column_names])
+    )
+    first = as_text.slice(0, 1).to_pylist()[0]
+    bad = [{**first, **changes} for changes in BAD_TRANSACTIONS]
+    pq.write_table(
+        pa.concat_tables([as_text, pa.Table.from_pylist(bad, schema=as_text.schema)]),
+        out / "transactions.parquet",
+    )
+    return out
+
+
+def spark_build(work_dir: Path, raw_dir: Path) -> subprocess.CompletedProcess:
+    """`dbt build --target spark` of the SQL layer; tables under work_dir/spark/warehouse/<schema>.db."""
+    env = {
+        **os.environ,
+        "SEGMENTATION_SPARK_DIR": str(work_dir / "spark"),
+        "SEGMENTATION_SPARK_MASTER": "local[2]",
+        "SEGMENTATION_SPARK_SHUFFLE_PARTITIONS": "2",
+        "SEGMENTATION_SPARK_DRIVER_MEMORY": "1g",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    command = [
+        str(DBT),
+        "build",
+        "--target",
+        "spark",
+        "--project-dir",
+        str(PROJECT_DIR),
+        "--profiles-dir",
+        str(PROJECT_DIR),
+        "--target-path",
+        str(work_dir / "target"),
+        "--log-path",
+        str(work_dir / "logs"),
+        "--vars",
+        json.dumps({"raw_data_path": str(raw_dir)}),
+        *SELECTION,
+    ]
+    return subprocess.run(command, cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=900)
+
+
+def _rows(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str]) -> list[tuple]:
+    """The rows of relation with every column comparable across engines: timestamps as UTC text,
+    decimals and integers as doubles, sorted on every column."""
+    types = dict(
+        con.execute(f"select column_name, column_type from (describe select * from {relation})").fetchall()
+    )
+    selected = []
+    for column in columns:
+        kind = types[column].upper()
+        if "TIMESTAMP" in kind:
+            selected.append(f"strftime(cast(\"{column}\" as timestamp), '%Y-%m-%d %H:%M:%S.%f')")
+        elif kind.startswith(
+            ("DECIMAL", "HUGEINT", "BIGINT", "INTEGER", "SMALLINT", "TINYINT", "DOUBLE", "FLOAT")
+        ):
+            selected.append(f'cast("{column}" as double)')
+        elif kind == "DATE":
+            selected.append(f'cast("{column}" as varchar)')
+        else:
+            selected.append(f'"{column}"')
+    order = ", ".join(str(position + 1) for position in range(len(columns)))
+    return con.execute(f"select {', '.join(selected)} from {relation} order by {order}").fetchall()
+
+
+def _same_value(spark_value, duckdb_value) -> bool:
+    if isinstance(spark_value, float) and isinstance(duckdb_value, float):
+        if math.isnan(spark_value) or math.isnan(duckdb_value):
+            return math.isnan(spark_value) and math.isnan(duckdb_value)
+        return math.isclose(spark_value, duckdb_value, rel_tol=RELATIVE_TOLERANCE, abs_tol=1e-12)
+    return spark_value == duckdb_value
+
+
+def test_sql_layer_builds_on_spark_as_on_duckdb(small_raw_dir, tmp_path):
+    spark_run = spark_build(tmp_path / "spark_build", small_raw_dir)
+    assert spark_run.returncode == 0, (spark_run.stdout + spark_run.stderr)[-6000:]
+    duck = dbt_build(tmp_path / "duckdb_build", small_raw_dir, args=SELECTION)
+    assert duck.returncode == 0, duck.output[-6000:]
+
+    warehouse = tmp_path / "spark_build" / "spark" / "warehouse"
+    spark_tables = {
+        f"{schema_dir.name.removesuffix('.db')}.{table_dir.name}": table_dir
+        for schema_dir in warehouse.glob("*.db")
+        for table_dir in schema_dir.iterdir()
+    }
+    assert EXPECTED_TABLES <= set(spark_tables), sorted(EXPECTED_TABLES - set(spark_tables))
+
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")
+    con.execute(f"attach '{duck.database}' as duck (read_only)")
+    duckdb_tables = {
+        f"{schema}.{table}"
+        for schema, table in con.execute(
+            "select schema_name, table_name from duckdb_tables() where database_name = 'duck'"
+        ).fetchall()
+    }
+    assert set(spark_tables) <= duckdb_tables, sorted(set(spark_tables) - duckdb_tables)
+
+    differences = []
+    for name, table_dir in sorted(spark_tables.items()):
+        spark_relation = f"read_parquet('{table_dir}/*.parquet')"
+        duckdb_relation = f"duck.{name}"
+        spark_columns = [row[0] for row in con.execute(f"describe select * from {spark_relation}").fetchall()]
+        duckdb_columns = [
+            row[0] for row in con.execute(f"describe select * from {duckdb_relation}").fetchall()
+        ]
+        if spark_columns != duckdb_columns:
+            differences.append(f"{name}: columns {spark_columns} on Spark, {duckdb_columns} on DuckDB")
+            continue
+        spark_rows = _rows(con, spark_relation, spark_columns)
+        duckdb_rows = _rows(con, duckdb_relation, duckdb_columns)
+        if len(spark_rows) != len(duckdb_rows):
+            differences.append(f"{name}: {len(spark_rows)} rows on Spark, {len(duckdb_rows)} on DuckDB")
+            continue
+        for spark_row, duckdb_row in zip(spark_rows, duckdb_rows, strict=True):
+            unequal = [
+                f"{column}: {a!r} != {b!r}"
+                for column, a, b in zip(spark_columns, spark_row, duckdb_row, strict=True)
+                if not _same_value(a, b)
+            ]
+            if unequal:
+                differences.append(f"{name}: first differing row: {unequal[:4]}")
+                break
+    assert not differences, "\n".join(differences)
+
+    # Not a comparison of two empty builds: the fixture's customers reach the feature table, and the
+    # planted bad rows reach the rejects, on both engines.
+    features = con.execute(
+        "select count(*), count(distinct customer_id) from duck.intermediate.int_customers_features"
+    )
+    rows, customers = features.fetchone()
+    assert customers > 200 and rows > customers
+    rejected = con.execute(
+        "select rows_rejected from duck.intermediate.int_raw_tables_counted where table_name = 'transactions'"
+    ).fetchone()[0]
+    assert rejected == len(BAD_TRANSACTIONS) - 1
+    offset_row = (
+        "select transacted_at from duck.staging.stg_raw__transactions where transaction_id = 'offset-1'"
+    )
+    assert str(con.execute(offset_row).fetchone()[0]) == "2026-01-05 21:30:00"
+
+
+@pytest.fixture(scope="module")
+def spark(tmp_path_factory):
+    """A local Spark session on two cores whose Python workers run this interpreter (it has the package,
+    torch and pyarrow)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PYSPARK_PYTHON", sys.executable)
+        session = (
+            SparkSession.builder.master("local[2]")
+            .config("spark.sql.shuffle.partitions", "2")
+            .config("spark.ui.enabled", "false")
+            .config("spark.sql.warehouse.dir", str(tmp_path_factory.mktemp("spark_session") / "warehouse"))
+            .getOrCreate()
+        )
+        try:
+            yield session
+        finally:
+            session.stop()
+
+
+def test_scoring_maps_over_spark_partitions(spark):
+    """A fitted segmentation model scores a Spark DataFrame on its partitions (mapInArrow) and a DuckDB
+    relation in batches, giving what one predict over the whole table gives: the same segments, and
+    figures within float32 rounding (the encoder runs in float32 on batches of other sizes)."""
+    table, catalog, _ = make_planted(n=600, k=3, seed=4)
+    config = SegmentationConfig(
+        seed=1,
+        autoencoder=AutoencoderConfig(hidden=(16,), embedding_dim=4, max_epochs=3),
+        dec=DECConfig(max_epochs=2),
+        clustering=ClusteringConfig(k_min=3, k_max=3),
+        selection=SelectionConfig(n_bootstrap=2),
+        robustness_sample_size=200,
+    )
+    model = SegmentationModel(config).fit(table, catalog)
+    whole = model.predict(table)
+
+    con = duckdb.connect()
+    _assert_same_scores(score_frame(model, con.from_arrow(table), batch_size=128), whole)
+
+    frame = spark.createDataFrame(table).repartition(2)
+    assert frame.rdd.getNumPartitions() == 2
+    scored = score_spark(model, frame, table.slice(0, 8)).toArrow()
+    # The Python models' reader (customer_ml.warehouse.arrow) takes a Spark DataFrame as it takes a
+    # DuckDB relation: the current snapshot, in customer order, the same rows and values.
+    snapshots = pa.array(["current" if i % 3 else "training" for i in range(table.num_rows)])
+    dated = table.append_column("snapshot_name", snapshots).take(pa.array(range(table.num_rows - 1, -1, -1)))
+    from_spark = current_snapshot(spark.createDataFrame(dated).repartition(2))
+    order = pa.compute.sort_indices(scored, [("customer_id", "ascending")])
+    _assert_same_scores(scored.take(order), whole)
+    from_duckdb = current_snapshot(con.from_arrow(dated))
+    assert from_duckdb.num_rows == 400
+    assert from_spark.to_pylist() == from_duckdb.to_pylist()
+
+
+def test_torch_distributor_trains_as_one_process(spark):
+    """pyspark's TorchDistributor (two local processes, gloo) runs the data-parallel pretraining
+    (customer_ml.distributed.ddp.train_from_environment) and gives one process's training, to rounding:
+    per-epoch losses within a relative 1e-4 and weights within 1e-4 (as tests/test_distributed.py)."""
+    table, catalog, _ = make_planted(n=600, k=3, seed=8)
+    X = FeaturePreprocessor().fit_transform(table, catalog)
+    config = AutoencoderConfig(hidden=(16, 8), embedding_dim=4, max_epochs=4, patience=50, batch_size=64)
+    result = TorchDistributor(num_processes=2, local_mode=True, use_gpu=False).run(
+        train_from_environment, X, config, 5
+    )
+    distributed = fitted_autoencoder(result, config, seed=5)
+    single = AdversarialAutoencoder(config, seed=5, device="cpu", threads=1).fit(X)
+    assert distributed.n_epochs_ == single.n_epochs_ == config.max_epochs
+    for one, two in zip(single.history_, distributed.history_, strict=True):
+        assert two["train_loss"] == pytest.approx(one["train_loss"], rel=1e-4)
+        assert two["val_loss"] == pytest.approx(one["val_loss"], rel=1e-4)
+    one_state, two_state = single.net_.state_dict(), distributed.net_.state_dict()
+    assert max(float((one_state[k] - two_state[k]).abs().max()) for k in one_state) <= 1e-4
+
+
+def _assert_same_scores(scored: pa.Table, whole: pa.Table) -> None:
+    assert scored.column_names == whole.column_names
+    assert scored.column("customer_id").to_pylist() == whole.column("customer_id").to_pylist()
+    assert scored.column("segment_id").to_pylist() == whole.column("segment_id").to_pylist()
+    for name in ("segment_probability", "distance_to_centroid", "anomaly_score", "embedding_0"):
+        assert scored.column(name).to_pylist() == pytest.approx(
+            whole.column(name).to_pylist(), rel=1e-5, abs=1e-6
+        )
