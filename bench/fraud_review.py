@@ -48,8 +48,23 @@ def render_model(path: Path) -> str:
     if missing:
         raise RuntimeError(f"{path.name} calls {sorted(missing)}, which are not project macros")
     prelude = "".join(macro_file.read_text() for macro_file in sorted({defined[n] for n in called}))
-    template = jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(prelude + text)
-    return template.render(ref=lambda name: name)
+    environment = jinja2.Environment(undefined=jinja2.StrictUndefined)
+    # dbt's `return()` hands a macro's value back; rendered, that is the value's text.
+    environment.globals["return"] = lambda value: value
+    adapter = _DuckDBDispatch()
+    context = {"ref": lambda name: name, "adapter": adapter}
+    adapter.macros = environment.from_string(prelude).make_module(context)
+    return environment.from_string(prelude + text).render(context)
+
+
+class _DuckDBDispatch:
+    """`adapter.dispatch(name, package)` as dbt-duckdb resolves it: the macro's duckdb__ version, else its
+    default__ one (macros/cross_db/, macros/not_materialized.sql)."""
+
+    macros = None
+
+    def dispatch(self, name: str, package: str | None = None):
+        return getattr(self.macros, f"duckdb__{name}", None) or getattr(self.macros, f"default__{name}")
 
 
 def risk_table(transactions: pa.Table, customers: pa.Table | None = None) -> pa.Table:

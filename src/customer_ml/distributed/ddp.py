@@ -267,14 +267,17 @@ def fit_autoencoder_ddp(
 
 def train_from_environment(
     X: np.ndarray, config: AutoencoderConfig | None = None, seed: int = 0, backend: str = "gloo"
-) -> dict[str, Any] | None:
+) -> dict[str, Any]:
     """One process's part of the training where a launcher set RANK, WORLD_SIZE, MASTER_ADDR and
     MASTER_PORT (torchrun, or pyspark's TorchDistributor, which runs this function in each process):
-    rank 0 returns the weights and history (`fitted_autoencoder` makes the estimator), the others None."""
+    every process returns the weights and history (`fitted_autoencoder` makes the estimator). They are the
+    same in every process (DDP keeps the replicas in step; the losses are all-reduced), and every process
+    returns them because TorchDistributor's local mode keeps the output of whichever process writes it
+    last: a None from rank 1 written after rank 0's result was what the caller got."""
     dist.init_process_group(backend)
     try:
         ae = _train(X, config or AutoencoderConfig(), seed, dist.get_rank(), dist.get_world_size(), print)
-        return _result(ae) if dist.get_rank() == 0 else None
+        return _result(ae)
     finally:
         dist.destroy_process_group()
 
@@ -282,7 +285,7 @@ def train_from_environment(
 def fitted_autoencoder(
     result: dict[str, Any], config: AutoencoderConfig | None = None, seed: int = 0, threads: int | None = 1
 ) -> AdversarialAutoencoder:
-    """The fitted estimator from rank 0's result of train_from_environment."""
+    """The fitted estimator from a process's result of train_from_environment."""
     return _from_result(result, config or AutoencoderConfig(), seed, threads)
 
 
@@ -303,7 +306,7 @@ def main(argv: list[str] | None = None) -> None:
     result = train_from_environment(
         np.load(args.inputs), AutoencoderConfig(max_epochs=args.max_epochs), args.seed, args.backend
     )
-    if result is not None:
+    if int(os.environ["RANK"]) == 0:
         torch.save(result, args.out)
 
 
