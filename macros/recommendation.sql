@@ -9,3 +9,55 @@
         var('recommendation_anchor_items') | int,
     ) }}
 {%- endmacro %}
+
+{% macro recommendation_signal_groups() -%}
+    {#- The blend's signals of int_customers_recommendation_candidates, by the group that names the reason
+        (recommendation_model_blend_weights learns a weight for each signal). -#}
+    {{ return({
+        'own_history': ['bought_before', 'log_own_orders', 'own_recency', 'repeat_propensity'],
+        'category_habit': ['category_share'],
+        'copurchase': ['copurchase_score'],
+        'segment': ['segment_share'],
+        'popularity': ['global_share'],
+    }) }}
+{%- endmacro %}
+
+{% macro recommendation_discovery_signals() -%}
+    {#- The signals of the discovery blend (the chance a customer starts buying in a new category). -#}
+    {{ return([
+        'global_share', 'segment_share', 'copurchase_score', 'category_adoption_rate', 'category_transition',
+    ]) }}
+{%- endmacro %}
+
+{% macro recommendation_weights(blend_weights) -%}
+    {#- One row per snapshot the blends apply to, from recommendation_model_blend_weights (a relation or
+        CTE): the item blend's method and intercept, a column w_<signal> for each item signal and
+        dw_<signal> for each discovery signal, and the discovery intercept. -#}
+    select
+        applies_to_snapshot,
+        any_value(method) filter (where blend = 'item') as blend_method,
+        max(weight) filter (where blend = 'item' and signal = 'intercept') as intercept,
+        {%- for signals in recommendation_signal_groups().values() %}{% for signal in signals %}
+        max(weight) filter (where blend = 'item' and signal = '{{ signal }}') as w_{{ signal }},
+        {%- endfor %}{% endfor %}
+        {%- for signal in recommendation_discovery_signals() %}
+        max(weight) filter (where blend = 'discovery' and signal = '{{ signal }}') as dw_{{ signal }},
+        {%- endfor %}
+        max(weight) filter (where blend = 'discovery' and signal = 'intercept') as discovery_intercept
+    from {{ blend_weights }}
+    group by applies_to_snapshot
+{%- endmacro %}
+
+{% macro recommendation_contributions(weights='weights', candidates='candidates') -%}
+    {#- For each signal group, the SQL of its contribution to the item blend's logit: the sum of
+        weights.w_<signal> * candidates.<signal> over its signals. -#}
+    {%- set contributions = {} -%}
+    {%- for group, signals in recommendation_signal_groups().items() -%}
+        {%- set terms = [] -%}
+        {%- for signal in signals -%}
+            {%- do terms.append(weights ~ '.w_' ~ signal ~ ' * ' ~ candidates ~ '.' ~ signal) -%}
+        {%- endfor -%}
+        {%- do contributions.update({group: terms | join('\n        + ')}) -%}
+    {%- endfor -%}
+    {{ return(contributions) }}
+{%- endmacro %}

@@ -7,31 +7,9 @@
     model of its own so that the ranking sorts these narrow rows, not the candidates' every signal (at
     1,000,000 customers the single query ran out of DuckDB's memory).
 -#}
-{%- set groups = {
-    'own_history': ['bought_before', 'log_own_orders', 'own_recency', 'repeat_propensity'],
-    'category_habit': ['category_share'],
-    'copurchase': ['copurchase_score'],
-    'segment': ['segment_share'],
-    'popularity': ['global_share'],
-} -%}
-{%- set discovery_signals = [
-    'global_share', 'segment_share', 'copurchase_score', 'category_adoption_rate', 'category_transition',
-] -%}
-{%- set weight_columns = [] -%}
-{%- for signals in groups.values() -%}{%- for signal in signals -%}
-{%- do weight_columns.append(('item', signal, 'w_' ~ signal)) -%}
-{%- endfor -%}{%- endfor -%}
-{%- for signal in discovery_signals -%}
-{%- do weight_columns.append(('discovery', signal, 'dw_' ~ signal)) -%}
-{%- endfor -%}
-{%- set contribution_sql = {} -%}
-{%- for group, signals in groups.items() -%}
-{%- set terms = [] -%}
-{%- for signal in signals -%}
-{%- do terms.append('weights.w_' ~ signal ~ ' * candidates.' ~ signal) -%}
-{%- endfor -%}
-{%- do contribution_sql.update({group: terms | join('\n        + ')}) -%}
-{%- endfor -%}
+{%- set groups = recommendation_signal_groups() -%}
+{%- set discovery_signals = recommendation_discovery_signals() -%}
+{%- set contribution_sql = recommendation_contributions() -%}
 with
 
 candidates as (
@@ -43,21 +21,12 @@ blend_weights as (
 ),
 
 weights as (
-    select
-        applies_to_snapshot,
-        any_value(method) filter (where blend = 'item') as blend_method,
-        max(weight) filter (where blend = 'item' and signal = 'intercept') as intercept,
-        {%- for blend, signal, column in weight_columns %}
-        max(weight) filter (where blend = '{{ blend }}' and signal = '{{ signal }}') as {{ column }},
-        {%- endfor %}
-        max(weight) filter (where blend = 'discovery' and signal = 'intercept') as discovery_intercept
-    from blend_weights
-    group by applies_to_snapshot
+    {{ recommendation_weights('blend_weights') }}
 ),
 
 -- noqa: disable=LT02
 logits as (
-    -- Narrow rows (keys and what the ranking needs): the windows below sort every candidate.
+    -- Narrow rows (keys and what the ranking needs): the ranking and the discovery slots sort them all.
     select
         candidates.snapshot_name,
         candidates.customer_id,

@@ -11,13 +11,7 @@
     recommendation_discovery_rank positions stays; the others move into the last positions before it,
     pushing the rest down. 0 turns discovery off.
 -#}
-{%- set groups = {
-    'own_history': ['bought_before', 'log_own_orders', 'own_recency', 'repeat_propensity'],
-    'category_habit': ['category_share'],
-    'copurchase': ['copurchase_score'],
-    'segment': ['segment_share'],
-    'popularity': ['global_share'],
-} -%}
+{%- set groups = recommendation_signal_groups() -%}
 {#- When a group's signal is there for the item: only then can it be the reason. -#}
 {%- set present = {
     'own_history': 'bought_before = 1',
@@ -26,26 +20,9 @@
     'segment': 'segment_share > 0',
     'popularity': 'true',
 } -%}
-{%- set discovery_signals = [
-    'global_share', 'segment_share', 'copurchase_score', 'category_adoption_rate', 'category_transition',
-] -%}
-{%- set weight_columns = [] -%}
-{%- for signals in groups.values() -%}{%- for signal in signals -%}
-{%- do weight_columns.append(('item', signal, 'w_' ~ signal)) -%}
-{%- endfor -%}{%- endfor -%}
-{%- for signal in discovery_signals -%}
-{%- do weight_columns.append(('discovery', signal, 'dw_' ~ signal)) -%}
-{%- endfor -%}
 {%- set discovery_rank = var('recommendation_discovery_rank') | int -%}
 {%- set list_length = [10, var('recommendations_per_customer') | int] | max -%}
-{%- set contribution_sql = {} -%}
-{%- for group, signals in groups.items() -%}
-{%- set terms = [] -%}
-{%- for signal in signals -%}
-{%- do terms.append('weights.w_' ~ signal ~ ' * candidates.' ~ signal) -%}
-{%- endfor -%}
-{%- do contribution_sql.update({group: terms | join('\n        + ')}) -%}
-{%- endfor -%}
+{%- set contribution_sql = recommendation_contributions() -%}
 with
 
 scored as (
@@ -65,16 +42,7 @@ blend_weights as (
 ),
 
 weights as (
-    select
-        applies_to_snapshot,
-        any_value(method) filter (where blend = 'item') as blend_method,
-        max(weight) filter (where blend = 'item' and signal = 'intercept') as intercept,
-        {%- for blend, signal, column in weight_columns %}
-        max(weight) filter (where blend = '{{ blend }}' and signal = '{{ signal }}') as {{ column }},
-        {%- endfor %}
-        max(weight) filter (where blend = 'discovery' and signal = 'intercept') as discovery_intercept
-    from blend_weights
-    group by applies_to_snapshot
+    {{ recommendation_weights('blend_weights') }}
 ),
 
 naturally_ranked as (
