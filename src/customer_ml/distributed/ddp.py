@@ -25,7 +25,6 @@ with torchrun on one or more machines (`python -m customer_ml.distributed.ddp --
 from __future__ import annotations
 
 import argparse
-import copy
 import os
 import tempfile
 import time
@@ -42,6 +41,7 @@ from torch.nn.parallel import DistributedDataParallel
 from customer_ml.nn.autoencoder import (
     AdversarialAutoencoder,
     AutoencoderNet,
+    EarlyStopping,
     Progress,
     fgsm,
     info_nce,
@@ -134,7 +134,7 @@ def _train(
     )
     model = DistributedDataParallel(_ShardObjective(ae.net_, cfg, rank, world_size))
     opt = torch.optim.Adam(ae.net_.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
-    best, best_state, bad, reference = float("inf"), copy.deepcopy(ae.net_.state_dict()), 0, float("inf")
+    stopping = EarlyStopping(ae.net_, cfg)
     ae.history_ = []
     for epoch in range(1, cfg.max_epochs + 1):
         t0 = time.perf_counter()
@@ -169,19 +169,9 @@ def _train(
                 f"autoencoder epoch {epoch} ({world_size} processes): train_loss={rec['train_loss']:.5f} "
                 f"val_loss={val:.5f} seconds={rec['seconds']:.2f}"
             )
-        if val < best:
-            best, best_state = val, copy.deepcopy(ae.net_.state_dict())
-        if val < reference * (1.0 - cfg.min_delta):
-            reference, bad = val, 0
-        else:
-            bad += 1
-            if bad >= cfg.patience:
-                break
-    ae.net_.load_state_dict(best_state)
-    ae.net_.eval()
-    ae.best_val_loss_ = best
-    ae.n_epochs_ = len(ae.history_)
-    ae.stopped_early_ = ae.n_epochs_ < cfg.max_epochs
+        if stopping.should_stop(val):
+            break
+    stopping.finish(ae)
     return ae
 
 

@@ -115,6 +115,35 @@ def batch_size_for(n_rows: int, cfg: AutoencoderConfig) -> int:
     return max(cfg.batch_size, math.ceil(n_rows / cfg.max_batches_per_epoch))
 
 
+class EarlyStopping:
+    """Early stopping of the autoencoder's pretraining, for the single-process fit and the data-parallel one
+    (customer_ml.distributed.ddp): keeps the weights of the epoch with the lowest validation loss, and stops
+    after cfg.patience epochs without a relative improvement of cfg.min_delta."""
+
+    def __init__(self, net: nn.Module, cfg: AutoencoderConfig) -> None:
+        self.net, self.cfg = net, cfg
+        self.best, self.best_state = float("inf"), copy.deepcopy(net.state_dict())
+        self.reference, self.bad = float("inf"), 0
+
+    def should_stop(self, val: float) -> bool:
+        """Records an epoch's validation loss; true when training should stop."""
+        if val < self.best:
+            self.best, self.best_state = val, copy.deepcopy(self.net.state_dict())
+        if val < self.reference * (1.0 - self.cfg.min_delta):
+            self.reference, self.bad = val, 0
+            return False
+        self.bad += 1
+        return self.bad >= self.cfg.patience
+
+    def finish(self, ae: AdversarialAutoencoder) -> None:
+        """Restores the best epoch's weights into the fitted estimator and records how training ended."""
+        self.net.load_state_dict(self.best_state)
+        self.net.eval()
+        ae.best_val_loss_ = self.best
+        ae.n_epochs_ = len(ae.history_)
+        ae.stopped_early_ = ae.n_epochs_ < self.cfg.max_epochs
+
+
 class AdversarialAutoencoder:
     """Autoencoder trained on recon(x) + lambda * recon(FGSM(x) -> x), early-stopped on a validation split.
 
@@ -172,12 +201,7 @@ class AdversarialAutoencoder:
             self.n_features_in_, tuple(cfg.hidden), cfg.embedding_dim, cfg.contrastive_weight > 0
         ).to(self.device_)
         opt = torch.optim.Adam(self.net_.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
-        best, best_state, bad, reference = (
-            float("inf"),
-            copy.deepcopy(self.net_.state_dict()),
-            0,
-            float("inf"),
-        )
+        stopping = EarlyStopping(self.net_, cfg)
         self.history_: list[dict[str, float]] = []
         for epoch in range(1, cfg.max_epochs + 1):
             t0 = time.perf_counter()
@@ -214,19 +238,9 @@ class AdversarialAutoencoder:
                     f"adversarial_loss={rec['adversarial_loss']:.5f} val_loss={val:.5f} "
                     f"seconds={rec['seconds']:.2f}"
                 )
-            if val < best:
-                best, best_state = val, copy.deepcopy(self.net_.state_dict())
-            if val < reference * (1.0 - cfg.min_delta):
-                reference, bad = val, 0
-            else:
-                bad += 1
-                if bad >= cfg.patience:
-                    break
-        self.net_.load_state_dict(best_state)
-        self.net_.eval()
-        self.best_val_loss_ = best
-        self.n_epochs_ = len(self.history_)
-        self.stopped_early_ = self.n_epochs_ < cfg.max_epochs
+            if stopping.should_stop(val):
+                break
+        stopping.finish(self)
         return self
 
     def _contrastive(self, xb: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
