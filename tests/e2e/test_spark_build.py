@@ -20,9 +20,7 @@ Run alone: pytest -m spark
 
 from __future__ import annotations
 
-import json
 import math
-import os
 import shutil
 import subprocess
 import sys
@@ -50,7 +48,7 @@ from customer_ml.segmentation.config import (
 )
 from customer_ml.segmentation.model import SegmentationModel
 from customer_ml.warehouse.arrow import current_snapshot
-from tests.e2e.dbt_runner import DBT, PROJECT_DIR, dbt_build
+from tests.e2e.dbt_runner import PROJECT_DIR, _dbt_build_command, dbt_build
 from tools import demo_data
 
 pytestmark = pytest.mark.spark
@@ -104,31 +102,15 @@ def small_raw_dir(tmp_path_factory) -> Path:
 
 def spark_build(work_dir: Path, raw_dir: Path) -> subprocess.CompletedProcess:
     """`dbt build --target spark` of the SQL layer; tables under work_dir/spark/warehouse/<schema>.db."""
-    env = {
-        **os.environ,
-        "SEGMENTATION_SPARK_DIR": str(work_dir / "spark"),
-        "SEGMENTATION_SPARK_MASTER": "local[2]",
-        "SEGMENTATION_SPARK_SHUFFLE_PARTITIONS": "2",
-        "SEGMENTATION_SPARK_DRIVER_MEMORY": "1g",
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    }
-    command = [
-        str(DBT),
-        "build",
-        "--target",
-        "spark",
-        "--project-dir",
-        str(PROJECT_DIR),
-        "--profiles-dir",
-        str(PROJECT_DIR),
-        "--target-path",
-        str(work_dir / "target"),
-        "--log-path",
-        str(work_dir / "logs"),
-        "--vars",
-        json.dumps({"raw_data_path": str(raw_dir)}),
-        *SELECTION,
-    ]
+    command, env, _ = _dbt_build_command(work_dir, raw_dir, None, ("--target", "spark", *SELECTION))
+    env.update(
+        {
+            "SEGMENTATION_SPARK_DIR": str(work_dir / "spark"),
+            "SEGMENTATION_SPARK_MASTER": "local[2]",
+            "SEGMENTATION_SPARK_SHUFFLE_PARTITIONS": "2",
+            "SEGMENTATION_SPARK_DRIVER_MEMORY": "1g",
+        }
+    )
     return subprocess.run(command, cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=900)
 
 
