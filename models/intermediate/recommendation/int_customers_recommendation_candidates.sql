@@ -217,7 +217,8 @@ final as (
         items_statistics.category,
         population.segment_id,
         coalesce(history.orders, 0) as own_orders,
-        {{ days_between('as_of_dates.as_of_date', 'cast(history.last_bought_at as date)') }} as days_since_bought,
+        {{ days_between('as_of_dates.as_of_date', 'cast(history.last_bought_at as date)') }}
+            as days_since_bought,
         coalesce(category_shares.category_share, 0) as category_share,
         coalesce(copurchase_signals.copurchase_sum, 0) as copurchase_sum,
         copurchase_signals.anchor_item_id,

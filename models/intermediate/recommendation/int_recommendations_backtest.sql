@@ -7,6 +7,10 @@
     Item and category level, at 3 and 10: hit rate (share of customers with at least one hit), recall,
     NDCG; hits in categories new to the customer; catalogue coverage.
 -#}
+{%- set metric_names = [
+    'item_hit_rate', 'item_recall', 'item_ndcg', 'category_hit_rate', 'category_recall', 'category_ndcg',
+    'new_category_hit_rate', 'share_of_hits_in_new_categories', 'catalogue_coverage',
+] -%}
 with
 
 scores as (
@@ -30,6 +34,44 @@ past_candidates as (
     where snapshot_name = 'training'
 ),
 
+-- The baselines' lists: each a ranking of past_candidates, cut at 10 in lists.
+global_popularity_lists as (
+    select
+        'global_popularity' as model,
+        customer_id,
+        row_number() over (partition by customer_id order by global_share desc, item_id asc) as list_rank,
+        item_id,
+        category,
+        is_new_category
+    from past_candidates
+),
+
+segment_popularity_lists as (
+    select
+        'segment_popularity' as model,
+        customer_id,
+        row_number() over (partition by customer_id order by segment_share desc, item_id asc) as list_rank,
+        item_id,
+        category,
+        is_new_category
+    from past_candidates
+    where segment_share > 0
+),
+
+own_history_lists as (
+    select
+        'own_history' as model,
+        customer_id,
+        row_number() over (
+            partition by customer_id order by own_orders desc, days_since_bought asc, item_id asc
+        ) as list_rank,
+        item_id,
+        category,
+        is_new_category
+    from past_candidates
+    where bought_before = 1
+),
+
 lists as (
     select
         'recommender' as model,
@@ -41,44 +83,13 @@ lists as (
     from scores
     where snapshot_name = 'training' and recommendation_rank <= 10
     union all
-    select * from (
-        select
-            'global_popularity' as model,
-            customer_id,
-            row_number() over (partition by customer_id order by global_share desc, item_id asc) as list_rank,
-            item_id,
-            category,
-            is_new_category
-        from past_candidates
-    ) as global_popularity
+    select * from global_popularity_lists
     where list_rank <= 10
     union all
-    select * from (
-        select
-            'segment_popularity' as model,
-            customer_id,
-            row_number() over (partition by customer_id order by segment_share desc, item_id asc) as list_rank,
-            item_id,
-            category,
-            is_new_category
-        from past_candidates
-        where segment_share > 0
-    ) as segment_popularity
+    select * from segment_popularity_lists
     where list_rank <= 10
     union all
-    select * from (
-        select
-            'own_history' as model,
-            customer_id,
-            row_number() over (
-                partition by customer_id order by own_orders desc, days_since_bought asc, item_id asc
-            ) as list_rank,
-            item_id,
-            category,
-            is_new_category
-        from past_candidates
-        where bought_before = 1
-    ) as own_history
+    select * from own_history_lists
     where list_rank <= 10
 ),
 
@@ -128,7 +139,7 @@ cutoffs as (
 
 ranks as (
     select cast(rank_position as bigint) as rank_position
-    from (values {% for position in range(1, 11) %}({{ position }}){{ ', ' if not loop.last }}{% endfor %}) as rank_values (rank_position)
+    from (values (1), (2), (3), (4), (5), (6), (7), (8), (9), (10)) as rank_values (rank_position)
 ),
 
 ideal_gains as (
@@ -272,10 +283,6 @@ coverage as (
     group by lists.model, cutoffs.k
 ),
 
-{%- set metric_names = [
-    'item_hit_rate', 'item_recall', 'item_ndcg', 'category_hit_rate', 'category_recall', 'category_ndcg',
-    'new_category_hit_rate', 'share_of_hits_in_new_categories', 'catalogue_coverage',
-] %}
 metrics as (
     -- One row per metric of each model and cutoff.
     select
@@ -285,14 +292,18 @@ metrics as (
         metric_names.metric_name,
         case metric_names.metric_name
             {%- for metric_name in metric_names %}
-            when '{{ metric_name }}' then {{ 'coverage' if metric_name == 'catalogue_coverage' else 'averages' }}.{{ metric_name }}
+            when '{{ metric_name }}'
+                then {{ 'coverage' if metric_name == 'catalogue_coverage' else 'averages' }}.{{ metric_name }}
             {%- endfor %}
         end as value
     from averages
     left join coverage
         on averages.model = coverage.model and averages.k = coverage.k
     cross join (
-        values {% for metric_name in metric_names %}('{{ metric_name }}'){{ ', ' if not loop.last }}{% endfor %}
+        values
+        {%- for metric_name in metric_names %}
+        ('{{ metric_name }}'){{ ',' if not loop.last }}
+        {%- endfor %}
     ) as metric_names (metric_name)
 ),
 

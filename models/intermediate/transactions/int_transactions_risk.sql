@@ -84,8 +84,9 @@ final as (
                     and customer_history.customer_prior_transactions > 0
         end as is_first_device_use,
         visible_transactions.ip_country != customers.country as is_foreign_ip,
-        {{ days_between('cast(visible_transactions.transacted_at as date)', 'cast(customers.signed_up_at as date)') }}
-            as days_since_signup,
+        {{ days_between(
+            'cast(visible_transactions.transacted_at as date)', 'cast(customers.signed_up_at as date)'
+        ) }} as days_since_signup,
         customer_history.customer_prior_transactions,
         customer_history.prior_purchases,
         customer_history.prior_refunds,
