@@ -17,7 +17,7 @@ metastore live under the test's temporary folder. The Spark build enforces the m
 Beside it, on one local Spark session: a fitted segmentation model scores a Spark DataFrame over its
 partitions as one predict does, the Python models' reader takes a Spark DataFrame as it takes a DuckDB
 relation, and pyspark's TorchDistributor runs the data-parallel pretraining in two processes with one
-process's result. Measured: 7.5 minutes for the module on the 2-core machine at load 11-13 (docs/scaling.md).
+process's result. Measured: 7 minutes for the module on the 2-core machine at load 14-18 (docs/scaling.md).
 
 Run alone: pytest -m spark
 """
