@@ -7,15 +7,7 @@
 {#- No transaction_id column: derive a stable id from the row's values and position. -#}
 {%- set transaction_id_expression = "'row-' || md5(concat_ws('|', customer_id, transacted_at, amount, source_row_number))" -%}
 {%- endif %}
-with
-
-source as (
-    {{ load_raw('transactions') }}
-),
-
-parsed as (
-    select
-        *,
+{%- set parsed_columns -%}
         {{ transaction_id_expression }} as parsed_transaction_id,
         {{ text_value('customer_id') }} as parsed_customer_id,
         {{ parse_timestamp('transacted_at') }} as parsed_transacted_at,
@@ -30,11 +22,15 @@ parsed as (
         {{ text_value('device_id') }} as parsed_device_id,
         upper({{ text_value('ip_country') }}) as parsed_ip_country,
         lower({{ text_value('channel') }}) as parsed_channel
-    from source
+{%- endset %}
+with
+
+source as (
+    {{ load_raw('transactions') }}
 ),
 
 final as (
-    {{ validated_rows('parsed', [
+    {{ staged_rows('transactions', 'source', parsed_columns, [
         ('parsed_transaction_id is null', 'missing transaction_id'),
         ('parsed_customer_id is null', 'missing customer_id'),
     ] + timestamp_checks('transacted_at', 'parsed_transacted_at') + [
