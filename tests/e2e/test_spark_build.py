@@ -17,7 +17,8 @@ enforces the marts' contracts too (macros/cross_db/contracts.sql).
 Beside it, on one local Spark session: a fitted segmentation model scores a Spark DataFrame over its
 partitions as one predict does, the Python models' reader takes a Spark DataFrame as it takes a DuckDB
 relation, and pyspark's TorchDistributor runs the data-parallel pretraining in two processes with one
-process's result. Measured: 5-6.5 minutes for the module on the 2-core machine at load 13-16 (docs/scaling.md).
+process's result. Measured: 5-6.5 minutes for the module on the 2-core machine at load 13-16
+(docs/scaling.md).
 
 Run alone: pytest -m spark
 """
