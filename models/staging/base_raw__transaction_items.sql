@@ -2,11 +2,11 @@
 -- depends_on: {{ source('raw', 'transaction_items') }}
 {{ config(post_hook=drop_raw_read('transaction_items')) }}
 {%- set parsed_columns -%}
-        {{ text_value('transaction_id') }} as parsed_transaction_id,
-        {{ text_value('item_id') }} as parsed_item_id,
-        try_cast(trim(quantity) as integer) as parsed_quantity,
-        try_cast(trim(unit_price) as decimal(18, 2)) as parsed_unit_price,
-        {{ is_accepted_transaction(text_value('transaction_id')) }} as has_known_transaction
+{{ text_value('transaction_id') }} as parsed_transaction_id,
+{{ text_value('item_id') }} as parsed_item_id,
+try_cast(trim(quantity) as integer) as parsed_quantity,
+try_cast(trim(unit_price) as decimal(18, 2)) as parsed_unit_price,
+{{ is_accepted_transaction(text_value('transaction_id')) }} as has_known_transaction
 {%- endset %}
 with
 
