@@ -356,9 +356,9 @@ def test_fit_on_a_bounded_sample_equals_fit_on_that_sample(snap):
 
 
 def test_above_the_threshold_one_held_out_booster_is_calibrated_and_chosen(snap):
-    """Above holdout_above fit customers the churn model is one booster calibrated on a held-out share
+    """Above large_above fit customers the churn model is one booster calibrated on a held-out share
     (a third of the fold boosters to fit and to apply), chosen against the logistic model there."""
-    cfg = ChurnConfig(max_iter=60, learning_rate=0.2, holdout_above=1000)
+    cfg = ChurnConfig(max_iter=60, learning_rate=0.2, large_above=1000, large_learning_rate=0.2)
     feats, lapsed = snap["features"]["backtest"], _label(snap, "backtest", "lapsed")
     model = ChurnModel(cfg).fit(feats, lapsed, snap["catalog"])
     assert set(model.selection_) == {"gradient_boosting", "logistic", "blend"}
@@ -373,18 +373,18 @@ def test_above_the_threshold_one_held_out_booster_is_calibrated_and_chosen(snap)
     np.testing.assert_array_equal(risk, again)
 
 
-@pytest.mark.parametrize("holdout_above", [None, 1000])
-def test_a_chosen_recipe_refits_the_same_models(snap, holdout_above):
+@pytest.mark.parametrize("large_above", [None, 1000])
+def test_a_chosen_recipe_refits_the_same_models(snap, large_above):
     """The final models take the backtest's choices (churn method, value target, BG/NBD weight) and fit
     only those: given the choices a model made itself, the same data gives the same scores bit for bit."""
     feats = snap["features"]["backtest"]
     lapsed, revenue = _label(snap, "backtest", "lapsed"), _label(snap, "backtest", "future_revenue")
-    churn_cfg = ChurnConfig(max_iter=40, learning_rate=0.2, holdout_above=holdout_above)
+    churn_cfg = ChurnConfig(max_iter=40, learning_rate=0.2, large_above=large_above, large_learning_rate=0.2)
     auto = ChurnModel(churn_cfg).fit(feats, lapsed, snap["catalog"])
     chosen = ChurnModel(replace(churn_cfg, method=auto.method_)).fit(feats, lapsed, snap["catalog"])
     assert chosen.method_ == auto.method_ and chosen.selection_ == {}
     np.testing.assert_array_equal(chosen.churn_risk(feats), auto.churn_risk(feats))
-    value_cfg = ValueConfig(max_iter=40, learning_rate=0.2)
+    value_cfg = ValueConfig(max_iter=40, learning_rate=0.2, large_above=large_above, large_learning_rate=0.3)
     auto_value = ValueModel(value_cfg).fit(feats, revenue, snap["catalog"])
     recipe = replace(value_cfg, target=auto_value.target_, btyd_weight=auto_value.btyd_weight_)
     chosen_value = ValueModel(recipe).fit(feats, revenue, snap["catalog"])

@@ -245,11 +245,11 @@ def _apply_version(
     horizon = json.loads(version["config"])["btyd"]["horizon_days"]
     key_type = pa.int64()
     if isinstance(features, pa.Table):
-        features = snapshot(features, "current")
-        key_type = features.schema.field("customer_id").type
-        total_rows = features.num_rows
+        current = snapshot(features, "current")
+        key_type = current.schema.field("customer_id").type
+        total_rows = current.num_rows
         features = (
-            features.slice(start, APPLY_BATCH_ROWS) for start in range(0, total_rows, APPLY_BATCH_ROWS)
+            current.slice(start, APPLY_BATCH_ROWS) for start in range(0, total_rows, APPLY_BATCH_ROWS)
         )
     progress = Progress(say, "scoring", total_rows or 0)
     history = None
