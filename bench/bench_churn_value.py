@@ -2,7 +2,7 @@
 backtest it stores.
 
     PYTHONPATH=src .venv/bin/python bench/bench_churn_value.py WAREHOUSE.duckdb [--fit-customers N]
-        [--save-version FILE]
+        [--value-fit-customers N] [--save-version FILE]
     PYTHONPATH=src .venv/bin/python bench/bench_churn_value.py WAREHOUSE.duckdb --score FILE|stored
 
 The first form reads what `churn_value_model_versions` reads (the backtest and training snapshots of
@@ -28,7 +28,7 @@ import time
 import duckdb
 
 from customer_ml.registry import latest_version
-from customer_ml.value.churn import ChurnConfig
+from customer_ml.value.churn import ChurnConfig, ValueConfig
 from customer_ml.value.predictions import APPLY_BATCH_ROWS, KIND, apply_version, train_version
 from customer_ml.warehouse.arrow import (
     current_as_of_date,
@@ -58,7 +58,17 @@ def train(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> None:
     print(f"read: wall {time.perf_counter() - wall:.1f} s, CPU {cpu_seconds() - cpu:.1f} s")
     cap, horizon = args.fit_customers, args.horizon_days
     row = train_version(
-        features, outcomes, purchases, catalog, None, horizon, "benchmark", print, cap, as_of_date
+        features,
+        outcomes,
+        purchases,
+        catalog,
+        None,
+        horizon,
+        "benchmark",
+        print,
+        cap,
+        as_of_date,
+        max_value_fit_customers=args.value_fit_customers,
     )
     print(
         f"train_version (read included): wall {time.perf_counter() - wall:.1f} s, "
@@ -94,6 +104,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("warehouse")
     parser.add_argument("--fit-customers", type=int, default=ChurnConfig.max_fit_customers)
+    parser.add_argument("--value-fit-customers", type=int, default=ValueConfig.max_fit_customers)
     parser.add_argument("--horizon-days", type=int, default=90)
     parser.add_argument("--save-version", help="write the trained version row (pickle) to this file")
     parser.add_argument("--score", help="score with the version in this file ('stored': the warehouse's)")

@@ -2,7 +2,7 @@
 says so (no model, changed inputs, age, or when asked to)."""
 
 from customer_ml.registry import RetrainPolicy, empty_registry, model_inputs, retrain_step
-from customer_ml.value.predictions import KIND, train_version
+from customer_ml.value.predictions import KIND, fit_caps, train_version
 from customer_ml.warehouse.arrow import current_as_of_date, feature_catalog, purchase_log, snapshot_tables
 
 
@@ -24,8 +24,7 @@ def model(dbt, session):
     outcomes = snapshot_tables(dbt.ref("int_customers_outcomes"))
     purchases = purchase_log(dbt.ref("stg_raw__transactions"))
     horizon = int(dbt.config.meta_get("prediction_horizon_days"))
-    cap = dbt.config.meta_get("fit_customers")
-    cap = None if cap in (None, "", "None", "none", "null") else int(cap)
+    caps = fit_caps(dbt.config.meta_get("churn_fit_customers"), dbt.config.meta_get("value_fit_customers"))
     return train_version(
         features,
         outcomes,
@@ -35,6 +34,7 @@ def model(dbt, session):
         horizon,
         reason=decision.reason,
         say=say,
-        max_fit_customers=cap,
+        max_fit_customers=caps[0],
         as_of_date=as_of_date,
+        max_value_fit_customers=caps[1],
     )

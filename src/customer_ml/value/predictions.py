@@ -90,27 +90,29 @@ def _train_version(
     say: Say | None = None,
     max_fit_customers: int | None = ChurnConfig.max_fit_customers,
     as_of_date: Any = None,
+    max_value_fit_customers: int | None = ValueConfig.max_fit_customers,
 ) -> pa.Table:
     """Backtest, then fit churn and value models on the training snapshot: one registry row. `features`
     and `outcomes` are multi-snapshot tables or {snapshot name: table} (the 'current' snapshot may be left
     out when `as_of_date` is given: only its date is read). `say` receives progress lines (step done,
-    elapsed, estimate); the models are fitted on a seeded sample of at most `max_fit_customers` labelled
-    customers (None: all). The final models take the method, value target and BG/NBD weight that the
-    backtest chose (the same recipe one horizon earlier) instead of comparing the candidates again."""
+    elapsed, estimate); the churn model is fitted on a seeded sample of at most `max_fit_customers`
+    labelled customers, the value model on at most `max_value_fit_customers` (None: all). The final
+    models take the method, value target and BG/NBD weight that the backtest chose (the same recipe one
+    horizon earlier) instead of comparing the candidates again."""
     specs = model_inputs(catalog)
     churn_cfg = ChurnConfig(horizon_days=horizon_days, max_fit_customers=max_fit_customers)
-    value_cfg = ValueConfig(horizon_days=horizon_days, max_fit_customers=max_fit_customers)
+    value_cfg = ValueConfig(horizon_days=horizon_days, max_fit_customers=max_value_fit_customers)
     btyd_cfg = BTYDConfig(horizon_days=horizon_days)
     past, training, current = (snapshot(features, n) for n in ("backtest", "training", "current"))
     current_date = _date(current) if current.num_rows else as_of_date
     del features  # each snapshot is held once
     has_backtest = bool(past.num_rows and training.num_rows)
     progress = Progress(say, "training", 9 if has_backtest else 4, unit="steps", every_s=0)
-    sample = churn_cfg.max_fit_customers
+    caps = [cfg.max_fit_customers for cfg in (churn_cfg, value_cfg)]
     progress.update(
         0,
-        f"{training.num_rows:,} training and {past.num_rows:,} backtest customers; models fitted on "
-        + (f"at most {sample:,} of them" if sample is not None else "all of them"),
+        f"{training.num_rows:,} training and {past.num_rows:,} backtest customers; churn and value models "
+        "fitted on " + " and ".join("all of them" if cap is None else f"at most {cap:,}" for cap in caps),
     )
     log = PurchaseLog.of(transactions)
     # Each snapshot's BTYD scores are computed once: the backtest evaluates on the training snapshot that
@@ -185,6 +187,11 @@ def _train_version(
         metrics=metrics,
         weights=buffer.getvalue(),
     )
+
+
+def fit_caps(*values: Any) -> list[int | None]:
+    """The fit caps of the versions model's meta (text from dbt vars): a number, or None for null."""
+    return [None if value in (None, "", "None", "none", "null") else int(value) for value in values]
 
 
 def _backtest_choices(
