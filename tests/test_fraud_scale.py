@@ -84,6 +84,12 @@ def test_training_rows_keep_every_fraud_and_weigh_the_samples():
     assert fraud.sum() == 40 and np.all(weight[fraud] == 1.0)
     assert legit.sum() == 20 and weight[legit].sum() == pytest.approx(260)
     assert unlabelled.sum() == 50 and weight[unlabelled].sum() == pytest.approx(700)
+    # Beyond fraud_sample_size the confirmed fraud is sampled too, weighted up; the other samples stay.
+    capped = FraudScorer(dataclasses.replace(scorer._cfg, fraud_sample_size=25))
+    rows_c, weight_c = capped._training_rows(train, labelled, confirmed, np.random.default_rng(0))
+    fraud_c = confirmed[rows_c]
+    assert fraud_c.sum() == 25 and weight_c[fraud_c].sum() == pytest.approx(40)
+    assert np.array_equal(rows_c[~fraud_c], rows[~fraud])
 
 
 def test_alerts_per_day_count_the_whole_population():
