@@ -164,7 +164,11 @@ class FraudScorer:
         rng = np.random.default_rng(cfg.seed)
         table = conform(risk)
         n = table.num_rows
-        self.preprocessor_ = FeaturePreprocessor().fit(table, pick_catalog(catalog, table.column_names))
+        # The preprocessing's medians, quartiles and categories from at most preprocessing_sample_size
+        # rows (their own seeded sample, so the samples below are drawn as before).
+        stats_rows = _seeded_sample(n, cfg.preprocessing_sample_size, np.random.default_rng([cfg.seed, 1]))
+        stats = table if len(stats_rows) == n else table.take(pa.array(stats_rows))
+        self.preprocessor_ = FeaturePreprocessor().fit(stats, pick_catalog(catalog, table.column_names))
         self.feature_names_ = list(self.preprocessor_.feature_names_out_)
         # Every row set the fit reads is bounded (seeded samples, drawn in this order): the anomaly models'
         # sample, the supervised training set, the population sample and its held-out rows. Only those
