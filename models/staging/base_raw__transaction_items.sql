@@ -1,25 +1,22 @@
 {#- Every raw order line, parsed, with the reasons it cannot be used (null when it can). -#}
 -- depends_on: {{ source('raw', 'transaction_items') }}
 {{ config(post_hook=drop_raw_read('transaction_items')) }}
+{%- set parsed_columns -%}
+{{ text_value('transaction_id') }} as parsed_transaction_id,
+{{ text_value('item_id') }} as parsed_item_id,
+try_cast(trim(quantity) as integer) as parsed_quantity,
+try_cast(trim(unit_price) as decimal(18, 2)) as parsed_unit_price,
+{{ is_accepted_transaction(text_value('transaction_id')) }} as has_known_transaction
+{%- endset %}
 with
 
 source as (
     {{ load_raw('transaction_items') }}
 ),
 
-parsed as (
-    select
-        *,
-        {{ text_value('transaction_id') }} as parsed_transaction_id,
-        {{ text_value('item_id') }} as parsed_item_id,
-        try_cast(trim(quantity) as integer) as parsed_quantity,
-        try_cast(trim(unit_price) as decimal(18, 2)) as parsed_unit_price,
-        {{ is_accepted_transaction(text_value('transaction_id')) }} as has_known_transaction
-    from source
-),
-
 final as (
-    {{ validated_rows('parsed', [
+    {#- recheck: a line kept from the last build must still belong to an accepted transaction. -#}
+    {{ staged_rows('transaction_items', 'source', parsed_columns, [
         ('parsed_transaction_id is null', 'missing transaction_id'),
         ('parsed_item_id is null', 'missing item_id'),
         (is_blank('quantity'), 'missing quantity'),
@@ -30,7 +27,7 @@ final as (
         ('parsed_unit_price < 0', 'negative unit_price'),
         ('parsed_transaction_id is not null and not has_known_transaction',
          'orphan line: transaction_id not among accepted transactions'),
-    ]) }}
+    ], recheck=is_accepted_transaction('stored.parsed_transaction_id')) }}
 )
 
 select * from final

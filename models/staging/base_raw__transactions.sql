@@ -7,34 +7,30 @@
 {#- No transaction_id column: derive a stable id from the row's values and position. -#}
 {%- set transaction_id_expression = "'row-' || md5(concat_ws('|', customer_id, transacted_at, amount, source_row_number))" -%}
 {%- endif %}
+{%- set parsed_columns -%}
+{{ transaction_id_expression }} as parsed_transaction_id,
+{{ text_value('customer_id') }} as parsed_customer_id,
+{{ parse_timestamp('transacted_at') }} as parsed_transacted_at,
+try_cast(trim(amount) as decimal(18, 2)) as parsed_amount,
+try_cast(trim(quantity) as integer) as parsed_quantity,
+-- No status: completed, except that a negative amount is a refund (the contract's refund row).
+coalesce(
+    lower({{ text_value('status') }}),
+    case when try_cast(trim(amount) as decimal(18, 2)) < 0 then 'refunded' else 'completed' end
+) as parsed_status,
+lower({{ text_value('payment_method') }}) as parsed_payment_method,
+{{ text_value('device_id') }} as parsed_device_id,
+upper({{ text_value('ip_country') }}) as parsed_ip_country,
+lower({{ text_value('channel') }}) as parsed_channel
+{%- endset %}
 with
 
 source as (
     {{ load_raw('transactions') }}
 ),
 
-parsed as (
-    select
-        *,
-        {{ transaction_id_expression }} as parsed_transaction_id,
-        {{ text_value('customer_id') }} as parsed_customer_id,
-        {{ parse_timestamp('transacted_at') }} as parsed_transacted_at,
-        try_cast(trim(amount) as decimal(18, 2)) as parsed_amount,
-        try_cast(trim(quantity) as integer) as parsed_quantity,
-        -- No status: completed, except that a negative amount is a refund (the contract's refund row).
-        coalesce(
-            lower({{ text_value('status') }}),
-            case when try_cast(trim(amount) as decimal(18, 2)) < 0 then 'refunded' else 'completed' end
-        ) as parsed_status,
-        lower({{ text_value('payment_method') }}) as parsed_payment_method,
-        {{ text_value('device_id') }} as parsed_device_id,
-        upper({{ text_value('ip_country') }}) as parsed_ip_country,
-        lower({{ text_value('channel') }}) as parsed_channel
-    from source
-),
-
 final as (
-    {{ validated_rows('parsed', [
+    {{ staged_rows('transactions', 'source', parsed_columns, [
         ('parsed_transaction_id is null', 'missing transaction_id'),
         ('parsed_customer_id is null', 'missing customer_id'),
     ] + timestamp_checks('transacted_at', 'parsed_transacted_at') + [

@@ -10,8 +10,17 @@ from sklearn.cluster import KMeans
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import adjusted_rand_score, davies_bouldin_score, silhouette_score
 from sklearn.mixture import GaussianMixture
+from threadpoolctl import threadpool_limits
 
 from customer_ml.segmentation.config import ClusteringConfig
+
+
+def one_blas_thread() -> threadpool_limits:
+    """A context in which BLAS runs on one thread. A multi-threaded matrix product splits its rows
+    between the threads that are free, and a row at a split's edge is summed in another order, so the
+    last bits of a distance would depend on what else the process runs (dbt runs two Python models at
+    once): with one thread, the same rows give the same bits. The products here are small."""
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 def seeded_sample(n: int, size: int | None, seed: int) -> np.ndarray:
@@ -22,10 +31,11 @@ def seeded_sample(n: int, size: int | None, seed: int) -> np.ndarray:
 
 
 def squared_distances(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
-    """Squared Euclidean distances (n x k), computed in float64."""
+    """Squared Euclidean distances (n x k), computed in float64 (on one BLAS thread: one_blas_thread)."""
     X64 = np.asarray(X, dtype=np.float64)
     C64 = np.asarray(centers, dtype=np.float64)
-    d2 = (X64**2).sum(axis=1)[:, None] - 2.0 * X64 @ C64.T + (C64**2).sum(axis=1)[None, :]
+    with one_blas_thread():
+        d2 = (X64**2).sum(axis=1)[:, None] - 2.0 * X64 @ C64.T + (C64**2).sum(axis=1)[None, :]
     return np.maximum(d2, 0.0)
 
 
@@ -193,14 +203,16 @@ class SegmentClusterer:
         """Soft membership (n x k, rows sum to 1)."""
         self._check_fitted()
         if self.method_ == "gmm":
-            return self.gmm_.predict_proba(np.asarray(X, dtype=np.float64))
+            with one_blas_thread():
+                return self.gmm_.predict_proba(np.asarray(X, dtype=np.float64))
         return student_t_membership(squared_distances(X, self.cluster_centers_))
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Hard assignment: nearest centre (k-means) or most probable component (mixture)."""
         self._check_fitted()
         if self.method_ == "gmm":
-            return self.gmm_.predict(np.asarray(X, dtype=np.float64))
+            with one_blas_thread():
+                return self.gmm_.predict(np.asarray(X, dtype=np.float64))
         return squared_distances(X, self.cluster_centers_).argmin(axis=1)
 
     def to_state(self) -> dict[str, np.ndarray | str | int]:

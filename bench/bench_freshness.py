@@ -1,0 +1,153 @@
+"""A daily build against a full one: one more day of raw data, built with the stored models.
+
+Usage::
+
+    PYTHONPATH=src .venv/bin/python bench/bench_freshness.py --customers 100000 [--work DIR]
+
+For N customers: the demo data (as bench_scale.py generates it, reused when its manifest matches), cut
+into yesterday's and today's exports (tools/daily_export.py: today = yesterday's rows, then the last
+day's); yesterday built from scratch, models trained; its warehouse copied twice; today's export built
+into one copy as the daily build a scheduler runs (`dbt build`, default vars: staging validates the new
+and changed rows, the retrain policy decides whether to retrain) and into the other with
+`--full-refresh` (every row validated again; the same stored models). Prints each build's wall time, CPU
+seconds and peak memory (`/usr/bin/time -v`), its stages (bench_scale.STAGES, sums of node seconds), the
+daily build against the two full ones, what the retrain policy decided, and whether the daily and the
+full-refresh builds hold the same tables (the comparison of tests/e2e/test_freshness.py).
+"""
+
+from __future__ import annotations
+
+import _paths  # noqa: F401  (the repository root on sys.path, for tools.daily_export)
+
+# isort: split
+import argparse
+import json
+import os
+import shutil
+from pathlib import Path
+
+import duckdb
+from bench_scale import DBT, PROJECT_DIR, STAGES, generate, stage_of, time_v
+
+from tools import daily_export
+
+BUILD_TIME_COLUMNS = {"checked_at", "evaluated_at", "scored_at"}
+
+
+def build(raw: Path, out: Path, args: tuple[str, ...] = (), warehouse: Path | None = None) -> dict:
+    """`dbt build` of raw into out/warehouse.duckdb (a copy of `warehouse` when given)."""
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    if warehouse is not None:
+        shutil.copy(warehouse, out / "warehouse.duckdb")
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(PROJECT_DIR / "src"),
+        "SEGMENTATION_DB_PATH": str(out / "warehouse.duckdb"),
+    }
+    command = [
+        DBT,
+        "build",
+        "--vars",
+        json.dumps({"raw_data_path": str(raw)}),
+        "--target-path",
+        str(out / "target"),
+        "--log-path",
+        str(out / "logs"),
+        *args,
+    ]
+    wall, cpu, peak, rc = time_v(command, env, out / "build.log")
+    results = json.loads((out / "target" / "run_results.json").read_text())["results"]
+    stages: dict[str, float] = {}
+    for result in results:
+        if not result["unique_id"].startswith("exposure."):
+            stage = stage_of(result["unique_id"])
+            stages[stage] = stages.get(stage, 0.0) + float(result["execution_time"])
+    log = (out / "logs" / "dbt.log").read_text()
+    lines = log.splitlines()
+    decisions = sorted({line.split("] ", 1)[-1].strip() for line in lines if "training a new" in line})
+    revalidated = sum("validating the rows new or changed" in line for line in lines)
+    return {
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "peak_gib": peak,
+        "rc": rc,
+        "stages": stages,
+        "warehouse": out / "warehouse.duckdb",
+        "retrained": decisions,
+        "revalidated_tables": revalidated,
+    }
+
+
+def differing_tables(left: Path, right: Path) -> list[str]:
+    con = duckdb.connect()
+    con.execute(f"attach '{left}' as a (read_only)")
+    con.execute(f"attach '{right}' as b (read_only)")
+    tables = con.execute(
+        "select schema_name, table_name from duckdb_tables() where database_name = 'a'"
+        " and schema_name <> 'ops' order by all"
+    ).fetchall()
+    found = []
+    for schema, table in tables:
+        names = con.execute(
+            "select column_name from duckdb_columns() where database_name = 'a' and schema_name = ?"
+            " and table_name = ? order by column_index",
+            [schema, table],
+        ).fetchall()
+        listed = ", ".join(f'"{name}"' for (name,) in names if name not in BUILD_TIME_COLUMNS)
+        differing = con.execute(
+            f"select count(*) from ((select {listed} from a.{schema}.{table} except all"
+            f" select {listed} from b.{schema}.{table}) union all (select {listed} from b.{schema}.{table}"
+            f" except all select {listed} from a.{schema}.{table}))"
+        ).fetchone()[0]
+        if differing:
+            found.append(f"{schema}.{table} ({differing} rows)")
+    return found
+
+
+def report(name: str, result: dict) -> None:
+    print(
+        f"  {name}: {result['wall_s']:.0f} s wall, {result['cpu_s']:.0f} CPU s,"
+        f" peak {result['peak_gib']:.2f} GiB"
+        f" (exit {result['rc']}; staging tables validated incrementally: {result['revalidated_tables']})"
+    )
+    for stage, _ in STAGES:
+        if stage in result["stages"]:
+            print(f"      {stage:<26} {result['stages'][stage]:8.1f} node-s")
+    for line in result["retrained"]:
+        print(f"      retrain decision: {line}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--work", type=Path, default=Path("/tmp/segmentation_fresh"), help="scratch folder")
+    parser.add_argument("--seed", type=int, default=42)
+    args = parser.parse_args()
+    print(f"load average before: {os.getloadavg()[0]:.1f}")
+    raw = generate(args.customers, args.work, args.seed)
+    yesterday, today = args.work / f"yesterday_{args.customers}", args.work / f"today_{args.customers}"
+    for folder in (yesterday, today):
+        shutil.rmtree(folder, ignore_errors=True)
+    before, after = daily_export.split_folder(raw, yesterday, today)
+    print(f"  transactions: {before:,} yesterday, {after:,} today (+{after - before:,})")
+    first = build(yesterday, args.work / "fresh_yesterday")
+    report("yesterday, from scratch (models trained)", first)
+    daily = build(today, args.work / "fresh_daily", warehouse=first["warehouse"])
+    report("today, daily build", daily)
+    full = build(today, args.work / "fresh_full", ("--full-refresh",), warehouse=first["warehouse"])
+    report("today, --full-refresh (same stored models)", full)
+    print(
+        f"  daily / from scratch: {daily['wall_s'] / first['wall_s']:.2f} wall, "
+        f"{daily['cpu_s'] / first['cpu_s']:.2f} CPU; daily / full refresh: "
+        f"{daily['wall_s'] / full['wall_s']:.2f} wall, {daily['cpu_s'] / full['cpu_s']:.2f} CPU"
+    )
+    differing = differing_tables(daily["warehouse"], full["warehouse"])
+    verdict = "identical" if not differing else "DIFFER: " + ", ".join(differing)
+    print(f"  daily and full-refresh tables: {verdict}")
+    print(f"load average after: {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()

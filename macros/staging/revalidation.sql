@@ -1,0 +1,182 @@
+{#-
+    Staging that validates only what changed. A daily export of a raw table is yesterday's file with a
+    day of rows more: parsing and checking its millions of unchanged rows again gives the same answer.
+    staged_rows() builds a base_raw__ model from its raw rows, its parse expressions and its checks (the
+    validated_rows() rules), and, when the table it built last time still stands and was built by the
+    same rules, keeps its accepted rows that are still in the file unchanged and validates the rest:
+
+    - A raw row is the same row when its file, row number and every raw value (raw_row_hash over the
+      raw text, the reader's problem and line) are the same: a changed or moved row is a new row, a
+      removed one is gone, and a file from another folder is all new.
+    - Rejected rows are always validated again: a rejection can lapse (a timestamp no longer later than
+      the build; an order line whose transaction came in the new file).
+    - In a table with a key, an accepted row is validated again with every other row of its key when
+      any row of that key is new or rejected, so the dedupe rule (first usable row in file order) is
+      applied over all the key's rows, as a full build applies it.
+    - `recheck`: a condition on a stored row (its columns as the table holds them) that must still hold
+      for it to be kept (order lines: their transaction is still accepted).
+    - The rules are fingerprinted (column validation_fingerprint): the rendered parse expressions and
+      checks (build time and database name left out), the key and the recheck. A build whose
+      fingerprint differs from the stored one (a release that parses or checks differently) validates
+      every row. So does `dbt build --full-refresh`, var incremental_staging false, and any engine but
+      DuckDB.
+
+    A row is accepted or rejected by its own values, its key's earlier rows, the accepted transactions and
+    the build time, which only moves forward; so the table is the one a full build gives, row for row
+    (tests/e2e/test_freshness.py builds both and compares every mart).
+-#}
+
+{% macro staged_rows(table_name, source, parsed_columns, checks, key_columns=none, duplicate_reason=none,
+                     recheck=none) -%}
+    {%- set rules = (parsed_columns ~ rejection_reasons(checks) ~ (key_columns or []) | join(',')
+                     ~ (duplicate_reason or '') ~ (recheck or '')) | replace(build_started_at(), '')
+                     | replace(adapter.quote(this.database) ~ '.', '') -%}
+    {%- set fingerprint = local_md5(table_name ~ '|' ~ rules) -%}
+    {%- set reuse = staging_can_reuse(table_name, fingerprint) -%}
+    {%- if reuse %}
+    {{ log('Staging ' ~ table_name ~ ': validating the rows new or changed since the last build', info=true) }}
+    {%- endif %}
+    with
+
+    hashed as {{ not_materialized() }} (
+        select
+            *,
+            {{ raw_row_hash(table_name) }} as raw_row_hash
+        from {{ source }}
+    ),
+
+    parsed as {{ not_materialized() }} (
+        select
+            *,
+            {{ parsed_columns }},
+            {{ sql_string(fingerprint) }} as validation_fingerprint
+        from hashed
+    ),
+    {%- if reuse %}
+
+    stored as {{ not_materialized() }} (
+        select
+            *,
+            {{ raw_row_hash(table_name) }} as raw_row_hash
+        from {{ this }}
+    ),
+
+    unchanged as (
+        -- File rows held accepted, with the same values at the same place.
+        select stored.source_row_number
+        from stored
+        inner join hashed
+            on
+                stored.source_row_number = hashed.source_row_number
+                and stored.source_file = hashed.source_file
+                and stored.raw_row_hash = hashed.raw_row_hash
+        where stored.rejection_reason is null
+    ),
+    {%- if key_columns %}
+
+    changed_keys as (
+        -- Keys of the rows to validate: new, changed or rejected before.
+        select distinct
+            {%- for key in key_columns %}
+            parsed.{{ key }}{{ ',' if not loop.last }}
+            {%- endfor %}
+        from parsed
+        anti join unchanged
+            on parsed.source_row_number = unchanged.source_row_number
+    ),
+    {%- endif %}
+
+    kept as {{ not_materialized() }} (
+        select stored.* exclude (raw_row_hash)
+        from stored
+        semi join unchanged
+            on stored.source_row_number = unchanged.source_row_number
+        {%- if key_columns %}
+        anti join changed_keys
+            on {{ same_keys('stored', 'changed_keys', key_columns) }}
+        {%- endif %}
+        {%- if recheck %}
+        where {{ recheck }}
+        {%- endif %}
+    ),
+
+    to_validate as (
+        select parsed.* exclude (raw_row_hash)
+        from parsed
+        anti join kept
+            on parsed.source_row_number = kept.source_row_number
+    ),
+    {%- else %}
+
+    to_validate as (
+        select * exclude (raw_row_hash)
+        from parsed
+    ),
+    {%- endif %}
+
+    validated as (
+        {{ validated_rows('to_validate', checks, key_columns, duplicate_reason) | indent(8) }}
+    )
+
+    select * from validated
+    {%- if reuse %}
+    union all by name
+    select * from kept
+    {%- endif %}
+{%- endmacro %}
+
+{% macro raw_row_hash(table_name) -%}
+    {#- One value per raw row from everything read from the file: the contract columns as text, the file,
+        and, for a row the reader could not read, its problem and line. -#}
+    {{ return(adapter.dispatch('raw_row_hash', 'customer_segmentation')(table_name)) }}
+{%- endmacro %}
+
+{% macro default__raw_row_hash(table_name) -%}
+    hash(
+        {%- for column in raw_contract()[table_name]['columns'] %}
+        {{ column }},
+        {%- endfor %}
+        source_file,
+        read_problem,
+        source_line
+    )
+{%- endmacro %}
+
+{% macro spark__raw_row_hash(table_name) -%}
+    xxhash64(
+        {%- for column in raw_contract()[table_name]['columns'] %}
+        {{ column }},
+        {%- endfor %}
+        source_file,
+        read_problem,
+        source_line
+    )
+{%- endmacro %}
+
+{% macro staging_can_reuse(table_name, fingerprint) %}
+    {#- Whether the base_raw__ table standing now was built by these rules, so that its unchanged accepted
+        rows can be kept (see the top of this file). -#}
+    {{ return(adapter.dispatch('staging_can_reuse', 'customer_segmentation')(table_name, fingerprint)) }}
+{% endmacro %}
+
+{% macro default__staging_can_reuse(table_name, fingerprint) %}
+    {{ return(false) }}
+{% endmacro %}
+
+{% macro duckdb__staging_can_reuse(table_name, fingerprint) %}
+    {%- if not execute or flags.FULL_REFRESH or not var('incremental_staging', true) -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set stored = load_relation(this) -%}
+    {%- if stored is none -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set columns = adapter.get_columns_in_relation(stored) | map(attribute='name') | list -%}
+    {%- if 'validation_fingerprint' not in columns -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set counted = run_query(
+        'select count(*), count(*) filter (where validation_fingerprint = ' ~ sql_string(fingerprint) ~ ')'
+        ~ ' from ' ~ stored).rows[0] -%}
+    {{ return(counted[0] > 0 and counted[0] == counted[1]) }}
+{% endmacro %}

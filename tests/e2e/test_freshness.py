@@ -1,0 +1,126 @@
+"""A day more of raw data, built incrementally, gives the tables a full rebuild gives.
+
+Generated data (independent of the demo build's seed and size) is cut at its last day
+(tools/daily_export.py): the files of 'yesterday' hold every row dated before that day, and today's files
+are yesterday's with the last day's rows appended, as a daily export grows. Yesterday is built from
+scratch (models trained); its warehouse is copied twice and today's files are built into both copies with
+the stored models (`retrain: never`): once as a daily build does (staging validates only the new and
+changed rows), once with `--full-refresh` (every row validated again). Every table of the two must be the
+same, bit for bit, except the build's own log and times.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from tests.e2e.dbt_runner import dbt_build
+from tools import daily_export, demo_data
+
+# Columns that hold the moment of the build, not something computed from the data.
+BUILD_TIME_COLUMNS = {"checked_at", "evaluated_at", "scored_at"}
+REVALIDATING = "validating the rows new or changed since the last build"
+
+
+def _differences(left: Path, right: Path) -> list[str]:
+    con = duckdb.connect()
+    con.execute(f"attach '{left}' as a (read_only)")
+    con.execute(f"attach '{right}' as b (read_only)")
+    tables = con.execute(
+        "select schema_name, table_name from duckdb_tables() where database_name = 'a'"
+        " and schema_name <> 'ops' order by all"
+    ).fetchall()
+    assert len(tables) > 60
+    found = []
+    for schema, table in tables:
+        columns = [
+            f'"{name}"'
+            for (name,) in con.execute(
+                "select column_name from duckdb_columns() where database_name = 'a' and schema_name = ?"
+                " and table_name = ? order by column_index",
+                [schema, table],
+            ).fetchall()
+            if name not in BUILD_TIME_COLUMNS
+        ]
+        listed = ", ".join(columns)
+        differing = con.execute(
+            f"select count(*) from ((select {listed} from a.{schema}.{table} except all"
+            f" select {listed} from b.{schema}.{table}) union all (select {listed} from b.{schema}.{table}"
+            f" except all select {listed} from a.{schema}.{table}))"
+        ).fetchone()[0]
+        if differing:
+            found.append(f"{schema}.{table}: {differing} rows")
+    return found
+
+
+@pytest.fixture(scope="module")
+def days(tmp_path_factory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("days")
+    raw = demo_data.generate(n_customers=800, seed=23).save(root / "raw")
+    before, after = daily_export.split_folder(raw, root / "yesterday", root / "today")
+    assert 0 < before < after
+    _reshape_transactions(root / "yesterday", root / "today", before)
+    return root / "yesterday", root / "today"
+
+
+def _reshape_transactions(yesterday: Path, today: Path, old_rows: int) -> None:
+    """What real daily exports do beyond appending, in today's transactions file: a transaction dated
+    days ago that arrives late (yesterday's file lacks it, so yesterday its order lines were orphans), an
+    old row whose amount was corrected, and an old transaction_id sent again with other values (a
+    duplicate, rejected by both builds)."""
+    old = pq.read_table(yesterday / "transactions.parquet")
+    new = pq.read_table(today / "transactions.parquet").slice(old_rows)
+    lines = pq.read_table(yesterday / "transaction_items.parquet")
+    late = pc.index_in(lines["transaction_id"][0], old["transaction_id"]).as_py()
+    kept = old.filter(pc.not_equal(pa.array(range(old.num_rows)), late))
+    corrected = kept.set_column(
+        kept.column_names.index("amount"),
+        "amount",
+        pa.array(
+            [value + 1 if index == 3 else value for index, value in enumerate(kept["amount"].to_pylist())],
+            kept.schema.field("amount").type,
+        ),
+    )
+    resent = kept.slice(5, 1).set_column(
+        kept.column_names.index("amount"),
+        "amount",
+        pa.array([12.5], pa.float64()).cast(kept.schema.field("amount").type),
+    )
+    pq.write_table(kept, yesterday / "transactions.parquet")
+    pq.write_table(
+        pa.concat_tables([corrected, old.slice(late, 1), new, resent]), today / "transactions.parquet"
+    )
+
+
+def test_a_day_more_built_incrementally_gives_the_full_rebuild(days, tmp_path):
+    yesterday, today = days
+    first = dbt_build(tmp_path / "yesterday", yesterday)
+    assert first.returncode == 0, first.output[-6000:]
+    assert REVALIDATING not in first.output
+    for name in ("daily", "full"):
+        (tmp_path / name).mkdir()
+        shutil.copy(first.database, tmp_path / name / "warehouse.duckdb")
+    stored_models = {"retrain": "never"}
+    daily = dbt_build(tmp_path / "daily", today, stored_models)
+    assert daily.returncode == 0, daily.output[-6000:]
+    full = dbt_build(tmp_path / "full", today, stored_models, args=("--full-refresh",))
+    assert full.returncode == 0, full.output[-6000:]
+    assert daily.output.count(REVALIDATING) == 3, daily.output[-3000:]
+    assert REVALIDATING not in full.output
+    # The daily build saw the new day, the late transaction's order lines are no longer orphans, and the
+    # transaction sent again is a duplicate.
+    counted = "select count(*) from staging.{} where rejection_reason like '{}%'"
+    assert daily.scalar("select count(*) from staging.stg_raw__transactions") > first.scalar(
+        "select count(*) from staging.stg_raw__transactions"
+    )
+    orphans = counted.format("transaction_items_rejected", "orphan line")
+    assert daily.scalar(orphans) < first.scalar(orphans)
+    duplicates = counted.format("transactions_rejected", "duplicate transaction_id")
+    assert daily.scalar(duplicates) == first.scalar(duplicates) + 1
+    assert _differences(daily.database, full.database) == []

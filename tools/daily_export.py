@@ -1,0 +1,78 @@
+"""Raw tables as two daily exports: 'yesterday' holds every row dated before the last day of
+transactions, 'today' holds yesterday's rows first, in the same order, then the rest, as a daily export
+grows. Used by the freshness test (tests/e2e/test_freshness.py) and benchmark (bench/bench_freshness.py).
+
+    PYTHONPATH=src .venv/bin/python -m tools.daily_export RAW_FOLDER YESTERDAY_FOLDER TODAY_FOLDER
+
+Tables without a date (items) are the same in both. Order lines and fraud labels follow their
+transaction; customers, events and social links their own date. The generator's ground truth
+(`_truth/`), which only evaluation models read, is copied whole to both.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+DATE_COLUMNS = {"events": "occurred_at", "customers": "signed_up_at", "social_edges": "created_at"}
+BY_TRANSACTION = ("transaction_items", "fraud_labels")
+
+
+def _before(table: pa.Table, column: str, cutoff) -> pa.Array:
+    dated = pc.cast(table[column], pa.timestamp("us"))
+    return pc.fill_null(pc.less(dated, pa.scalar(cutoff, pa.timestamp("us"))), True)
+
+
+def split(tables: dict[str, pa.Table], yesterday: Path, today: Path) -> tuple[int, int]:
+    """Write both exports as parquet; returns (transactions yesterday, transactions today)."""
+    transactions = tables["transactions"]
+    cutoff = pc.floor_temporal(pc.max(pc.cast(transactions["transacted_at"], pa.timestamp("us"))), unit="day")
+    keep = {"transactions": _before(transactions, "transacted_at", cutoff.as_py())}
+    old_ids = transactions.filter(keep["transactions"])["transaction_id"]
+    for name, column in DATE_COLUMNS.items():
+        if name in tables and column in tables[name].column_names:
+            keep[name] = _before(tables[name], column, cutoff.as_py())
+    for name in BY_TRANSACTION:
+        if name in tables:
+            keep[name] = pc.is_in(tables[name]["transaction_id"], value_set=old_ids)
+    for folder in (yesterday, today):
+        folder.mkdir(parents=True, exist_ok=True)
+    for name, table in tables.items():
+        if name not in keep:
+            pq.write_table(table, yesterday / f"{name}.parquet")
+            pq.write_table(table, today / f"{name}.parquet")
+            continue
+        old = table.filter(keep[name])
+        pq.write_table(old, yesterday / f"{name}.parquet")
+        new = table.filter(pc.invert(keep[name]))
+        pq.write_table(pa.concat_tables([old, new]), today / f"{name}.parquet")
+    return len(old_ids), transactions.num_rows
+
+
+def split_folder(raw: Path, yesterday: Path, today: Path) -> tuple[int, int]:
+    """split() of a raw folder's parquet tables, with its ground truth copied to both."""
+    tables = {path.stem: pq.read_table(path) for path in sorted(raw.glob("*.parquet"))}
+    counts = split(tables, yesterday, today)
+    if (raw / "_truth").is_dir():
+        for folder in (yesterday, today):
+            shutil.copytree(raw / "_truth", folder / "_truth", dirs_exist_ok=True)
+    return counts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("raw", type=Path)
+    parser.add_argument("yesterday", type=Path)
+    parser.add_argument("today", type=Path)
+    args = parser.parse_args()
+    before, after = split_folder(args.raw, args.yesterday, args.today)
+    print(f"transactions: {before:,} yesterday, {after:,} today")
+
+
+if __name__ == "__main__":
+    main()
