@@ -110,7 +110,12 @@
 
 {% macro first_per_group(relation, group_by, order_by, limit, columns=['item_id']) -%}
     {#- The first `limit` rows of each group of relation (group_by: a list of columns) in order_by order,
-        ties never (order_by ends on a key): the group columns and columns. -#}
+        ties never (order_by ends on a key): the group columns and columns. Spark has no qualify
+        (macros/cross_db/relations.sql). -#}
+    {{ return(adapter.dispatch('first_per_group', 'customer_segmentation')(relation, group_by, order_by, limit, columns)) }}
+{%- endmacro %}
+
+{% macro default__first_per_group(relation, group_by, order_by, limit, columns) -%}
     select
         {%- for column in group_by + columns %}
         {{ column }}{{ ',' if not loop.last }}

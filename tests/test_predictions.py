@@ -11,7 +11,8 @@ import pyarrow as pa
 import pytest
 
 from customer_ml.registry import RetrainPolicy, decide_retrain, latest_version
-from customer_ml.value.predictions import KIND
+from customer_ml.value.predictions import KIND, snapshot
+from customer_ml.warehouse.arrow import current_batches, row_count, snapshot_tables
 
 AS_OF = dt.date(2026, 9, 30)
 INPUTS = ["recency_days", "frequency"]
@@ -73,3 +74,29 @@ def test_the_latest_version_is_picked_in_sql() -> None:
 
 def test_the_policy_reads_the_dbt_vars() -> None:
     assert RetrainPolicy.from_vars("auto", "30", "0.1") == RetrainPolicy("auto", 30, 0.1)
+
+
+def test_snapshots_are_read_one_at_a_time_and_the_current_one_in_batches() -> None:
+    """What the churn/value models read: each snapshot filtered and ordered in the engine, the current
+    one streamed in batches with its row count (for the progress lines)."""
+    features = pa.table(
+        {
+            "snapshot_name": ["current", "training", "current", "backtest", "current", "training"],
+            "customer_id": [3, 2, 1, 1, 2, 1],
+            "x": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+        }
+    )
+    con = duckdb.connect()
+    relation = con.from_arrow(features)
+    tables = snapshot_tables(relation)
+    assert sorted(tables) == ["backtest", "training"]
+    assert tables["training"].column("customer_id").to_pylist() == [1, 2]
+    assert tables["training"].column("x").to_pylist() == [6.0, 2.0]
+    assert snapshot(tables, "training").equals(tables["training"])
+    assert snapshot(tables, "current").num_rows == 0  # a mapping without it
+    batches, rows = current_batches(relation, 2)
+    batches = list(batches)
+    assert rows == row_count(relation.filter("snapshot_name = 'current'")) == 3
+    assert [b.num_rows for b in batches] == [2, 1]
+    assert pa.concat_tables(batches).column("customer_id").to_pylist() == [1, 2, 3]
+    assert row_count(features) == 6

@@ -15,18 +15,19 @@
     cast({{ numerator }} as double) / {{ denominator }}
 {%- endmacro %}
 
-{#- The mean of a decimal expression over the group's rows where `where` holds, as a double: DuckDB's
-    avg of a decimal (an exact sum, then one division). Spark's avg of a decimal is a decimal rounded to
-    6 places more than the input's, so there the exact sum is divided as a double. -#}
-{% macro decimal_mean(expression, where) -%}
+{#- The mean of a decimal expression over the group's rows (those where `where` holds, if given), as a
+    double: DuckDB's avg of a decimal (an exact sum, then one division). Spark's avg of a decimal is a
+    decimal rounded to 6 places more than the input's, so there the exact sum is divided as a double. -#}
+{% macro decimal_mean(expression, where=none) -%}
     {{ return(adapter.dispatch('decimal_mean', 'customer_segmentation')(expression, where)) }}
 {%- endmacro %}
 
 {% macro default__decimal_mean(expression, where) -%}
-    avg({{ expression }}) filter (where {{ where }})
+    avg({{ expression }}){{ ' filter (where ' ~ where ~ ')' if where is not none }}
 {%- endmacro %}
 
 {% macro spark__decimal_mean(expression, where) -%}
-    cast(sum({{ expression }}) filter (where {{ where }}) as double)
-    / nullif(count({{ expression }}) filter (where {{ where }}), 0)
+    {%- set only = ' filter (where ' ~ where ~ ')' if where is not none else '' -%}
+    cast(sum({{ expression }}){{ only }} as double)
+    / nullif(count({{ expression }}){{ only }}, 0)
 {%- endmacro %}

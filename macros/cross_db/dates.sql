@@ -1,7 +1,7 @@
 {#- Date arithmetic that DuckDB and Spark spell differently (see types.sql for how these dispatch). -#}
 
-{#- Whole days from `earlier` to `later` (two dates): DuckDB subtracts dates to an integer; Spark's
-    date - date is an interval, so it takes datediff. -#}
+{#- Whole days from `earlier` to `later` (two dates), a bigint: DuckDB subtracts dates to a bigint;
+    Spark's date - date is an interval, so it takes datediff (an int, widened as the contracts say). -#}
 {% macro days_between(later, earlier) -%}
     {{ return(adapter.dispatch('days_between', 'customer_segmentation')(later, earlier)) }}
 {%- endmacro %}
@@ -15,7 +15,7 @@
 {%- endmacro %}
 
 {% macro spark__days_between(later, earlier) -%}
-    datediff({{ later }}, {{ earlier }})
+    cast(datediff({{ later }}, {{ earlier }}) as bigint)
 {%- endmacro %}
 
 {#- A raw timestamp text as a UTC timestamp, or null when it does not parse (macros/staging/
@@ -23,4 +23,18 @@
     converts it to the session time zone, which the spark target of profiles.yml sets to UTC. -#}
 {% macro spark__parse_timestamp(column) -%}
     try_cast(trim({{ column }}) as timestamp)
+{%- endmacro %}
+
+{#- Whether a timestamp falls on a Saturday or a Sunday: DuckDB's isodow (Monday 1 .. Sunday 7),
+    Spark's dayofweek (Sunday 1 .. Saturday 7). -#}
+{% macro is_weekend(timestamp) -%}
+    {{ return(adapter.dispatch('is_weekend', 'customer_segmentation')(timestamp)) }}
+{%- endmacro %}
+
+{% macro default__is_weekend(timestamp) -%}
+    isodow({{ timestamp }}) in (6, 7)
+{%- endmacro %}
+
+{% macro spark__is_weekend(timestamp) -%}
+    dayofweek({{ timestamp }}) in (1, 7)
 {%- endmacro %}

@@ -109,7 +109,7 @@
     {%- else %}
 
     to_validate as (
-        select * exclude (raw_row_hash)
+        select {{ star_except('parsed', ['raw_row_hash']) }}
         from parsed
     ),
     {%- endif %}

@@ -2,8 +2,8 @@
 says so (no model, changed inputs, age, or when asked to)."""
 
 from customer_ml.registry import RetrainPolicy, empty_registry, model_inputs, retrain_step
-from customer_ml.value.predictions import KIND, train_version
-from customer_ml.warehouse.arrow import current_as_of_date, feature_catalog, purchase_log, to_arrow
+from customer_ml.value.predictions import KIND, fit_caps, train_version
+from customer_ml.warehouse.arrow import current_as_of_date, feature_catalog, purchase_log, snapshot_tables
 
 
 def model(dbt, session):
@@ -20,12 +20,11 @@ def model(dbt, session):
     )
     if not decision.retrain:
         return empty_registry()
-    features = to_arrow(dbt.ref("int_customers_features").order("snapshot_name, customer_id"))
-    outcomes = to_arrow(dbt.ref("int_customers_outcomes").order("snapshot_name, customer_id"))
+    features = snapshot_tables(dbt.ref("int_customers_features"))  # backtest and training
+    outcomes = snapshot_tables(dbt.ref("int_customers_outcomes"))
     purchases = purchase_log(dbt.ref("stg_raw__transactions"))
     horizon = int(dbt.config.meta_get("prediction_horizon_days"))
-    cap = dbt.config.meta_get("fit_customers")
-    cap = None if cap in (None, "", "None", "none", "null") else int(cap)
+    caps = fit_caps(dbt.config.meta_get("churn_fit_customers"), dbt.config.meta_get("value_fit_customers"))
     return train_version(
         features,
         outcomes,
@@ -35,5 +34,7 @@ def model(dbt, session):
         horizon,
         reason=decision.reason,
         say=say,
-        max_fit_customers=cap,
+        max_fit_customers=caps[0],
+        as_of_date=as_of_date,
+        max_value_fit_customers=caps[1],
     )

@@ -5,6 +5,9 @@ tests exercise the models on exactly what a build gives them, with nothing resta
 from __future__ import annotations
 
 import datetime as dt
+import json
+import pickle
+from dataclasses import replace
 
 import duckdb
 import numpy as np
@@ -16,11 +19,14 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from threadpoolctl import threadpool_limits
 
 from customer_ml.registry import model_inputs
+from customer_ml.value import churn as churn_module
+from customer_ml.value import predictions as predictions_module
 from customer_ml.value.churn import (
     BTYD_COLUMNS,
     BTYDConfig,
     ChurnConfig,
     ChurnModel,
+    History,
     ValueConfig,
     ValueModel,
     add_history_features,
@@ -28,9 +34,10 @@ from customer_ml.value.churn import (
     btyd_features,
     evaluate_churn,
     evaluate_value,
+    in_batches,
     rfm_score,
 )
-from customer_ml.value.predictions import labels_of, snapshot
+from customer_ml.value.predictions import apply_version, labels_of, snapshot
 from customer_ml.warehouse.arrow import feature_catalog, purchase_log, to_arrow
 from tests.e2e.dbt_runner import Build
 
@@ -346,3 +353,64 @@ def test_fit_on_a_bounded_sample_equals_fit_on_that_sample(snap):
     )
     assert full.fit_customers_ == 1200
     assert not np.array_equal(value.predict(feats), full.predict(feats))
+
+
+def test_above_the_threshold_one_held_out_booster_is_calibrated_and_chosen(snap):
+    """Above large_above fit customers the churn model is one booster calibrated on a held-out share
+    (a third of the fold boosters to fit and to apply), chosen against the logistic model there."""
+    cfg = ChurnConfig(max_iter=60, learning_rate=0.2, large_above=1000, large_learning_rate=0.2)
+    feats, lapsed = snap["features"]["backtest"], _label(snap, "backtest", "lapsed")
+    model = ChurnModel(cfg).fit(feats, lapsed, snap["catalog"])
+    assert set(model.selection_) == {"gradient_boosting", "logistic", "blend"}
+    assert model.selection_[model.method_] == max(model.selection_.values())
+    if "gradient_boosting" in model.estimators_:
+        assert len(model.estimators_["gradient_boosting"].calibrated_classifiers_) == 1
+    training, y = snap["features"]["training"], _label(snap, "training", "lapsed")
+    risk = model.churn_risk(training)
+    assert np.all((risk >= 0) & (risk <= 1)) and abs(risk.mean() - y.mean()) < 0.05
+    assert roc_auc_score(y, risk) > roc_auc_score(y, training.column("recency_days").to_numpy()) + 0.005
+    again = ChurnModel(cfg).fit(feats, lapsed, snap["catalog"]).churn_risk(training)
+    np.testing.assert_array_equal(risk, again)
+
+
+@pytest.mark.parametrize("large_above", [None, 1000])
+def test_a_chosen_recipe_refits_the_same_models(snap, large_above):
+    """The final models take the backtest's choices (churn method, value target, BG/NBD weight) and fit
+    only those: given the choices a model made itself, the same data gives the same scores bit for bit."""
+    feats = snap["features"]["backtest"]
+    lapsed, revenue = _label(snap, "backtest", "lapsed"), _label(snap, "backtest", "future_revenue")
+    churn_cfg = ChurnConfig(max_iter=40, learning_rate=0.2, large_above=large_above, large_learning_rate=0.2)
+    auto = ChurnModel(churn_cfg).fit(feats, lapsed, snap["catalog"])
+    chosen = ChurnModel(replace(churn_cfg, method=auto.method_)).fit(feats, lapsed, snap["catalog"])
+    assert chosen.method_ == auto.method_ and chosen.selection_ == {}
+    np.testing.assert_array_equal(chosen.churn_risk(feats), auto.churn_risk(feats))
+    value_cfg = ValueConfig(max_iter=40, learning_rate=0.2, large_above=large_above, large_learning_rate=0.3)
+    auto_value = ValueModel(value_cfg).fit(feats, revenue, snap["catalog"])
+    recipe = replace(value_cfg, target=auto_value.target_, btyd_weight=auto_value.btyd_weight_)
+    chosen_value = ValueModel(recipe).fit(feats, revenue, snap["catalog"])
+    assert chosen_value.target_scores_ == {} and chosen_value.blend_scores_ == {}
+    np.testing.assert_array_equal(chosen_value.predict(feats), auto_value.predict(feats))
+
+
+def test_scoring_in_batches_gives_the_one_shot_scores(snap, churn_fit, value_fit, monkeypatch):
+    """The backtest and apply_version score in batches (the history columns joined batch by batch):
+    every score is the one the whole table gets."""
+    monkeypatch.setattr(churn_module, "SCORE_BATCH_ROWS", 700)
+    raw = snap["features"]["current"].drop_columns([*BTYD_COLUMNS, "revenue_last_horizon"])
+    as_of = raw.column("as_of_date")[0].as_py()
+    whole, _ = add_history_features(raw, snap["transactions"], as_of, BTYDConfig(horizon_days=HORIZON))
+    history = History(snap["transactions"], as_of, BTYDConfig(horizon_days=HORIZON))
+    joined = pa.concat_tables([history.join(raw.slice(s, 700)) for s in range(0, raw.num_rows, 700)])
+    assert joined.equals(whole)
+    np.testing.assert_array_equal(in_batches(churn_fit.churn_risk, whole), churn_fit.churn_risk(whole))
+    version = {
+        "weights": pickle.dumps({"churn": churn_fit, "value": value_fit}),
+        "config": json.dumps({"btyd": {"horizon_days": HORIZON}}),
+        "model_version": "churn_value-1",
+    }
+    one_shot = apply_version(version, raw, snap["transactions"])
+    batches = (raw.slice(s, 1000) for s in range(0, raw.num_rows, 1000))
+    assert apply_version(version, batches, snap["transactions"], total_rows=raw.num_rows).equals(one_shot)
+    monkeypatch.setattr(predictions_module, "APPLY_BATCH_ROWS", 700)  # a table is scored in slices
+    assert apply_version(version, raw, snap["transactions"]).equals(one_shot)
+    np.testing.assert_array_equal(one_shot.column("churn_risk").to_numpy(), churn_fit.churn_risk(whole))

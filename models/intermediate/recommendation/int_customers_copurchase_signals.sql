@@ -25,7 +25,9 @@ final as (
         cast(sum({{ exact('items_copurchases.cosine') }}) as double) as copurchase_sum,
         -- The most related anchor, ties to the smaller item id, so the reason names the same anchor on every
         -- build (min_by of a unique key: an ordered first() buffered every row and ran out of memory).
-        min_by(anchors.item_id, row(-items_copurchases.cosine, anchors.item_id)) as anchor_item_id
+        min_by(
+            anchors.item_id, {{ composite_key(['-items_copurchases.cosine', 'anchors.item_id']) }}
+        ) as anchor_item_id
     from anchors
     inner join items_copurchases
         on {{ same_keys('anchors', 'items_copurchases', ['snapshot_name', 'item_id']) }}

@@ -32,12 +32,17 @@ new_categories as (
         category,
         item_id,
         discovery_chance
-    from scored
-    where is_new_category and {{ discovery_slots }} > 0
-    qualify row_number() over (
-            partition by snapshot_name, customer_id, category
-            order by discovery_chance desc, global_share desc, item_id asc
-        ) = 1
+    from (
+        select
+            *,
+            row_number() over (
+                partition by snapshot_name, customer_id, category
+                order by discovery_chance desc, global_share desc, item_id asc
+            ) as rank_in_category
+        from scored
+        where is_new_category and {{ discovery_slots }} > 0
+    ) as ranked_in_category
+    where rank_in_category = 1
 ),
 
 best_seller_categories as (
@@ -57,7 +62,7 @@ best_seller_doors as (
         new_categories.customer_id,
         1 - exp(cast(sum({{ exact('ln(1 - new_categories.discovery_chance)') }}) as double)) as door_chance
     from new_categories
-    semi join best_seller_categories
+    {{ semi_join() }} best_seller_categories
         on {{ same_keys('new_categories', 'best_seller_categories', ['snapshot_name', 'category']) }}
     group by new_categories.snapshot_name, new_categories.customer_id
 ),

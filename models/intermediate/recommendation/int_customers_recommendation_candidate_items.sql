@@ -86,7 +86,7 @@ new_category_candidates as (
     from population
     inner join category_best_sellers
         on population.snapshot_name = category_best_sellers.snapshot_name
-    anti join category_shares
+    {{ anti_join() }} category_shares
         on {{ same_keys('population', 'category_shares', customer_key) }}
             and category_best_sellers.category = category_shares.category
 ),

@@ -90,7 +90,7 @@ established_customers as (
 established_categories as (
     select sample_categories.*
     from sample_categories
-    semi join established_customers
+    {{ semi_join() }} established_customers
         on {{ same_keys('sample_categories', 'established_customers', customer_key) }}
 ),
 
@@ -170,7 +170,7 @@ new_category_pairs as (
     from candidates
     inner join items_statistics
         on {{ same_keys('candidates', 'items_statistics', ['snapshot_name', 'item_id']) }}
-    anti join category_shares
+    {{ anti_join() }} category_shares
         on {{ same_keys('candidates', 'category_shares', customer_key) }}
             and items_statistics.category = category_shares.category
 ),
@@ -186,11 +186,10 @@ customer_transitions as (
             sum({{ exact('category_shares.category_share * category_transitions.transition_rate') }})
             as double
         ) as category_transition,
-        first(
-            category_shares.category order by
-                category_shares.category_share * category_transitions.transition_rate desc,
-                category_shares.category asc
-        ) as transition_from_category
+        {{ first_in_order('category_shares.category', [
+            ('category_shares.category_share * category_transitions.transition_rate', 'desc'),
+            ('category_shares.category', 'asc'),
+        ]) }} as transition_from_category
     from new_category_pairs
     inner join category_shares
         on {{ same_keys('new_category_pairs', 'category_shares', customer_key) }}
@@ -218,7 +217,8 @@ final as (
         items_statistics.category,
         population.segment_id,
         coalesce(history.orders, 0) as own_orders,
-        as_of_dates.as_of_date - cast(history.last_bought_at as date) as days_since_bought,
+        {{ days_between('as_of_dates.as_of_date', 'cast(history.last_bought_at as date)') }}
+            as days_since_bought,
         coalesce(category_shares.category_share, 0) as category_share,
         coalesce(copurchase_signals.copurchase_sum, 0) as copurchase_sum,
         copurchase_signals.anchor_item_id,
@@ -231,7 +231,10 @@ final as (
         cast(history.orders is not null as double) as bought_before,
         ln(1 + coalesce(history.orders, 0)) as log_own_orders,
         coalesce(
-            exp(-(as_of_dates.as_of_date - cast(history.last_bought_at as date)) / as_of_dates.horizon_days),
+            exp(
+                -({{ days_between('as_of_dates.as_of_date', 'cast(history.last_bought_at as date)') }})
+                / as_of_dates.horizon_days
+            ),
             0
         ) as own_recency,
         coalesce(items_statistics.repeat_rate * cast((history.orders is not null) as integer), 0)

@@ -27,7 +27,7 @@ ranked as (
         row_number() over (
             partition by customers_features.snapshot_name
             order by
-                hash(customers_features.customer_id || '#recommendation-sample'),
+                {{ sample_hash("customers_features.customer_id || '#recommendation-sample'") }},
                 customers_features.customer_id
         ) as sample_rank
     from customers_features

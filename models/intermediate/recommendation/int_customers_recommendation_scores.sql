@@ -76,7 +76,7 @@ shortlist as (
 placed as (
     select
         *,
-        count(*) filter (where is_moved) over (partition by snapshot_name, customer_id) as moved_items,
+        count(case when is_moved then 1 end) over (partition by snapshot_name, customer_id) as moved_items,
         row_number() over (
             partition by snapshot_name, customer_id, is_moved
             order by case when is_moved then door_order end, natural_rank
@@ -123,17 +123,12 @@ reasoned as (
         *,
         -- The group that adds most to the score names the reason (ties: the order listed), among the
         -- groups whose signal is there for this item; popularity always is, and is the last resort.
-        list_filter(
-            [
-                {%- for group in groups %}
-                struct_pack(
-                    reason_kind := '{{ group }}',
-                    contribution := case when {{ present[group] }} then {{ group }}_contribution end
-                ){{ ',' if not loop.last }}
-                {%- endfor %}
-            ],
-            candidate -> candidate.contribution is not null
-        ) as group_contributions
+        -- greatest() skips the groups that are not there (null).
+        greatest(
+            {%- for group in groups %}
+            case when {{ present[group] }} then {{ group }}_contribution end{{ ',' if not loop.last }}
+            {%- endfor %}
+        ) as best_contribution
     from listed
 ),
 
@@ -151,13 +146,9 @@ final as (
             -- often start buying in its category says so.
             when is_discovery and transition_contribution > 0 and transition_from_category is not null
                 then 'category_adoption'
-            else
-                list_reduce(
-                    group_contributions,
-                    (best, candidate) -> case
-                        when candidate.contribution > best.contribution then candidate else best
-                    end
-                ).reason_kind
+            {%- for group in groups %}
+            when {{ present[group] }} and {{ group }}_contribution = best_contribution then '{{ group }}'
+            {%- endfor %}
         end as reason_kind,
         is_discovery,
         own_orders,

@@ -49,7 +49,7 @@ scored as (
             and pairs.related_item_id = related_statistics.item_id
 ),
 
-final as (
+ranked as (
     select
         *,
         row_number() over (
@@ -57,7 +57,11 @@ final as (
             order by cosine desc, co_buyers desc, related_item_id asc
         ) as related_rank
     from scored
-    qualify related_rank <= {{ var('recommendation_related_items') | int }}
+),
+
+final as (
+    select * from ranked
+    where related_rank <= {{ var('recommendation_related_items') | int }}
 )
 
 select * from final

@@ -7,6 +7,10 @@
     Item and category level, at 3 and 10: hit rate (share of customers with at least one hit), recall,
     NDCG; hits in categories new to the customer; catalogue coverage.
 -#}
+{%- set metric_names = [
+    'item_hit_rate', 'item_recall', 'item_ndcg', 'category_hit_rate', 'category_recall', 'category_ndcg',
+    'new_category_hit_rate', 'share_of_hits_in_new_categories', 'catalogue_coverage',
+] -%}
 with
 
 scores as (
@@ -30,17 +34,8 @@ past_candidates as (
     where snapshot_name = 'training'
 ),
 
-lists as (
-    select
-        'recommender' as model,
-        customer_id,
-        recommendation_rank as list_rank,
-        item_id,
-        category,
-        is_new_category
-    from scores
-    where snapshot_name = 'training' and recommendation_rank <= 10
-    union all
+-- The baselines' lists: each a ranking of past_candidates, cut at 10 in lists.
+global_popularity_lists as (
     select
         'global_popularity' as model,
         customer_id,
@@ -49,8 +44,9 @@ lists as (
         category,
         is_new_category
     from past_candidates
-    qualify list_rank <= 10
-    union all
+),
+
+segment_popularity_lists as (
     select
         'segment_popularity' as model,
         customer_id,
@@ -60,8 +56,9 @@ lists as (
         is_new_category
     from past_candidates
     where segment_share > 0
-    qualify list_rank <= 10
-    union all
+),
+
+own_history_lists as (
     select
         'own_history' as model,
         customer_id,
@@ -73,7 +70,27 @@ lists as (
         is_new_category
     from past_candidates
     where bought_before = 1
-    qualify list_rank <= 10
+),
+
+lists as (
+    select
+        'recommender' as model,
+        customer_id,
+        recommendation_rank as list_rank,
+        item_id,
+        category,
+        is_new_category
+    from scores
+    where snapshot_name = 'training' and recommendation_rank <= 10
+    union all
+    select * from global_popularity_lists
+    where list_rank <= 10
+    union all
+    select * from segment_popularity_lists
+    where list_rank <= 10
+    union all
+    select * from own_history_lists
+    where list_rank <= 10
 ),
 
 past_outcomes as (
@@ -86,7 +103,7 @@ evaluated_customers as (
     -- (Equality alone in the join condition: a constant there makes DuckDB join block by block.)
     select distinct past_candidates.customer_id
     from past_candidates
-    semi join past_outcomes
+    {{ semi_join() }} past_outcomes
         on past_candidates.customer_id = past_outcomes.customer_id
 ),
 
@@ -96,7 +113,7 @@ bought_items as (
         past_outcomes.item_id,
         past_outcomes.category
     from past_outcomes
-    semi join evaluated_customers
+    {{ semi_join() }} evaluated_customers
         on past_outcomes.customer_id = evaluated_customers.customer_id
 ),
 
@@ -117,11 +134,12 @@ bought_counts as (
 ),
 
 cutoffs as (
-    select unnest([3, 10]) as k
+    select k from (values (3), (10)) as cutoff_values (k)
 ),
 
 ranks as (
-    select unnest(range(1, 11)) as rank_position
+    select cast(rank_position as bigint) as rank_position
+    from (values (1), (2), (3), (4), (5), (6), (7), (8), (9), (10)) as rank_values (rank_position)
 ),
 
 ideal_gains as (
@@ -232,13 +250,13 @@ averages as (
         item_level.model,
         item_level.k,
         count(*) as customers,
-        avg(item_level.item_hit::integer) as item_hit_rate,
+        avg(cast(item_level.item_hit as integer)) as item_hit_rate,
         {{ exact_mean('item_level.item_recall') }} as item_recall,
         {{ exact_mean('item_level.item_ndcg') }} as item_ndcg,
-        avg(category_level.category_hit::integer) as category_hit_rate,
+        avg(cast(category_level.category_hit as integer)) as category_hit_rate,
         {{ exact_mean('category_level.category_recall') }} as category_recall,
         {{ exact_mean('category_level.category_ndcg') }} as category_ndcg,
-        avg(item_level.new_category_hit::integer) as new_category_hit_rate,
+        avg(cast(item_level.new_category_hit as integer)) as new_category_hit_rate,
         sum(item_level.item_hits_in_new_categories) / nullif(sum(item_level.item_hits), 0)
             as share_of_hits_in_new_categories
     from item_level
@@ -266,22 +284,27 @@ coverage as (
 ),
 
 metrics as (
+    -- One row per metric of each model and cutoff.
     select
         averages.model,
         averages.k,
         averages.customers,
-        unnest([
-            'item_hit_rate', 'item_recall', 'item_ndcg', 'category_hit_rate', 'category_recall',
-            'category_ndcg', 'new_category_hit_rate', 'share_of_hits_in_new_categories', 'catalogue_coverage'
-        ]) as metric_name,
-        unnest([
-            averages.item_hit_rate, averages.item_recall, averages.item_ndcg, averages.category_hit_rate,
-            averages.category_recall, averages.category_ndcg, averages.new_category_hit_rate,
-            averages.share_of_hits_in_new_categories, coverage.catalogue_coverage
-        ]) as value
+        metric_names.metric_name,
+        case metric_names.metric_name
+            {%- for metric_name in metric_names %}
+            when '{{ metric_name }}'
+                then {{ 'coverage' if metric_name == 'catalogue_coverage' else 'averages' }}.{{ metric_name }}
+            {%- endfor %}
+        end as value
     from averages
     left join coverage
         on averages.model = coverage.model and averages.k = coverage.k
+    cross join (
+        values
+        {%- for metric_name in metric_names %}
+        ('{{ metric_name }}'){{ ',' if not loop.last }}
+        {%- endfor %}
+    ) as metric_names (metric_name)
 ),
 
 final as (
@@ -289,7 +312,7 @@ final as (
         'recommendation' as task,
         model,
         metric_name || '_at_' || k as metric,
-        value::double as value,
+        cast(value as double) as value,
         'backtest: lists as of T - h (blend learned as of T - 2h), scored on purchases in [T - h, T); '
         || customers || ' customers' as note
     from metrics

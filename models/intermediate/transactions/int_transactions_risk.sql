@@ -36,106 +36,15 @@ visible_transactions as {{ not_materialized() }} (
 -- joined back in final: a window holds every column of its input in memory while it sorts, and at
 -- 1,000,000 customers the wide rows pushed DuckDB past its memory limit.
 customer_history as (
-    select
-        transaction_id,
-        count(*) over customer_last_hour as customer_transactions_last_hour,
-        count(*) over customer_last_day as customer_transactions_last_day,
-        count(*) over customer_last_week as customer_transactions_last_week,
-        -- Exact sums (see the macro exact): a window's peers come in no fixed order.
-        coalesce(
-            cast(sum({{ exact('amount') }}) filter (where is_purchase) over customer_last_day as double), 0
-        ) as customer_purchase_amount_last_day,
-        coalesce(
-            cast(sum({{ exact('amount') }}) filter (where is_purchase) over customer_last_week as double), 0
-        ) as customer_purchase_amount_last_week,
-        count(*) over customer_before as customer_prior_transactions,
-        count(*) filter (where status = 'refunded') over customer_before as prior_refunds,
-        count(*) filter (where status = 'chargeback') over customer_before as prior_chargebacks,
-        count(*) filter (where is_purchase) over customer_before as prior_purchases,
-        cast(sum({{ exact('amount') }}) filter (where is_purchase) over customer_before as double)
-        / count(*) filter (where is_purchase) over customer_before as prior_purchase_amount_mean,
-        -- DuckDB's running standard deviation depends on the order of equal timestamps: rounded to a
-        -- millionth, far below what the z-score reads, it is the same on every build.
-        round(stddev_samp(amount) filter (where is_purchase) over customer_before, 6)
-            as prior_purchase_amount_stddev
-    from visible_transactions
-    window
-        customer_last_hour as (
-            partition by customer_id
-            order by transacted_at
-            range between interval 1 hour preceding and current row
-        ),
-        customer_last_day as (
-            partition by customer_id
-            order by transacted_at
-            range between interval 1 day preceding and current row
-        ),
-        customer_last_week as (
-            partition by customer_id
-            order by transacted_at
-            range between interval 7 day preceding and current row
-        ),
-        customer_before as (
-            partition by customer_id
-            order by transacted_at
-            range between unbounded preceding and current row exclude group
-        )
+    {{ risk_customer_history('visible_transactions') }}
 ),
 
 customer_device_history as (
-    -- Transactions without a device have no device features (null in final).
-    select
-        transaction_id,
-        customer_id,
-        device_id,
-        transacted_at,
-        status,
-        -- Earlier rows of this customer on this device; 0 on the first use.
-        count(*) over (
-            partition by customer_id, device_id
-            order by transacted_at
-            range between unbounded preceding and current row exclude group
-        ) as prior_customer_device_transactions,
-        -- Marks one row per (device, customer): its first, so a running sum counts distinct customers.
-        row_number() over (
-            partition by device_id, customer_id
-            order by transacted_at, transaction_id
-        ) = 1 as is_first_row_of_customer_on_device
-    from visible_transactions
-    where device_id is not null
+    {{ risk_customer_device_history('visible_transactions') }}
 ),
 
 device_history as (
-    select
-        transaction_id,
-        prior_customer_device_transactions,
-        count(*) over device_last_hour as device_transactions_last_hour,
-        count(*) over device_last_day as device_transactions_last_day,
-        count(*) filter (where is_first_row_of_customer_on_device) over device_until_now as device_customers,
-        -- Chargebacks on this device by any of its customers, dated before this row.
-        count(*) filter (where status = 'chargeback') over device_before as device_prior_chargebacks
-    from customer_device_history
-    window
-        device_last_hour as (
-            partition by device_id
-            order by transacted_at
-            range between interval 1 hour preceding and current row
-        ),
-        device_last_day as (
-            partition by device_id
-            order by transacted_at
-            range between interval 1 day preceding and current row
-        ),
-        device_until_now as (
-            partition by device_id
-            order by transacted_at
-            range between unbounded preceding and current row
-        ),
-        device_before as (
-            partition by device_id
-            order by transacted_at
-            range between unbounded preceding and current row exclude group
-        )
+    {{ risk_device_history('customer_device_history') }}
 ),
 
 final as (
@@ -175,14 +84,15 @@ final as (
                     and customer_history.customer_prior_transactions > 0
         end as is_first_device_use,
         visible_transactions.ip_country != customers.country as is_foreign_ip,
-        cast(visible_transactions.transacted_at as date) - cast(customers.signed_up_at as date)
-            as days_since_signup,
+        {{ days_between(
+            'cast(visible_transactions.transacted_at as date)', 'cast(customers.signed_up_at as date)'
+        ) }} as days_since_signup,
         customer_history.customer_prior_transactions,
         customer_history.prior_purchases,
         customer_history.prior_refunds,
         customer_history.prior_chargebacks,
         hour(visible_transactions.transacted_at) as hour_of_day,
-        isodow(visible_transactions.transacted_at) in (6, 7) as is_weekend
+        {{ is_weekend('visible_transactions.transacted_at') }} as is_weekend
     from visible_transactions
     inner join customer_history
         on visible_transactions.transaction_id = customer_history.transaction_id

@@ -22,7 +22,12 @@ as_of_dates as (
 
 churn_value_evaluation as (
     select
-        * replace (try_cast(value as double) as value),
+        task,
+        model,
+        metric,
+        try_cast(value as double) as value,
+        model_version,
+        as_of_date,
         'backtest: fit as of T - 2h, evaluated on the outcomes of [T - h, T)' as note
     from ({{ latest_version_metric_rows('churn_value_model_versions', '$.backtest', 'JSON') }})
     where try_cast(value as double) is not null
@@ -32,7 +37,7 @@ fraud_evaluation as (
     select
         *,
         case
-            when starts_with(metric, 'population_')
+            when left(metric, 11) = 'population_'
                 then 'whole population at the flag: labels read as a biased sample, 90% bootstrap interval'
             else 'held-out labelled transactions (the latest 25% by time)'
         end as note
@@ -54,6 +59,7 @@ recommendation_evaluation as (
 ),
 
 all_evaluations as (
+    -- The same columns in the same order from each (Spark has no union by name).
     select
         task,
         model,
@@ -63,12 +69,36 @@ all_evaluations as (
         as_of_date,
         note
     from segmentation_model_evaluation
-    union all by name
-    select * from churn_value_evaluation
-    union all by name
-    select * from fraud_evaluation
-    union all by name
-    select * from recommendation_evaluation
+    union all
+    select
+        task,
+        model,
+        metric,
+        value,
+        model_version,
+        as_of_date,
+        note
+    from churn_value_evaluation
+    union all
+    select
+        task,
+        model,
+        metric,
+        value,
+        model_version,
+        as_of_date,
+        note
+    from fraud_evaluation
+    union all
+    select
+        task,
+        model,
+        metric,
+        value,
+        model_version,
+        as_of_date,
+        note
+    from recommendation_evaluation
 ),
 
 final as (

@@ -14,11 +14,11 @@ fraud_model_versions as (
 ),
 
 all_versions as (
-    select * exclude (weights) from segmentation_model_versions
+    select {{ star_except('segmentation_model_versions', ['weights']) }} from segmentation_model_versions
     union all
-    select * exclude (weights) from churn_value_model_versions
+    select {{ star_except('churn_value_model_versions', ['weights']) }} from churn_value_model_versions
     union all
-    select * exclude (weights) from fraud_model_versions
+    select {{ star_except('fraud_model_versions', ['weights']) }} from fraud_model_versions
 ),
 
 final as (

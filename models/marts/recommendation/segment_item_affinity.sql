@@ -60,12 +60,13 @@ final as (
         cast(shares.share_of_all_spend as double) as share_of_all_spend,
         cast(shares.share_of_segment_spend / nullif(shares.share_of_all_spend, 0) as double) as lift,
         cast(shares.buyers as double) / segment_sizes.customers as share_of_segment_buying,
-        row_number() over (
+        -- bigint as the contract says (DuckDB's row_number is one; Spark's an int).
+        cast(row_number() over (
             partition by shares.segment_id
             order by
                 shares.share_of_segment_spend / nullif(shares.share_of_all_spend, 0) desc,
                 shares.category asc
-        ) as lift_rank
+        ) as bigint) as lift_rank
     from shares
     inner join segment_sizes
         on shares.segment_id = segment_sizes.segment_id

@@ -20,7 +20,7 @@ per_segment as (
         sum(current_rfm.monetary) as revenue,
         avg(current_rfm.recency_days) as average_recency_days,
         avg(current_rfm.frequency) as average_frequency,
-        avg(current_rfm.monetary) as average_monetary,
+        {{ decimal_mean('current_rfm.monetary') }} as average_monetary,
         {{ exact_mean('segment_assignments.segment_probability') }} as average_segment_probability
     from segment_assignments
     inner join current_rfm

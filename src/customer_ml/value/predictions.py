@@ -12,7 +12,8 @@ import datetime as dt
 import io
 import json
 import pickle
-from dataclasses import asdict
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, replace
 from typing import Any
 
 import numpy as np
@@ -23,22 +24,32 @@ from customer_ml.nn.device import cpu_threads
 from customer_ml.registry import model_inputs, version_row
 from customer_ml.serialization import jsonable
 from customer_ml.value.churn import (
+    SCORE_BATCH_ROWS,
     BTYDConfig,
     ChurnConfig,
     ChurnModel,
+    History,
+    PurchaseLog,
     ValueConfig,
     ValueModel,
     add_history_features,
     backtest,
+    btyd_features,
 )
 from customer_ml.warehouse.progress import Progress, Say
 
 KIND = "churn_value"
 
 
-def snapshot(features: pa.Table, name: str) -> pa.Table:
-    """The rows of one snapshot ('current', 'training', 'backtest') of a multi-snapshot feature table."""
+def snapshot(features: pa.Table | Mapping[str, pa.Table], name: str) -> pa.Table:
+    """The rows of one snapshot ('current', 'training', 'backtest') of a multi-snapshot feature table, or
+    the table of that name in a {snapshot name: table} mapping (an empty table when it has none)."""
+    if isinstance(features, Mapping):
+        return features.get(name, _EMPTY)
     return features.filter(pc.equal(features.column("snapshot_name"), name))
+
+
+_EMPTY = pa.table({"customer_id": pa.array([], pa.int64())})
 
 
 def labels_of(outcomes: pa.Table, name: str) -> pa.Table:
@@ -69,8 +80,8 @@ def train_version(*args: Any, **kwargs: Any) -> pa.Table:
 
 
 def _train_version(
-    features: pa.Table,
-    outcomes: pa.Table,
+    features: pa.Table | Mapping[str, pa.Table],
+    outcomes: pa.Table | Mapping[str, pa.Table],
     transactions: pa.Table,
     catalog: Any,
     previous: dict[str, Any] | None,
@@ -78,33 +89,42 @@ def _train_version(
     reason: str,
     say: Say | None = None,
     max_fit_customers: int | None = ChurnConfig.max_fit_customers,
+    as_of_date: Any = None,
+    max_value_fit_customers: int | None = ValueConfig.max_fit_customers,
 ) -> pa.Table:
-    """Backtest, then fit churn and value models on the training snapshot: one registry row. `say`
-    receives progress lines (step done, elapsed, estimate); the models are fitted on a seeded sample of
-    at most `max_fit_customers` labelled customers (None: all)."""
+    """Backtest, then fit churn and value models on the training snapshot: one registry row. `features`
+    and `outcomes` are multi-snapshot tables or {snapshot name: table} (the 'current' snapshot may be left
+    out when `as_of_date` is given: only its date is read). `say` receives progress lines (step done,
+    elapsed, estimate); the churn model is fitted on a seeded sample of at most `max_fit_customers`
+    labelled customers, the value model on at most `max_value_fit_customers` (None: all). The final
+    models take the method, value target and BG/NBD weight that the backtest chose (the same recipe one
+    horizon earlier) instead of comparing the candidates again."""
     specs = model_inputs(catalog)
     churn_cfg = ChurnConfig(horizon_days=horizon_days, max_fit_customers=max_fit_customers)
-    value_cfg = ValueConfig(horizon_days=horizon_days, max_fit_customers=max_fit_customers)
+    value_cfg = ValueConfig(horizon_days=horizon_days, max_fit_customers=max_value_fit_customers)
     btyd_cfg = BTYDConfig(horizon_days=horizon_days)
     past, training, current = (snapshot(features, n) for n in ("backtest", "training", "current"))
+    current_date = _date(current) if current.num_rows else as_of_date
+    del features  # each snapshot is held once
     has_backtest = bool(past.num_rows and training.num_rows)
     progress = Progress(say, "training", 9 if has_backtest else 4, unit="steps", every_s=0)
-    sample = churn_cfg.max_fit_customers
+    caps = [cfg.max_fit_customers for cfg in (churn_cfg, value_cfg)]
     progress.update(
         0,
-        f"{current.num_rows:,} current, {training.num_rows:,} training and {past.num_rows:,} backtest "
-        "customers; models fitted on "
-        + (f"at most {sample:,} of them" if sample is not None else "all of them"),
+        f"{training.num_rows:,} training and {past.num_rows:,} backtest customers; churn and value models "
+        "fitted on " + " and ".join("all of them" if cap is None else f"at most {cap:,}" for cap in caps),
     )
+    log = PurchaseLog.of(transactions)
     # Each snapshot's BTYD scores are computed once: the backtest evaluates on the training snapshot that
     # the final models are then fitted on.
     btyd_training = None
     if training.num_rows:
-        training, btyd_training = add_history_features(training, transactions, _date(training), btyd_cfg)
+        training, btyd_training = add_history_features(training, log, _date(training), btyd_cfg)
         progress.step("BG/NBD and Gamma-Gamma as of the training date")
     backtest_rows: list[dict[str, Any]] = []
+    chosen: dict[str, Any] = {}
     if has_backtest:
-        past, _ = add_history_features(past, transactions, _date(past), btyd_cfg)
+        past, _ = add_history_features(past, log, _date(past), btyd_cfg)
         progress.step("BG/NBD and Gamma-Gamma as of the backtest date")
         backtest_rows = backtest(
             past,
@@ -117,8 +137,11 @@ def _train_version(
             value_config=value_cfg,
             btyd_config=btyd_cfg,
             step=progress.step,
+            models=chosen,
         )
+        del past
         progress.step("backtest evaluated")
+    churn_cfg, value_cfg = _backtest_choices(churn_cfg, value_cfg, chosen)
     labels = labels_of(outcomes, "training")
     churn, value = ChurnModel(churn_cfg), ValueModel(value_cfg)
     if training.num_rows:
@@ -131,12 +154,17 @@ def _train_version(
         churn.fit(current, None, specs)
         value.fit(current, None, specs)
         progress.update(progress.done + 2, "no training snapshot: BG/NBD fallback")
-    _, btyd_current = add_history_features(current, transactions, _date(current), btyd_cfg)
+    btyd_current = btyd_features(log, current_date, btyd_cfg)
     progress.update(progress.total, "BG/NBD and Gamma-Gamma as of the current date")
     metrics = {
         "backtest": [jsonable(row) for row in backtest_rows],
         "churn_method": churn.method_,
         "value_method": value.method_,
+        "chosen_by_backtest": {
+            "churn_method": churn_cfg.method,
+            "value_target": value_cfg.target,
+            "btyd_weight": value_cfg.btyd_weight,
+        },
         "fit_customers": {
             "churn": getattr(churn, "fit_customers_", None),
             "value": getattr(value, "fit_customers_", None),
@@ -151,7 +179,7 @@ def _train_version(
     return version_row(
         KIND,
         previous,
-        as_of_date=_date(current),
+        as_of_date=current_date,
         training_rows=training.num_rows,
         reason=reason,
         config={"churn": asdict(churn_cfg), "value": asdict(value_cfg), "btyd": asdict(btyd_cfg)},
@@ -159,6 +187,25 @@ def _train_version(
         metrics=metrics,
         weights=buffer.getvalue(),
     )
+
+
+def fit_caps(*values: Any) -> list[int | None]:
+    """The fit caps of the versions model's meta (text from dbt vars): a number, or None for null."""
+    return [None if value in (None, "", "None", "none", "null") else int(value) for value in values]
+
+
+def _backtest_choices(
+    churn_cfg: ChurnConfig, value_cfg: ValueConfig, models: dict[str, Any]
+) -> tuple[ChurnConfig, ValueConfig]:
+    """The configs of the final models: the churn method, value target and BG/NBD weight the backtest's
+    models chose on their own held-out rows (where they did not fall back to BG/NBD), so the final models
+    fit only what was chosen."""
+    churn, value = models.get("churn"), models.get("value")
+    if churn is not None and churn.method_ != "btyd":
+        churn_cfg = replace(churn_cfg, method=churn.method_)
+    if value is not None and value.method_ == "gradient_boosting":
+        value_cfg = replace(value_cfg, target=value.target_, btyd_weight=value.btyd_weight_)
+    return churn_cfg, value_cfg
 
 
 def _aligned_labels(features: pa.Table, labels: pa.Table) -> tuple[np.ndarray, np.ndarray]:
@@ -175,44 +222,80 @@ def _aligned_labels(features: pa.Table, labels: pa.Table) -> tuple[np.ndarray, n
     return take("lapsed"), take("future_revenue")
 
 
-APPLY_BATCH_ROWS = 100_000
+APPLY_BATCH_ROWS = SCORE_BATCH_ROWS
 """Customers scored at a time by apply_version (bounds the design matrix in memory)."""
 
 
 def apply_version(
-    version: dict[str, Any], features: pa.Table, transactions: pa.Table, say: Say | None = None
+    version: dict[str, Any],
+    features: pa.Table | Iterable[pa.Table],
+    transactions: pa.Table,
+    say: Say | None = None,
+    total_rows: int | None = None,
 ) -> pa.Table:
-    """churn_risk and predicted_ltv (expected net revenue over the horizon) for the current customers,
-    scored in batches of APPLY_BATCH_ROWS; `say` receives progress lines."""
+    """churn_risk and predicted_ltv (expected net revenue over the horizon) for the current customers:
+    `features` is the current snapshot, one Arrow table or its batches in order (e.g.
+    `warehouse.arrow.snapshot_batches`, `total_rows` of them, for the progress lines), scored batch by
+    batch (a table in slices of APPLY_BATCH_ROWS); `say` receives progress lines."""
     with cpu_threads(ONE_THREAD):
-        return _apply_version(version, features, transactions, say)
+        return _apply_version(version, features, transactions, say, total_rows)
 
 
 def _apply_version(
-    version: dict[str, Any], features: pa.Table, transactions: pa.Table, say: Say | None
+    version: dict[str, Any],
+    features: pa.Table | Iterable[pa.Table],
+    transactions: pa.Table,
+    say: Say | None,
+    total_rows: int | None,
 ) -> pa.Table:
     models = pickle.loads(version["weights"])  # noqa: S301 - our own blob, written by train_version
     horizon = json.loads(version["config"])["btyd"]["horizon_days"]
-    current = snapshot(features, "current")
-    current, _ = add_history_features(current, transactions, _date(current), BTYDConfig(horizon_days=horizon))
-    progress = Progress(say, "scoring", current.num_rows)
-    progress.update(0, "BG/NBD and Gamma-Gamma done")
-    churn_risk, predicted_ltv = [], []
-    for start in range(0, current.num_rows, APPLY_BATCH_ROWS):
-        batch = current.slice(start, APPLY_BATCH_ROWS)
-        churn_risk.append(np.clip(models["churn"].churn_risk(batch), 0.0, 1.0))
-        predicted_ltv.append(np.maximum(models["value"].predict(batch), 0.0))
-        progress.update(start + batch.num_rows)
-    return pa.table(
-        {
-            "customer_id": current.column("customer_id"),
-            "churn_risk": pa.array(np.concatenate(churn_risk) if churn_risk else [], pa.float64()),
-            "predicted_ltv": pa.array(np.concatenate(predicted_ltv) if predicted_ltv else [], pa.float64()),
-            "p_alive": current.column("p_alive"),
-            "expected_purchases": current.column("expected_purchases"),
-            "btyd_expected_revenue": current.column("expected_revenue"),
-            "churn_method": pa.array([models["churn"].method_] * current.num_rows, pa.string()),
-            "value_method": pa.array([models["value"].method_] * current.num_rows, pa.string()),
-            "model_version": pa.array([version["model_version"]] * current.num_rows, pa.string()),
-        }
-    )
+    key_type = pa.int64()
+    if isinstance(features, pa.Table):
+        current = snapshot(features, "current")
+        key_type = current.schema.field("customer_id").type
+        total_rows = current.num_rows
+        features = (
+            current.slice(start, APPLY_BATCH_ROWS) for start in range(0, total_rows, APPLY_BATCH_ROWS)
+        )
+    progress = Progress(say, "scoring", total_rows or 0)
+    history = None
+    columns: dict[str, list[Any]] = {name: [] for name in ("customer_id", *_SCORES.names)}
+    for batch in features:
+        if not batch.num_rows:
+            continue
+        if history is None:  # the BG/NBD and Gamma-Gamma fit as of the current date, once
+            history = History(transactions, _date(batch), BTYDConfig(horizon_days=horizon))
+            progress.update(0, "BG/NBD and Gamma-Gamma done")
+        batch = history.join(batch)
+        n = batch.num_rows
+        columns["customer_id"].append(batch.column("customer_id"))
+        columns["churn_risk"].append(pa.array(np.clip(models["churn"].churn_risk(batch), 0.0, 1.0)))
+        columns["predicted_ltv"].append(pa.array(np.maximum(models["value"].predict(batch), 0.0)))
+        columns["p_alive"].append(batch.column("p_alive"))
+        columns["expected_purchases"].append(batch.column("expected_purchases"))
+        columns["btyd_expected_revenue"].append(batch.column("expected_revenue"))
+        for name, value in (
+            ("churn_method", models["churn"].method_),
+            ("value_method", models["value"].method_),
+            ("model_version", version["model_version"]),
+        ):
+            columns[name].append(pa.array([value] * n, pa.string()))
+        progress.update(progress.done + n)
+    key = pa.field("customer_id", columns["customer_id"][0].type if columns["customer_id"] else key_type)
+    schema = pa.schema([key, *_SCORES])
+    return pa.Table.from_arrays([pa.chunked_array(columns[f.name], f.type) for f in schema], schema=schema)
+
+
+_SCORES = pa.schema(
+    [
+        ("churn_risk", pa.float64()),
+        ("predicted_ltv", pa.float64()),
+        ("p_alive", pa.float64()),
+        ("expected_purchases", pa.float64()),
+        ("btyd_expected_revenue", pa.float64()),
+        ("churn_method", pa.string()),
+        ("value_method", pa.string()),
+        ("model_version", pa.string()),
+    ]
+)

@@ -22,16 +22,6 @@ def to_arrow(relation: Any) -> pa.Table:
     return to_table(relation)
 
 
-def row_count(relation: Any) -> int:
-    """The rows of a DuckDB relation (or a Spark or pandas DataFrame, or Arrow), counted in its engine."""
-    engine = engine_of(relation)
-    if engine == "duckdb":
-        return int(relation.aggregate("count(*)").fetchone()[0])
-    if engine == "spark":
-        return int(relation.count())
-    return len(relation) if engine == "pandas" else to_table(relation).num_rows
-
-
 def batches(relation: Any, rows: int) -> Iterator[pa.Table]:
     """The relation in Arrow tables of at most `rows` rows, in its order; a DuckDB relation streams (one
     batch in memory at a time)."""
@@ -49,6 +39,34 @@ def as_reader(tables: Iterator[pa.Table]) -> pa.RecordBatchReader:
 def current_snapshot(features: Any, key: str = "customer_id") -> pa.Table:
     """The rows of a feature relation at the current as-of date, filtered in DuckDB, ordered by key."""
     return to_arrow(sorted_by(features.filter("snapshot_name = 'current'"), key))
+
+
+def snapshot_tables(
+    features: Any, names: tuple[str, ...] = ("backtest", "training"), key: str = "customer_id"
+) -> dict[str, pa.Table]:
+    """{snapshot name: its rows ordered by key} of a relation with a snapshot_name column, each snapshot
+    filtered and fetched on its own (no table of every snapshot, and no copies of its parts, in memory)."""
+    return {name: to_arrow(sorted_by(features.filter(f"snapshot_name = '{name}'"), key)) for name in names}
+
+
+def current_batches(
+    features: Any, batch_rows: int, key: str = "customer_id"
+) -> tuple[Iterator[pa.Table], int]:
+    """The current snapshot of a feature relation in Arrow tables of at most batch_rows rows, ordered by
+    key (streamed from DuckDB: one batch in memory at a time), and its number of rows."""
+    current = features.filter("snapshot_name = 'current'")
+    return iter_batches(sorted_by(current, key), batch_rows), row_count(current)
+
+
+def row_count(frame: Any) -> int:
+    """The number of rows of a DuckDB relation or a Spark DataFrame (counted in the engine) or of Arrow or
+    pandas data."""
+    engine = engine_of(frame)
+    if engine == "duckdb":
+        return int(frame.aggregate("count(*)").fetchone()[0])
+    if engine == "spark":
+        return int(frame.count())
+    return to_table(frame).num_rows
 
 
 def purchase_log(transactions: Any) -> pa.Table:
