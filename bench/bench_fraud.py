@@ -3,6 +3,7 @@
     .venv/bin/python bench/bench_fraud.py [n_customers]   (default 20000)
     .venv/bin/python bench/bench_fraud.py --warehouse DB --raw DIR   (a demo warehouse already built)
     .venv/bin/python bench/bench_fraud.py --warehouse DB --raw DIR --tile K   (fit time only, K x the data)
+    ... --config '{"seed": 7, "anomaly_sample_size": 25000}'   (FraudConfig fields other than the defaults)
 
 Generates the demo data and builds `int_transactions_risk` with the project's dbt models in a scratch
 folder (or reads them, read-only, from a warehouse built on the demo data in DIR); the scorer is fitted as
@@ -19,6 +20,8 @@ import _paths  # noqa: F401  (the repository root on sys.path, for tools.demo_da
 
 # isort: split
 import argparse
+import dataclasses
+import json
 import tempfile
 import time
 from pathlib import Path
@@ -82,7 +85,16 @@ def tiled(table: pa.Table, columns: list[str], k: int) -> pa.Table:
     return pa.concat_tables(parts)
 
 
-def fit_tiled(warehouse: Path, k: int) -> None:
+def fraud_config(overrides: str | None) -> FraudConfig:
+    """The default FraudConfig with the fields of the JSON object `overrides` (the autoencoder's as a
+    nested object)."""
+    fields = json.loads(overrides or "{}")
+    if "autoencoder" in fields:
+        fields["autoencoder"] = dataclasses.replace(FraudConfig().autoencoder, **fields["autoencoder"])
+    return dataclasses.replace(FraudConfig(), **fields)
+
+
+def fit_tiled(warehouse: Path, k: int, config: FraudConfig) -> None:
     import resource
 
     risk, labels, catalog = read_inputs(warehouse, with_catalog=True)
@@ -91,7 +103,7 @@ def fit_tiled(warehouse: Path, k: int) -> None:
     labels = tiled(labels, ["transaction_id"], k)
     print(f"{risk.num_rows:,} transactions, {labels.num_rows:,} labels")
     start, cpu = time.perf_counter(), time.process_time()
-    scorer = FraudScorer(FraudConfig()).fit(risk, catalog, labels, lambda line: print(f"fit: {line}"))
+    scorer = FraudScorer(config).fit(risk, catalog, labels, lambda line: print(f"fit: {line}"))
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     print(
@@ -100,7 +112,7 @@ def fit_tiled(warehouse: Path, k: int) -> None:
     )
 
 
-def main(n_customers: int, warehouse: Path | None, raw: Path | None) -> None:
+def main(n_customers: int, warehouse: Path | None, raw: Path | None, config: FraudConfig) -> None:
     if warehouse is not None:
         risk, labels, catalog = read_inputs(warehouse, with_catalog=True)
         truth_table = pq.read_table(raw / "_truth" / "transaction_fraud.parquet")
@@ -112,7 +124,7 @@ def main(n_customers: int, warehouse: Path | None, raw: Path | None) -> None:
             risk, labels, catalog = read_inputs(database, with_catalog=False)
             truth_table = pq.read_table(raw / "_truth" / "transaction_fraud.parquet")
     start, cpu = time.perf_counter(), time.process_time()
-    scorer = FraudScorer(FraudConfig()).fit(risk, catalog, labels, lambda line: print(f"fit: {line}"))
+    scorer = FraudScorer(config).fit(risk, catalog, labels, lambda line: print(f"fit: {line}"))
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu
     print(
         f"{risk.num_rows} transactions; {len(scorer.holdout_transaction_ids_)} held out; flag rate "
@@ -161,12 +173,14 @@ if __name__ == "__main__":
     parser.add_argument("--warehouse", type=Path, help="a built demo warehouse (opened read-only)")
     parser.add_argument("--raw", type=Path, help="the demo data it was built on (for the truth)")
     parser.add_argument("--tile", type=int, default=1, help="fit on K copies of the warehouse's inputs")
+    parser.add_argument("--config", help="FraudConfig fields as a JSON object, e.g. '{\"seed\": 7}'")
     args = parser.parse_args()
+    config = fraud_config(args.config)
     if (args.warehouse is None) != (args.raw is None):
         parser.error("--warehouse and --raw go together")
     if args.tile > 1:
         if args.warehouse is None:
             parser.error("--tile needs --warehouse")
-        fit_tiled(args.warehouse, args.tile)
+        fit_tiled(args.warehouse, args.tile, config)
     else:
-        main(args.n_customers, args.warehouse, args.raw)
+        main(args.n_customers, args.warehouse, args.raw, config)

@@ -47,7 +47,14 @@ def render_model(path: Path) -> str:
     missing = called - set(defined)
     if missing:
         raise RuntimeError(f"{path.name} calls {sorted(missing)}, which are not project macros")
-    prelude = "".join(macro_file.read_text() for macro_file in sorted({defined[n] for n in called}))
+    # The macros' files, and those of the macros they call in turn (a dispatched macro may call another).
+    files: set[Path] = set()
+    frontier = {defined[n] for n in called}
+    while frontier:
+        files |= frontier
+        inner = {n for f in frontier for n in re.findall(r"\{\{-?\s*(\w+)\s*\(", f.read_text())}
+        frontier = {defined[n] for n in inner if n in defined} - files
+    prelude = "".join(macro_file.read_text() for macro_file in sorted(files))
     environment = jinja2.Environment(undefined=jinja2.StrictUndefined)
     # dbt's `return()` hands a macro's value back; rendered, that is the value's text.
     environment.globals["return"] = lambda value: value

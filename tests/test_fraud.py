@@ -210,3 +210,52 @@ def test_scoring_in_batches_equals_scoring_at_once(demo, fitted, monkeypatch):
     batched = fitted.score(risk, lines.append)
     assert batched.equals(at_once)
     assert lines[-1].startswith(f"scoring: {risk.num_rows:,} of {risk.num_rows:,} transactions")
+
+
+def test_customer_rollup_takes_the_riskiest_three_transactions_reasons():
+    from customer_ml.fraud.reasons import customer_rollup
+
+    tx = pa.table(
+        {
+            "customer_id": ["b", "a", "b", "b", "b", "c", "a"],
+            "fraud_score": [0.9, 0.1, 0.8, 0.7, 0.95, 0.2, 0.3],
+            "is_flagged": [True, False, True, False, True, False, False],
+            "top_reasons": ["12 tx; new device", None, "3 tx", None, "amount 2.0 up", None, "old device"],
+        }
+    )
+    out = customer_rollup(tx, n_reasons=3).to_pydict()
+    assert out["customer_id"] == ["a", "b", "c"]
+    assert out["fraud_score"] == [0.3, 0.95, 0.2]
+    assert out["is_flagged"] == [False, True, False]
+    assert out["n_transactions"] == [2, 4, 1] and out["n_flagged"] == [0, 3, 0]
+    # b's riskiest three: 0.95, 0.9, 0.8 ("3 tx" is the same kind as "12 tx": the riskier one stays).
+    assert out["top_reasons"] == ["old device", "amount 2.0 up; 12 tx; new device", None]
+
+
+def test_scores_stream_from_duckdb_in_batches(demo, fitted, monkeypatch):
+    """The Python model's path: the risk relation read in batches, scored, and read back by DuckDB from
+    the returned record batch reader, gives the table scoring everything at once gives."""
+    import duckdb
+
+    from customer_ml.fraud.versions import score_relation
+
+    _, risk = demo
+    record = fitted.to_record()
+    version = {
+        "model_version": "v1",
+        "config": json.dumps(record["config"]),
+        "weights": record["weights"],
+        "preprocessing": json.dumps({k: v for k, v in record.items() if k not in ("config", "weights")}),
+    }
+    monkeypatch.setattr("customer_ml.fraud.versions.SCORE_BATCH_ROWS", 997)
+    con = duckdb.connect()
+    con.register("risk_rows", risk)
+    lines: list[str] = []
+    reader = score_relation(version, con.table("risk_rows").order("transaction_id"), lines.append)
+    writer = con.cursor()
+    writer.register("scores", reader)
+    out = writer.sql("select * from scores").to_arrow_table()
+    expected = fitted.score(risk.sort_by("transaction_id"))
+    assert out.drop_columns(["model_version"]).equals(expected)
+    assert set(out.column("model_version").to_pylist()) == {"v1"}
+    assert lines[-1].startswith(f"scoring: {risk.num_rows:,} of {risk.num_rows:,} transactions")

@@ -84,6 +84,12 @@ def test_training_rows_keep_every_fraud_and_weigh_the_samples():
     assert fraud.sum() == 40 and np.all(weight[fraud] == 1.0)
     assert legit.sum() == 20 and weight[legit].sum() == pytest.approx(260)
     assert unlabelled.sum() == 50 and weight[unlabelled].sum() == pytest.approx(700)
+    # Beyond fraud_sample_size the confirmed fraud is sampled too, weighted up; the other samples stay.
+    capped = FraudScorer(dataclasses.replace(scorer._cfg, fraud_sample_size=25))
+    rows_c, weight_c = capped._training_rows(train, labelled, confirmed, np.random.default_rng(0))
+    fraud_c = confirmed[rows_c]
+    assert fraud_c.sum() == 25 and weight_c[fraud_c].sum() == pytest.approx(40)
+    assert np.array_equal(rows_c[~fraud_c], rows[~fraud])
 
 
 def test_alerts_per_day_count_the_whole_population():
@@ -95,3 +101,24 @@ def test_alerts_per_day_count_the_whole_population():
     assert method == "alerts_per_day" and int(np.sum(score >= threshold)) == 50
     threshold, _ = choose_threshold(score, ts, config, True, 0.5)
     assert int(np.sum(score >= threshold)) == 200
+
+
+def test_preprocessing_statistics_come_from_their_own_seeded_sample():
+    """Beyond preprocessing_sample_size rows the preprocessing is fitted on a seeded sample of them, drawn
+    from its own generator (so the other samples are those of before); below it, on every row."""
+    from customer_ml.features.preprocessing import FeaturePreprocessor
+    from customer_ml.fraud.inputs import DEFAULT_RISK_CATALOG, conform
+    from customer_ml.fraud.scorer import _seeded_sample
+
+    data = generate(300, seed=3)
+    risk = risk_table(data.tables["transactions"], data.tables["customers"])
+    tiny = dataclasses.replace(FAST, isolation_forest_estimators=5, n_bootstrap=0)
+    tiny = dataclasses.replace(tiny, autoencoder=dataclasses.replace(tiny.autoencoder, max_epochs=1))
+    capped = FraudScorer(dataclasses.replace(tiny, preprocessing_sample_size=500)).fit(risk)
+    rows = _seeded_sample(risk.num_rows, 500, np.random.default_rng([tiny.seed, 1]))
+    table = conform(risk)
+    specs = [s for s in DEFAULT_RISK_CATALOG if s.name in table.column_names]
+    assert capped.preprocessor_.to_state() == FeaturePreprocessor().fit(table.take(rows), specs).to_state()
+    whole = FraudScorer(tiny).fit(risk)
+    assert whole.preprocessor_.to_state() == FeaturePreprocessor().fit(table, specs).to_state()
+    assert whole.preprocessor_.to_state() != capped.preprocessor_.to_state()

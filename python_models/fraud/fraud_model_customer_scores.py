@@ -9,6 +9,8 @@ from customer_ml.warehouse.arrow import to_arrow
 
 def model(dbt, session):
     version = latest_version(dbt.ref("fraud_model_versions"), KIND)
-    transaction_scores = to_arrow(dbt.ref("fraud_model_transaction_scores").order("transaction_id"))
-    customers = load_scorer(version).customer_scores(transaction_scores)
-    return customers.append_column("model_version", pa.array([version["model_version"]] * customers.num_rows))
+    scores = dbt.ref("fraud_model_transaction_scores").order("transaction_id")
+    columns = scores.select("customer_id, fraud_score, is_flagged, top_reasons")
+    customers = load_scorer(version).customer_scores(to_arrow(columns))
+    label = pa.scalar(version["model_version"], pa.string())
+    return customers.append_column("model_version", pa.repeat(label, customers.num_rows))

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from customer_ml.features.preprocessing import numeric_column
 from customer_ml.fraud.config import RULES, FraudConfig
@@ -40,11 +41,11 @@ def top_share_text(pct: float) -> str:
     return f"top {math.ceil(share * 100 - 1e-9)}%"
 
 
-def feature_text(table: pa.Table, name: str, i: int) -> str:
-    """A risk feature's value for row `i`, in words, as a reason the model raised its score."""
-    if name not in table.column_names:
+def feature_text(name: str, value: Any, present: bool = True) -> str:
+    """A risk feature's `value` (of one row) in words, as a reason the model raised its score; `present`:
+    whether the risk table has the column at all."""
+    if not present:
         return f"{name.replace('_', ' ')} (model)"
-    value = table.column(name)[i].as_py()
     if value is None:
         missing = {"device_customers": "no device recorded", "is_foreign_ip": "IP country unknown"}
         return missing.get(name, f"{name.replace('_', ' ')} unknown") + " (model)"
@@ -108,6 +109,15 @@ def write_reasons(
     effect_row = {int(i): k for k, i in enumerate(sup_rows)}
     weight = supervised_weight or 0.0
     rule_of = {f: RULES.index(r) + 1 for f, r in FEATURE_RULE.items()}
+    # The explained rows' values of a feature, fetched once per feature named (as Python values).
+    position = {int(i): p for p, i in enumerate(explain)}
+    values: dict[str, list[Any]] = {}
+
+    def value_of(name: str, i: int) -> Any:
+        if name not in values:
+            values[name] = table.column(name).take(pa.array(explain)).to_pylist()
+        return values[name][position[i]]
+
     for i in explain:
         candidates: dict[int | str, float] = {j: float(contrib[i, j]) for j in range(sup) if shown[i, j]}
         k = effect_row.get(int(i))
@@ -132,7 +142,8 @@ def write_reasons(
         texts = []
         for c, _ in sorted(candidates.items(), key=lambda kv: -kv[1])[: cfg.n_reasons]:
             if isinstance(c, str):
-                texts.append(feature_text(table, c, int(i)))
+                present = c in table.column_names
+                texts.append(feature_text(c, value_of(c, int(i)) if present else None, present))
             elif c == 0:
                 top = top_share_text(anomaly[i])
                 texts.append(f"unusual pattern for this customer (anomaly score in the {top})")
@@ -161,36 +172,42 @@ def customer_rollup(transaction_scores: pa.Table, n_reasons: int) -> pa.Table:
             }
         )
     t = t.sort_by([("customer_id", "ascending"), ("fraud_score", "descending")])
-    customers = t.column("customer_id").to_pylist()
+    customer_id = t.column("customer_id").combine_chunks()
+    n = t.num_rows
+    # Customers' first rows, found in Arrow; the counts, the maximum and the flags as numpy reductions
+    # over those runs. Only customers whose riskiest transactions carry a reason reach the Python loop.
+    after, before = customer_id.slice(1), customer_id.slice(0, n - 1)
+    same = pc.or_(
+        pc.fill_null(pc.equal(after, before), False), pc.and_(pc.is_null(after), pc.is_null(before))
+    )
+    starts = np.concatenate([[0], np.flatnonzero(~np.asarray(same.to_numpy(zero_copy_only=False))) + 1])
+    ends = np.append(starts[1:], n)
     score = numeric_column(t, "fraud_score")
     flagged = np.asarray(t.column("is_flagged").to_numpy(zero_copy_only=False), dtype=bool)
-    reasons = t.column("top_reasons").to_pylist()
-    starts = [0] + [i for i in range(1, len(customers)) if customers[i] != customers[i - 1]]
-    ends = starts[1:] + [len(customers)]
-    rows: dict[str, list[Any]] = {k: [] for k in ("customer_id", "fraud_score", "is_flagged")}
-    rows.update({"n_transactions": [], "n_flagged": [], "top_reasons": []})
-    for a, b in zip(starts, ends, strict=True):
+    n_flagged = np.add.reduceat(flagged.astype(np.int64), starts)
+    top = np.flatnonzero((np.arange(n) - np.repeat(starts, ends - starts)) < 3)  # each one's three riskiest
+    reasons = t.column("top_reasons").combine_chunks()
+    texts = {
+        int(i): text for i, text in zip(top, reasons.take(pa.array(top)).to_pylist(), strict=True) if text
+    }
+    customer_reasons: list[str | None] = [None] * len(starts)
+    for c in np.unique(np.searchsorted(starts, np.fromiter(texts, np.int64, len(texts)), side="right") - 1):
         seen: list[str] = []
         kinds: set[str] = set()
-        for text in reasons[a : min(b, a + 3)]:
-            for r in (text or "").split("; "):
+        for i in range(starts[c], min(ends[c], starts[c] + 3)):
+            for r in (texts.get(i) or "").split("; "):
                 kind = re.sub(r"\d+(\.\d+)?", "#", r)  # one reason per kind: the riskiest one's
                 if r and kind not in kinds:
                     seen.append(r)
                     kinds.add(kind)
-        rows["customer_id"].append(customers[a])
-        rows["fraud_score"].append(float(score[a]))
-        rows["is_flagged"].append(bool(flagged[a:b].any()))
-        rows["n_transactions"].append(b - a)
-        rows["n_flagged"].append(int(flagged[a:b].sum()))
-        rows["top_reasons"].append("; ".join(seen[:n_reasons]) or None)
+        customer_reasons[c] = "; ".join(seen[:n_reasons]) or None
     return pa.table(
         {
-            "customer_id": pa.array(rows["customer_id"], t.column("customer_id").type),
-            "fraud_score": pa.array(rows["fraud_score"], pa.float64()),
-            "is_flagged": pa.array(rows["is_flagged"], pa.bool_()),
-            "n_transactions": pa.array(rows["n_transactions"], pa.int64()),
-            "n_flagged": pa.array(rows["n_flagged"], pa.int64()),
-            "top_reasons": pa.array(rows["top_reasons"], pa.string()),
+            "customer_id": customer_id.take(pa.array(starts)),
+            "fraud_score": pa.array(score[starts], pa.float64()),
+            "is_flagged": pa.array(n_flagged > 0, pa.bool_()),
+            "n_transactions": pa.array(ends - starts, pa.int64()),
+            "n_flagged": pa.array(n_flagged, pa.int64()),
+            "top_reasons": pa.array(customer_reasons, pa.string()),
         }
     )

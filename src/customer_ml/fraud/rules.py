@@ -79,11 +79,11 @@ def rule_strengths(
     strengths[:, 2] = (first & foreign).astype(float)
     foreign_rows = active(2)
     if len(foreign_rows):
-        ip = text_column(table, "ip_country")
-        home = text_column(table, "customer_country")
-        for i in foreign_rows:
-            where = ip[i] or "unknown"
-            where += f" vs customer's {home[i]}" if home[i] else ""
+        rows = table.take(pa.array(foreign_rows))  # the countries of these rows only, as text
+        ip, home = text_column(rows, "ip_country"), text_column(rows, "customer_country")
+        for k, i in enumerate(foreign_rows):
+            where = ip[k] or "unknown"
+            where += f" vs customer's {home[k]}" if home[k] else ""
             texts[2][i] = f"new device with a foreign IP country ({where})"
 
     chargebacks = numeric_column(table, "prior_chargebacks")

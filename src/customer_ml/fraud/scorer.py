@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import math
 import pickle
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -164,7 +164,11 @@ class FraudScorer:
         rng = np.random.default_rng(cfg.seed)
         table = conform(risk)
         n = table.num_rows
-        self.preprocessor_ = FeaturePreprocessor().fit(table, pick_catalog(catalog, table.column_names))
+        # The preprocessing's medians, quartiles and categories from at most preprocessing_sample_size
+        # rows (their own seeded sample, so the samples below are drawn as before).
+        stats_rows = _seeded_sample(n, cfg.preprocessing_sample_size, np.random.default_rng([cfg.seed, 1]))
+        stats = table if len(stats_rows) == n else table.take(pa.array(stats_rows))
+        self.preprocessor_ = FeaturePreprocessor().fit(stats, pick_catalog(catalog, table.column_names))
         self.feature_names_ = list(self.preprocessor_.feature_names_out_)
         # Every row set the fit reads is bounded (seeded samples, drawn in this order): the anomaly models'
         # sample, the supervised training set, the population sample and its held-out rows. Only those
@@ -382,17 +386,23 @@ class FraudScorer:
     def _training_rows(
         self, train_idx: np.ndarray, is_labelled: np.ndarray, confirmed: np.ndarray, rng: np.random.Generator
     ) -> tuple[np.ndarray, np.ndarray]:
-        """(rows, weights) of the supervised training set: every confirmed fraud, a seeded sample of at most
-        `legitimate_sample_size` labelled-legitimate rows and one of at most `train_sample_size` unlabelled
-        ones, each sample weighted up to stand for all the rows of its kind."""
+        """(rows, weights) of the supervised training set: every confirmed fraud (a seeded sample of
+        `fraud_sample_size` beyond that many), a seeded sample of at most `legitimate_sample_size`
+        labelled-legitimate rows and one of at most `train_sample_size` unlabelled ones, each sample
+        weighted up to stand for all the rows of its kind."""
         cfg = self._cfg
         lab = train_idx[is_labelled[train_idx]]
         unl, weight_unl = _weighted_sample(train_idx[~is_labelled[train_idx]], cfg.train_sample_size, rng)
-        fraud = lab[confirmed[lab]]
         legit, weight_legit = _weighted_sample(lab[~confirmed[lab]], cfg.legitimate_sample_size, rng)
+        # Drawn last: below the cap no draw is made, and the other samples are those of before.
+        fraud, weight_fraud = _weighted_sample(lab[confirmed[lab]], cfg.fraud_sample_size, rng)
         rows = np.concatenate([fraud, legit, unl])
         weight = np.concatenate(
-            [np.ones(len(fraud)), np.full(len(legit), weight_legit), np.full(len(unl), weight_unl)]
+            [
+                np.full(len(fraud), weight_fraud),
+                np.full(len(legit), weight_legit),
+                np.full(len(unl), weight_unl),
+            ]
         )
         order = np.argsort(rows, kind="stable")
         return rows[order], weight[order]
@@ -517,20 +527,40 @@ class FraudScorer:
         return [g for g, _ in groups], effects
 
     # -- applying --------------------------------------------------------------------------------------
-    # -- applying --------------------------------------------------------------------------------------
     def score(self, risk: pa.Table, say: Say | None = None) -> pa.Table:
         """One row per transaction: transaction_id, customer_id, fraud_score, is_flagged, top_reasons,
         anomaly_score, supervised_score (null without a supervised model) and rule_<name> strengths.
         Scored in batches of SCORE_BATCH_ROWS transactions (every output is a function of its own row);
         `say` receives progress lines."""
-        self._check_fitted()
-        progress = Progress(say, "scoring", risk.num_rows, unit="transactions")
-        parts = []
-        with cpu_threads(max(1, self._cfg.n_threads)):
-            for start in range(0, max(risk.num_rows, 1), SCORE_BATCH_ROWS):
-                parts.append(self._score(risk.slice(start, SCORE_BATCH_ROWS)))
-                progress.update(min(risk.num_rows, start + SCORE_BATCH_ROWS))
+        batches = (risk.slice(start, SCORE_BATCH_ROWS) for start in range(0, risk.num_rows, SCORE_BATCH_ROWS))
+        parts = list(self.score_batches(batches, risk.num_rows, say, lambda: risk))
         return pa.concat_tables(parts).combine_chunks() if len(parts) > 1 else parts[0]
+
+    def score_batches(
+        self,
+        batches: Iterable[pa.Table],
+        total: int,
+        say: Say | None = None,
+        empty: Callable[[], pa.Table] | None = None,
+    ) -> Iterator[pa.Table]:
+        """`score` of each risk table of `batches` (of `total` transactions in all), one at a time, so that
+        only a batch and its scores are in memory (the Python model streams them from DuckDB and back).
+        Without any batch, the scores of `empty()` (a risk table with no rows), so the schema is known."""
+        self._check_fitted()
+        progress = Progress(say, "scoring", total, unit="transactions")
+        done = 0
+        for batch in batches:
+            with cpu_threads(max(1, self._cfg.n_threads)):
+                scored = self._score(batch)
+            done += batch.num_rows
+            progress.update(done)
+            yield scored
+        if not done:
+            if empty is None:
+                raise ValueError("nothing to score and no empty risk table for the schema")
+            with cpu_threads(max(1, self._cfg.n_threads)):
+                yield self._score(empty().slice(0, 0))
+            progress.update(0)
 
     def _score(self, risk: pa.Table) -> pa.Table:
         cfg = self._cfg

@@ -9,12 +9,13 @@ from typing import Any
 import pyarrow as pa
 
 from customer_ml.fraud.config import FraudConfig
-from customer_ml.fraud.scorer import FraudScorer
+from customer_ml.fraud.scorer import SCORE_BATCH_ROWS, FraudScorer
 from customer_ml.registry import version_row
 from customer_ml.serialization import jsonable
+from customer_ml.warehouse.arrow import as_reader, batches, row_count, to_arrow
 from customer_ml.warehouse.progress import Say
 
-__all__ = ["KIND", "load_scorer", "train_version"]
+__all__ = ["KIND", "load_scorer", "score_relation", "train_version"]
 
 KIND = "fraud"
 
@@ -59,3 +60,16 @@ def load_scorer(version: dict[str, Any]) -> FraudScorer:
     record["config"] = json.loads(version["config"])
     record["weights"] = version["weights"]
     return FraudScorer.from_record(record)
+
+
+def score_relation(version: dict[str, Any], risk: Any, say: Say | None = None) -> pa.RecordBatchReader:
+    """The scores of every transaction of `risk` (a relation of int_transactions_risk, in the order
+    wanted) by a registry row's scorer, with its model_version: a reader that streams batches of
+    SCORE_BATCH_ROWS from the relation through the scorer, so neither the risk table nor the scores are
+    ever whole in memory. `say` receives progress lines."""
+    scorer = load_scorer(version)
+    label = pa.scalar(version["model_version"], pa.string())
+    scored = scorer.score_batches(
+        batches(risk, SCORE_BATCH_ROWS), row_count(risk), say, lambda: to_arrow(risk.limit(0))
+    )
+    return as_reader(t.append_column("model_version", pa.repeat(label, t.num_rows)) for t in scored)

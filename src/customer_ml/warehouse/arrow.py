@@ -8,6 +8,7 @@ models read the same way where dbt hands them Spark DataFrames (docs/scaling.md)
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,6 +20,20 @@ from customer_ml.distributed.frames import engine_of, iter_batches, selected, so
 def to_arrow(relation: Any) -> pa.Table:
     """A DuckDB relation (or a Spark or pandas DataFrame, or Arrow) as one Arrow table."""
     return to_table(relation)
+
+
+def batches(relation: Any, rows: int) -> Iterator[pa.Table]:
+    """The relation in Arrow tables of at most `rows` rows, in its order; a DuckDB relation streams (one
+    batch in memory at a time)."""
+    return iter_batches(relation, rows)
+
+
+def as_reader(tables: Iterator[pa.Table]) -> pa.RecordBatchReader:
+    """The tables (at least one, all of one schema) as one record batch reader that pulls them lazily: a
+    Python model returns it and dbt-duckdb writes each batch as it comes, never the whole table."""
+    first = next(tables)
+    rest = (batch for table in tables for batch in table.to_batches())
+    return pa.RecordBatchReader.from_batches(first.schema, itertools.chain(first.to_batches(), rest))
 
 
 def current_snapshot(features: Any, key: str = "customer_id") -> pa.Table:
