@@ -21,89 +21,29 @@ import _paths  # noqa: F401  (the repository root on sys.path, for tools.daily_e
 
 # isort: split
 import argparse
-import json
 import os
 import shutil
 from pathlib import Path
 
-import duckdb
-from bench_scale import DBT, PROJECT_DIR, STAGES, generate, stage_of, time_v
+from bench_scale import STAGES, dbt_build, generate, stage_of
 
 from tools import daily_export
 
-BUILD_TIME_COLUMNS = {"checked_at", "evaluated_at", "scored_at"}
 
-
-def build(raw: Path, out: Path, args: tuple[str, ...] = (), warehouse: Path | None = None) -> dict:
-    """`dbt build` of raw into out/warehouse.duckdb (a copy of `warehouse` when given)."""
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
-    if warehouse is not None:
-        shutil.copy(warehouse, out / "warehouse.duckdb")
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(PROJECT_DIR / "src"),
-        "SEGMENTATION_DB_PATH": str(out / "warehouse.duckdb"),
-    }
-    command = [
-        DBT,
-        "build",
-        "--vars",
-        json.dumps({"raw_data_path": str(raw)}),
-        "--target-path",
-        str(out / "target"),
-        "--log-path",
-        str(out / "logs"),
-        *args,
-    ]
-    wall, cpu, peak, rc = time_v(command, env, out / "build.log")
-    results = json.loads((out / "target" / "run_results.json").read_text())["results"]
+def build(raw: Path, out: Path, extra: tuple[str, ...] = (), start_from: Path | None = None) -> dict:
+    """bench_scale.dbt_build (default threads and memory), with each stage's node seconds, the retrain
+    decisions and the number of staging tables validated incrementally, read from its log."""
+    result = dbt_build(raw, out, argparse.Namespace(threads=None, memory_limit=None), extra, start_from)
     stages: dict[str, float] = {}
-    for result in results:
-        if not result["unique_id"].startswith("exposure."):
-            stage = stage_of(result["unique_id"])
-            stages[stage] = stages.get(stage, 0.0) + float(result["execution_time"])
-    log = (out / "logs" / "dbt.log").read_text()
-    lines = log.splitlines()
-    decisions = sorted({line.split("] ", 1)[-1].strip() for line in lines if "training a new" in line})
-    revalidated = sum("validating the rows new or changed" in line for line in lines)
-    return {
-        "wall_s": wall,
-        "cpu_s": cpu,
-        "peak_gib": peak,
-        "rc": rc,
-        "stages": stages,
-        "warehouse": out / "warehouse.duckdb",
-        "retrained": decisions,
-        "revalidated_tables": revalidated,
-    }
-
-
-def differing_tables(left: Path, right: Path) -> list[str]:
-    con = duckdb.connect()
-    con.execute(f"attach '{left}' as a (read_only)")
-    con.execute(f"attach '{right}' as b (read_only)")
-    tables = con.execute(
-        "select schema_name, table_name from duckdb_tables() where database_name = 'a'"
-        " and schema_name <> 'ops' order by all"
-    ).fetchall()
-    found = []
-    for schema, table in tables:
-        names = con.execute(
-            "select column_name from duckdb_columns() where database_name = 'a' and schema_name = ?"
-            " and table_name = ? order by column_index",
-            [schema, table],
-        ).fetchall()
-        listed = ", ".join(f'"{name}"' for (name,) in names if name not in BUILD_TIME_COLUMNS)
-        differing = con.execute(
-            f"select count(*) from ((select {listed} from a.{schema}.{table} except all"
-            f" select {listed} from b.{schema}.{table}) union all (select {listed} from b.{schema}.{table}"
-            f" except all select {listed} from a.{schema}.{table}))"
-        ).fetchone()[0]
-        if differing:
-            found.append(f"{schema}.{table} ({differing} rows)")
-    return found
+    for unique_id, (seconds, _) in result["nodes"].items():
+        stages[stage_of(unique_id)] = stages.get(stage_of(unique_id), 0.0) + seconds
+    lines = (out / "logs" / "dbt.log").read_text().splitlines()
+    result["stages"] = stages
+    result["retrained"] = sorted(
+        {line.split("] ", 1)[-1].strip() for line in lines if "training a new" in line}
+    )
+    result["revalidated_tables"] = sum("validating the rows new or changed" in line for line in lines)
+    return result
 
 
 def report(name: str, result: dict) -> None:
@@ -134,18 +74,18 @@ def main() -> None:
     print(f"  transactions: {before:,} yesterday, {after:,} today (+{after - before:,})")
     first = build(yesterday, args.work / "fresh_yesterday")
     report("yesterday, from scratch (models trained)", first)
-    daily = build(today, args.work / "fresh_daily", warehouse=first["warehouse"])
+    daily = build(today, args.work / "fresh_daily", start_from=first["warehouse"])
     report("today, daily build", daily)
-    full = build(today, args.work / "fresh_full", ("--full-refresh",), warehouse=first["warehouse"])
+    full = build(today, args.work / "fresh_full", ("--full-refresh",), start_from=first["warehouse"])
     report("today, --full-refresh (same stored models)", full)
     print(
         f"  daily / from scratch: {daily['wall_s'] / first['wall_s']:.2f} wall, "
         f"{daily['cpu_s'] / first['cpu_s']:.2f} CPU; daily / full refresh: "
         f"{daily['wall_s'] / full['wall_s']:.2f} wall, {daily['cpu_s'] / full['cpu_s']:.2f} CPU"
     )
-    differing = differing_tables(daily["warehouse"], full["warehouse"])
+    compared, differing = daily_export.differing_tables(daily["warehouse"], full["warehouse"])
     verdict = "identical" if not differing else "DIFFER: " + ", ".join(differing)
-    print(f"  daily and full-refresh tables: {verdict}")
+    print(f"  daily and full-refresh tables ({compared} compared): {verdict}")
     print(f"load average after: {os.getloadavg()[0]:.1f}")
 
 

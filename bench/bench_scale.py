@@ -109,10 +109,20 @@ def generate(n: int, work: Path, seed: int) -> Path:
     return raw
 
 
-def dbt_build(raw: Path, out: Path, args: argparse.Namespace) -> dict:
+def dbt_build(
+    raw: Path,
+    out: Path,
+    args: argparse.Namespace,
+    extra: tuple[str, ...] = (),
+    start_from: Path | None = None,
+) -> dict:
+    """`dbt build` of raw into out/warehouse.duckdb (a copy of the warehouse start_from when given, with
+    the dbt arguments extra), timed."""
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
+    if start_from is not None:
+        shutil.copy(start_from, out / "warehouse.duckdb")
     env = {
         **os.environ,
         "PYTHONPATH": str(PROJECT_DIR / "src"),
@@ -131,6 +141,7 @@ def dbt_build(raw: Path, out: Path, args: argparse.Namespace) -> dict:
         str(out / "target"),
         "--log-path",
         str(out / "logs"),
+        *extra,
     ]
     wall, cpu, peak, rc = time_v(command, env, out / "build.log")
     results = json.loads((out / "target" / "run_results.json").read_text())["results"]

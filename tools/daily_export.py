@@ -1,6 +1,7 @@
 """Raw tables as two daily exports: 'yesterday' holds every row dated before the last day of
 transactions, 'today' holds yesterday's rows first, in the same order, then the rest, as a daily export
-grows. Used by the freshness test (tests/e2e/test_freshness.py) and benchmark (bench/bench_freshness.py).
+grows, and the comparison of two builds' warehouses. Used by the freshness test
+(tests/e2e/test_freshness.py) and benchmark (bench/bench_freshness.py).
 
     PYTHONPATH=src .venv/bin/python -m tools.daily_export RAW_FOLDER YESTERDAY_FOLDER TODAY_FOLDER
 
@@ -15,10 +16,13 @@ import argparse
 import shutil
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+# Columns that hold the moment of the build, not something computed from the data.
+BUILD_TIME_COLUMNS = ("checked_at", "evaluated_at", "scored_at")
 DATE_COLUMNS = {"events": "occurred_at", "customers": "signed_up_at", "social_edges": "created_at"}
 BY_TRANSACTION = ("transaction_items", "fraud_labels")
 
@@ -62,6 +66,35 @@ def split_folder(raw: Path, yesterday: Path, today: Path) -> tuple[int, int]:
         for folder in (yesterday, today):
             shutil.copytree(raw / "_truth", folder / "_truth", dirs_exist_ok=True)
     return counts
+
+
+def differing_tables(left: Path, right: Path) -> tuple[int, list[str]]:
+    """Two warehouses compared bit for bit, table by table (the build log's schema ops and the columns
+    BUILD_TIME_COLUMNS left out): the number of tables compared, and 'schema.table: N rows' for each
+    table whose rows differ (as multisets: row order is not compared)."""
+    con = duckdb.connect()
+    con.execute(f"attach '{left}' as a (read_only)")
+    con.execute(f"attach '{right}' as b (read_only)")
+    tables = con.execute(
+        "select schema_name, table_name from duckdb_tables() where database_name = 'a'"
+        " and schema_name <> 'ops' order by all"
+    ).fetchall()
+    found = []
+    for schema, table in tables:
+        names = con.execute(
+            "select column_name from duckdb_columns() where database_name = 'a' and schema_name = ?"
+            " and table_name = ? order by column_index",
+            [schema, table],
+        ).fetchall()
+        listed = ", ".join(f'"{name}"' for (name,) in names if name not in BUILD_TIME_COLUMNS)
+        differing = con.execute(
+            f"select count(*) from ((select {listed} from a.{schema}.{table} except all"
+            f" select {listed} from b.{schema}.{table}) union all (select {listed} from b.{schema}.{table}"
+            f" except all select {listed} from a.{schema}.{table}))"
+        ).fetchone()[0]
+        if differing:
+            found.append(f"{schema}.{table}: {differing} rows")
+    return len(tables), found
 
 
 def main() -> None:

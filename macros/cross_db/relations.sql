@@ -67,8 +67,8 @@
     min_by({{ expression }}, {{ composite_key(key) }})
 {%- endmacro %}
 
-{#- A seeded pseudo-random 64-bit number from a text, to sample rows: DuckDB's hash(), Spark's
-    xxhash64(). The two differ, so the sample of a Spark build is another seeded sample of the same size
+{#- A pseudo-random 64-bit number from one or more values (a comma-separated list), to sample rows or
+    to tell rows apart: DuckDB's hash(), Spark's xxhash64(). The two differ, so the sample of a Spark build is another seeded sample of the same size
     (the same rows wherever the sample takes every row). -#}
 {% macro sample_hash(expression) -%}
     {{ return(adapter.dispatch('sample_hash', 'customer_segmentation')(expression)) }}

@@ -128,29 +128,8 @@
 {% macro raw_row_hash(table_name) -%}
     {#- One value per raw row from everything read from the file: the contract columns as text, the file,
         and, for a row the reader could not read, its problem and line. -#}
-    {{ return(adapter.dispatch('raw_row_hash', 'customer_segmentation')(table_name)) }}
-{%- endmacro %}
-
-{% macro default__raw_row_hash(table_name) -%}
-    hash(
-        {%- for column in raw_contract()[table_name]['columns'] %}
-        {{ column }},
-        {%- endfor %}
-        source_file,
-        read_problem,
-        source_line
-    )
-{%- endmacro %}
-
-{% macro spark__raw_row_hash(table_name) -%}
-    xxhash64(
-        {%- for column in raw_contract()[table_name]['columns'] %}
-        {{ column }},
-        {%- endfor %}
-        source_file,
-        read_problem,
-        source_line
-    )
+    {%- set values = raw_contract()[table_name]['columns'] + ['source_file', 'read_problem', 'source_line'] -%}
+    {{ sample_hash(values | join(', ')) }}
 {%- endmacro %}
 
 {% macro staging_can_reuse(table_name, fingerprint) %}
