@@ -37,21 +37,7 @@ select
         as prior_purchase_amount_stddev
 from {{ transactions }}
 window
-    customer_last_hour as (
-        partition by customer_id
-        order by transacted_at
-        range between interval 1 hour preceding and current row
-    ),
-    customer_last_day as (
-        partition by customer_id
-        order by transacted_at
-        range between interval 1 day preceding and current row
-    ),
-    customer_last_week as (
-        partition by customer_id
-        order by transacted_at
-        range between interval 7 day preceding and current row
-    ),
+    {{ _risk_trailing_windows('customer', 'customer_id', ['hour', 'day', 'week']) }},
     customer_before as (
         partition by customer_id
         order by transacted_at
@@ -101,16 +87,7 @@ select
     count(*) filter (where status = 'chargeback') over device_before as device_prior_chargebacks
 from {{ customer_device_history }}
 window
-    device_last_hour as (
-        partition by device_id
-        order by transacted_at
-        range between interval 1 hour preceding and current row
-    ),
-    device_last_day as (
-        partition by device_id
-        order by transacted_at
-        range between interval 1 day preceding and current row
-    ),
+    {{ _risk_trailing_windows('device', 'device_id', ['hour', 'day']) }},
     device_until_now as (
         partition by device_id
         order by transacted_at
@@ -121,6 +98,19 @@ window
         order by transacted_at
         range between unbounded preceding and current row exclude group
     )
+{%- endmacro %}
+
+{#- The trailing windows `<name>_last_<span>` of `partition_by` ordered by transacted_at (span: hour, day
+    or week), on both engines. -#}
+{% macro _risk_trailing_windows(name, partition_by, spans) -%}
+    {%- set intervals = {'hour': '1 hour', 'day': '1 day', 'week': '7 day'} -%}
+    {%- for span in spans %}
+    {{ name }}_last_{{ span }} as (
+        partition by {{ partition_by }}
+        order by transacted_at
+        range between interval {{ intervals[span] }} preceding and current row
+    ){{ ',' if not loop.last }}
+    {%- endfor %}
 {%- endmacro %}
 
 {#- The windows "up to this row's timestamp" (upto) and "this row's timestamp" (peers) of `partition_by`
@@ -189,21 +179,7 @@ from (
         {%- endfor %}
     from {{ transactions }}
     window
-        customer_last_hour as (
-            partition by customer_id
-            order by transacted_at
-            range between interval 1 hour preceding and current row
-        ),
-        customer_last_day as (
-            partition by customer_id
-            order by transacted_at
-            range between interval 1 day preceding and current row
-        ),
-        customer_last_week as (
-            partition by customer_id
-            order by transacted_at
-            range between interval 7 day preceding and current row
-        ),
+        {{ _risk_trailing_windows('customer', 'customer_id', ['hour', 'day', 'week']) }},
         {{ _risk_upto_and_peers('customer', 'customer_id') }}
 ) as windowed
 {%- endmacro %}
@@ -240,15 +216,6 @@ select
     - count(case when status = 'chargeback' then 1 end) over device_peers as device_prior_chargebacks
 from {{ customer_device_history }}
 window
-    device_last_hour as (
-        partition by device_id
-        order by transacted_at
-        range between interval 1 hour preceding and current row
-    ),
-    device_last_day as (
-        partition by device_id
-        order by transacted_at
-        range between interval 1 day preceding and current row
-    ),
+    {{ _risk_trailing_windows('device', 'device_id', ['hour', 'day']) }},
     {{ _risk_upto_and_peers('device', 'device_id') }}
 {%- endmacro %}
