@@ -44,6 +44,9 @@
         {%- set log = build_log_relation() %}
         {%- call statement('log_build_start') %}
             create schema if not exists {{ log.database }}.{{ log.schema }};
+            {#- The schema the incremental Python models stage their rows in (temporary_relations.sql),
+                made before any model runs: two of them creating it at once conflict in DuckDB's catalog. #}
+            create schema if not exists {{ log.database }}.dbt_temp;
             create table if not exists {{ log }} (
                 invocation_id varchar primary key,
                 command varchar,
