@@ -24,7 +24,7 @@ unscored_transactions as (
         transactions_risk.transaction_id as id,
         'transaction without a fraud score' as problem
     from transactions_risk
-    anti join fraud_transaction_scores
+    {{ anti_join() }} fraud_transaction_scores
         on transactions_risk.transaction_id = fraud_transaction_scores.transaction_id
 ),
 
@@ -33,7 +33,7 @@ unscored_customers as (
         customer_segments.customer_id as id,
         'segmented customer without a fraud score' as problem
     from customer_segments
-    anti join fraud_customer_scores
+    {{ anti_join() }} fraud_customer_scores
         on customer_segments.customer_id = fraud_customer_scores.customer_id
 ),
 
@@ -42,13 +42,13 @@ flags_without_reasons as (
         transaction_id as id,
         'flagged transaction without a reason' as problem
     from fraud_transaction_scores
-    where is_flagged and coalesce(trim(cast(top_reasons as varchar)), '') in ('', '[]')
+    where is_flagged and coalesce(trim(cast(top_reasons as {{ text_type() }})), '') in ('', '[]')
     union all
     select
         customer_id as id,
         'flagged customer without a reason' as problem
     from fraud_customer_scores
-    where is_flagged and coalesce(trim(cast(top_reasons as varchar)), '') in ('', '[]')
+    where is_flagged and coalesce(trim(cast(top_reasons as {{ text_type() }})), '') in ('', '[]')
 ),
 
 final as (

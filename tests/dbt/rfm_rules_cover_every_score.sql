@@ -6,7 +6,8 @@ rfm_segment_rules as (
 ),
 
 scores as (
-    select unnest(range(1, 6)) as score
+    select score
+    from (values (1), (2), (3), (4), (5)) as score_values (score)
 ),
 
 combinations as (
@@ -34,7 +35,7 @@ matched as (
 final as (
     select combinations.*
     from combinations
-    anti join matched
+    {{ anti_join() }} matched
         using (r_score, f_score, m_score)
 )
 
