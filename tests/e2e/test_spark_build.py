@@ -1,5 +1,6 @@
 """Every SQL model built on Apache Spark (dbt-spark's session method, a local pyspark) and on DuckDB from
-the same raw files gives the same tables: staging, the features, and the marts.
+the same raw files gives the same tables (staging, the features, and the marts), and every data test
+and unit test of those models gives the same result on both engines.
 
 The Python models cannot run in dbt-spark's session method, so the test does what a hybrid deployment
 does (docs/scaling.md, "The marts on Spark"): it builds the whole project on DuckDB, writes the Python
@@ -14,17 +15,27 @@ checked_at) and the staging rules' fingerprint are each build's. Spark runs on t
 shuffle partitions; its tables and metastore live under the test's temporary folder. The Spark build
 enforces the marts' contracts too (macros/cross_db/contracts.sql).
 
+Two as-of dates, so that segment_history holds two and segment_transitions has rows: an earlier date
+(30 days before the demo data's end) first, on DuckDB `+segment_history` and on Spark only the SQL that
+segment_history reads (from that date's Python model tables), then the current date, in full, on both.
+The Spark build of the current date is a `dbt build` with its data tests and unit tests (the tests of
+the Python models' own tables, which are DuckDB's, left out); `dbt test` of the same selection runs on
+the DuckDB build meanwhile, and each test's status and count of failing rows must be equal. Both Spark
+builds run in one process, so one Spark session (one JVM start).
+
 Beside it, on one local Spark session: a fitted segmentation model scores a Spark DataFrame over its
 partitions as one predict does, the Python models' reader takes a Spark DataFrame as it takes a DuckDB
 relation, and pyspark's TorchDistributor runs the data-parallel pretraining in two processes with one
-process's result. Measured: 5-6.5 minutes for the module on the 2-core machine at load 13-16
-(docs/scaling.md).
+process's result. Measured: 5 min 18 s for the module (378 CPU s, the JVMs included) on the 2-core
+machine at load 9-12, 3 min 23 s before the tests and the second date (docs/scaling.md).
 
 Run alone: pytest -m spark
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import math
 import shutil
 import subprocess
@@ -58,9 +69,30 @@ from tools import demo_data
 
 pytestmark = pytest.mark.spark
 
-SELECTION = ("--selector", "sql_marts", "--resource-type", "model", "--resource-type", "seed")
-# The DuckDB build: every model (the Python models included) and seed; the data tests run elsewhere.
+# The Spark build: every SQL model and seed of the selector with its data tests and unit tests. A test
+# whose parents include a Python model or build_status is left out (--indirect-selection cautious in
+# dbt_runner): those tables are DuckDB's own (the Python models' tables are loaded from DuckDB's build,
+# so their tests there are the ones that count).
+SELECTION = ("--selector", "sql_marts")
+# The DuckDB build: every model (the Python models included) and seed; then the same tests as on Spark
+# (duckdb_tests).
 DUCKDB_SELECTION = ("--resource-type", "model", "--resource-type", "seed", "--exclude", "serving_publication")
+# The earlier as-of date built first on both engines, so that segment_history holds two dates and
+# segment_transitions has rows: only segment_history and what it reads (its other rows come from the
+# current date's build, which rebuilds every table), from that date's own Python model outputs.
+EARLIER_AS_OF_DATE = (demo_data.DEFAULT_END_DATE - dt.timedelta(days=30)).isoformat()
+EARLIER_SELECTION = ("--select", "+segment_history", "--resource-type", "model", "--resource-type", "seed")
+# On Spark only the SQL that segment_history reads: int_customers_scored joins the Python models' tables
+# (loaded from DuckDB's build of that date) to int_customers_current_rfm; the features and the rest of
+# `+segment_history` feed only the Python models, which do not run there.
+EARLIER_SPARK_SELECTION = (
+    "--select",
+    "segment_history int_customers_scored +int_customers_current_rfm",
+    "--resource-type",
+    "model",
+    "--resource-type",
+    "seed",
+)
 RELATIVE_TOLERANCE = 1e-9
 # Columns holding the build's start (build_started_at()): one value per build, each build's own.
 BUILD_TIME_COLUMNS = {"scored_at", "checked_at", "evaluated_at"}
@@ -133,20 +165,67 @@ def export_python_model_outputs(database: Path, folder: Path) -> list[str]:
     return tables
 
 
-def spark_build(work_dir: Path, raw_dir: Path, python_outputs: Path) -> subprocess.CompletedProcess:
-    """`dbt build --target spark` of every SQL model, the Python models' tables loaded from
-    python_outputs; tables under work_dir/spark/warehouse/<schema>.db."""
-    variables = {"python_model_outputs_path": str(python_outputs)}
-    command, env, _ = _dbt_build_command(work_dir, raw_dir, variables, ("--target", "spark", *SELECTION))
+# Runs dbt's commands (a JSON list of argument lists) one after the other in one process, stopping at the
+# first that fails: on dbt-spark's session method they share one Spark session, so the JVM starts once.
+_DBT_INVOCATIONS = """
+import json, sys
+from dbt.cli.main import dbtRunner
+for arguments in json.loads(sys.argv[1]):
+    if not dbtRunner().invoke(arguments).success:
+        sys.exit(1)
+"""
+
+
+def start_spark_builds(
+    work_dir: Path, raw_dir: Path, builds: list[tuple[Path, tuple, dict]]
+) -> subprocess.Popen:
+    """`dbt build --target spark` of each (python_outputs, selection, vars) in turn, in one process and one
+    Spark session, the Python models' tables loaded from python_outputs; tables under
+    work_dir/spark/warehouse/<schema>.db, console output in work_dir/console.log. Started, not awaited."""
+    invocations = []
+    for python_outputs, selection, extra_vars in builds:
+        variables = {"python_model_outputs_path": str(python_outputs), **extra_vars}
+        command, env, _ = _dbt_build_command(work_dir, raw_dir, variables, ("--target", "spark", *selection))
+        invocations.append(command[1:])
     env.update(
         {
             "SEGMENTATION_SPARK_DIR": str(work_dir / "spark"),
             "SEGMENTATION_SPARK_MASTER": "local[2]",
             "SEGMENTATION_SPARK_SHUFFLE_PARTITIONS": "2",
             "SEGMENTATION_SPARK_DRIVER_MEMORY": "1g",
+            # Two nodes at once: most of a data test's time on this small fixture is dbt's and Spark's
+            # planning, which the other node's query overlaps.
+            "SEGMENTATION_SPARK_THREADS": "2",
         }
     )
+    with (work_dir / "console.log").open("w") as console:
+        return subprocess.Popen(
+            [sys.executable, "-c", _DBT_INVOCATIONS, json.dumps(invocations)],
+            cwd=PROJECT_DIR,
+            env=env,
+            stdout=console,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+
+
+def duckdb_tests(work_dir: Path, raw_dir: Path) -> subprocess.CompletedProcess:
+    """`dbt test --selector sql_marts` (data tests and unit tests) on the DuckDB build in work_dir: the
+    tests of the Spark build."""
+    command, env, _ = _dbt_build_command(work_dir, raw_dir, None, SELECTION)
+    command[command.index("build")] = "test"
     return subprocess.run(command, cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=900)
+
+
+def results_of_tests(run_results: Path) -> dict[str, tuple[str, int | None]]:
+    """Each test's (status, failures) in a dbt run_results.json, by unique_id: the data tests and the
+    unit tests it ran."""
+    results = json.loads(run_results.read_text())["results"]
+    return {
+        result["unique_id"]: (result["status"], result["failures"])
+        for result in results
+        if result["unique_id"].startswith(("test.", "unit_test."))
+    }
 
 
 def _rows(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str]) -> list[tuple]:
@@ -172,6 +251,11 @@ def _rows(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str]) -> 
     return con.execute(f"select {', '.join(selected)} from {relation} order by {order}").fetchall()
 
 
+def _spark_relation(table_dir: Path) -> str:
+    """A table of the Spark build, read from its parquet files (partition columns from the folders)."""
+    return f"read_parquet('{table_dir}/**/*.parquet', hive_partitioning = true)"
+
+
 def _same_value(spark_value, duckdb_value) -> bool:
     if isinstance(spark_value, float) and isinstance(duckdb_value, float):
         if math.isnan(spark_value) or math.isnan(duckdb_value):
@@ -185,13 +269,56 @@ def test_sql_models_build_on_spark_as_on_duckdb(small_raw_dir, tmp_path, monkeyp
     # busy 2-core machine scikit-learn's t-SNE of the segment map spin-waits on two (measured 46.6 s
     # against 1.0 s for 275 customers at load 14).
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    # The earlier as-of date first, on both engines: segment_history and what it reads, Spark's from the
+    # Python models' tables of DuckDB's build of that date. Then the current date: every model on
+    # DuckDB, every SQL model with its data tests and unit tests on Spark (both Spark builds in one
+    # session), and the same tests on DuckDB meanwhile.
+    earlier = {"as_of_date": EARLIER_AS_OF_DATE}
+    duck_earlier = dbt_build(tmp_path / "duckdb_build", small_raw_dir, earlier, args=EARLIER_SELECTION)
+    assert duck_earlier.returncode == 0, duck_earlier.output[-6000:]
+    earlier_outputs = tmp_path / "python_models_earlier"
+    export_python_model_outputs(duck_earlier.database, earlier_outputs)
     duck = dbt_build(tmp_path / "duckdb_build", small_raw_dir, args=DUCKDB_SELECTION)
     assert duck.returncode == 0, duck.output[-6000:]
     python_outputs = tmp_path / "python_models"
     exported = export_python_model_outputs(duck.database, python_outputs)
     assert {"segmentation_model_assignments", "churn_value_model_predictions"} <= set(exported)
-    spark_run = spark_build(tmp_path / "spark_build", small_raw_dir, python_outputs)
-    assert spark_run.returncode == 0, (spark_run.stdout + spark_run.stderr)[-6000:]
+    spark_work = tmp_path / "spark_build"
+    spark_work.mkdir()
+    spark_run = start_spark_builds(
+        spark_work,
+        small_raw_dir,
+        [(earlier_outputs, EARLIER_SPARK_SELECTION, earlier), (python_outputs, SELECTION, {})],
+    )
+    try:
+        duck_tests = duckdb_tests(tmp_path / "duckdb_build", small_raw_dir)
+        spark_run.wait(timeout=1800)
+    finally:
+        if spark_run.poll() is None:
+            spark_run.kill()
+    spark_output = (spark_work / "console.log").read_text()[-6000:]
+    # Every data test and unit test of the selection gives the same result on both engines: its status
+    # (pass, warn, fail) and its count of failing rows.
+    spark_tests = results_of_tests(tmp_path / "spark_build" / "target" / "run_results.json")
+    duckdb_results = results_of_tests(tmp_path / "duckdb_build" / "target" / "run_results.json")
+    assert set(spark_tests) == set(duckdb_results), (
+        sorted(set(spark_tests) ^ set(duckdb_results))[:20],
+        spark_output,
+    )
+    unequal_tests = sorted(
+        f"{test}: {spark_tests[test]} on Spark, {duckdb_results[test]} on DuckDB"
+        for test in spark_tests
+        if spark_tests[test] != duckdb_results[test]
+    )
+    assert not unequal_tests, ("\n".join(unequal_tests[:40]), spark_output)
+    statuses = {status for status, _ in duckdb_results.values()}
+    # Not a comparison of skipped tests: the data tests (singular ones included) and the unit tests ran.
+    kinds = {test.split(".")[0] for test in duckdb_results}
+    assert kinds == {"test", "unit_test"}, kinds
+    assert len(duckdb_results) >= 450 and statuses <= {"pass", "warn"}, statuses
+    assert "warn" in statuses  # the planted rejects (has_no_rows, severity warn)
+    assert duck_tests.returncode == 0, (duck_tests.stdout + duck_tests.stderr)[-6000:]
+    assert spark_run.returncode == 0, spark_output
 
     warehouse = tmp_path / "spark_build" / "spark" / "warehouse"
     spark_tables = {
@@ -219,7 +346,7 @@ def test_sql_models_build_on_spark_as_on_duckdb(small_raw_dir, tmp_path, monkeyp
     differences = []
     build_times = {"spark": set(), "duckdb": set()}
     for name, table_dir in sorted(spark_tables.items()):
-        spark_relation = f"read_parquet('{table_dir}/**/*.parquet', hive_partitioning = true)"
+        spark_relation = _spark_relation(table_dir)
         duckdb_relation = f"duck.{name}"
         spark_columns = [row[0] for row in con.execute(f"describe select * from {spark_relation}").fetchall()]
         duckdb_columns = [
@@ -252,8 +379,9 @@ def test_sql_models_build_on_spark_as_on_duckdb(small_raw_dir, tmp_path, monkeyp
                 differences.append(f"{name}: first differing row: {unequal[:4]}")
                 break
     assert not differences, "\n".join(differences)
-    # Each build stamps its rows with its own start: one moment per build, never null.
-    assert len(build_times["spark"]) == len(build_times["duckdb"]) == 1, build_times
+    # Each build stamps its rows with its own start: one moment per build (the earlier date's rows of
+    # segment_history carry the first build's), never null.
+    assert len(build_times["spark"]) == len(build_times["duckdb"]) == 2, build_times
     assert None not in build_times["spark"] | build_times["duckdb"]
 
     # Not a comparison of two empty builds: the fixture's customers reach the feature table, and the
@@ -263,13 +391,26 @@ def test_sql_models_build_on_spark_as_on_duckdb(small_raw_dir, tmp_path, monkeyp
     )
     rows, customers = features.fetchone()
     assert customers > 200 and rows > customers
-    # The marts compared hold rows (segment_transitions excepted: the fixture has one as-of date).
+    # The marts compared hold rows, segment_transitions included: the history holds both as-of dates on
+    # both engines, and customers move between them (new customers, and some that change segment).
     empty_marts = [
         name
-        for name in sorted(duckdb_marts - {"marts.segment_transitions"})
+        for name in sorted(duckdb_marts)
         if con.execute(f"select count(*) from duck.{name}").fetchone()[0] == 0
     ]
     assert not empty_marts, empty_marts
+    current = "select as_of_date from duck.intermediate.int_as_of_dates where snapshot_name = 'current'"
+    expected_dates = [EARLIER_AS_OF_DATE, str(con.execute(current).fetchone()[0])]
+    for relation in ("duck.marts.segment_history", _spark_relation(spark_tables["marts.segment_history"])):
+        dates = con.execute(f"select distinct as_of_date from {relation}").fetchall()
+        assert sorted(str(row[0]) for row in dates) == expected_dates, dates
+    transition_kinds = "select transition_kind, sum(customers) from {} group by all"
+    for relation in (
+        "duck.marts.segment_transitions",
+        _spark_relation(spark_tables["marts.segment_transitions"]),
+    ):
+        kinds = dict(con.execute(transition_kinds.format(relation)).fetchall())
+        assert kinds.get("new", 0) > 0 and kinds.get("stayed", 0) > 0, kinds
     rejected = con.execute(
         "select rows_rejected from duck.intermediate.int_raw_tables_counted where table_name = 'transactions'"
     ).fetchone()[0]
