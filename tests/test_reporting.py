@@ -8,6 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from customer_ml.segmentation import profiles
 from customer_ml.segmentation.evaluation import evaluation_table, segmentation_evaluation
 from customer_ml.segmentation.model import SegmentationModel
 from customer_ml.segmentation.profiles import describe_segments, map_2d_table
@@ -127,6 +128,37 @@ def test_a_name_says_one_thing_once() -> None:
     )
     names = describe_segments(table, catalog).column("segment_name").to_pylist()
     assert names == ["New, browsing", "Long-standing, quiet"]
+
+
+def test_a_lapsed_segment_is_called_lapsed_after_its_strongest_trait() -> None:
+    # Segment 1 stands out most by its store orders and its single category; its customers also stopped
+    # buying a while ago (less striking, but half a standard deviation and more): the name keeps the
+    # strongest trait and says "lapsed" ("In-store, lapsed", not "In-store, focused").
+    catalog = pa.table(
+        {
+            "entity": ["customer"] * 3,
+            "feature_name": ["distinct_categories", "store_order_share", "recency_days"],
+            "feature_group": ["category_mix", "spend", "rfm"],
+            "transform": ["scale", "passthrough", "log"],
+            "label": ["categories bought", "share of orders in store", "days since last order"],
+        }
+    )
+    table = pa.table(
+        {
+            "segment_id": np.repeat([0, 1, 2], 10),
+            "distinct_categories": [6.0, 7.0] * 5 + [1.0] * 10 + [5.0, 8.0] * 5,
+            "store_order_share": [0.1, 0.2] * 5 + [0.9] * 10 + [0.2, 0.1] * 5,
+            "recency_days": [20.0, 200.0] * 5 + [150.0, 600.0] * 5 + [10.0, 90.0] * 5,
+        }
+    )
+    names = describe_segments(table, catalog).column("segment_name").to_pylist()
+    assert names[1] == "In-store, lapsed", names
+    assert all("apsed" not in name for name in (names[0], names[2])), names
+    profiles.LAPSED_GAP, lapsed_gap = float("inf"), profiles.LAPSED_GAP
+    try:
+        assert describe_segments(table, catalog).column("segment_name")[1].as_py() == "In-store, focused"
+    finally:
+        profiles.LAPSED_GAP = lapsed_gap
 
 
 def _transactions_only_like() -> tuple[pa.Table, pa.Table]:

@@ -66,6 +66,22 @@ N_DESCRIBED = 3
 MIN_APPLIES_TO_NAME = 0.5
 """A feature known for fewer than this share of a segment's customers (days between orders for one-time
 buyers) cannot name the segment; its description says what share it applies to."""
+LAPSED_GAP = 0.5
+"""A segment whose days since the last order stand this many standard deviations above the population's
+(on log1p; half a standard deviation, a medium effect) is called "Lapsed" after its most distinguishing
+trait, unless its name already says where it stands in the customer lifecycle: what a marketer does
+with a segment depends first on whether it still buys (lapsed one-category buyers read "Focused,
+occasional" before)."""
+LIFECYCLE_WORDS = {
+    "lapsed",
+    "recent",
+    "new",
+    "currently idle",
+    "currently spending",
+    "recently active",
+    "recently idle",
+    "inactive",
+}
 
 
 def _fmt(value: float, share: bool) -> str:
@@ -157,7 +173,9 @@ def describe_segments(table: pa.Table, catalog: pa.Table, segment_column: str = 
         )
         top_features[s] = ", ".join(row["feature_name"] for _gap, row, *_rest in chosen[:N_DESCRIBED])
         nameable = [item for item in chosen if item[4] >= MIN_APPLIES_TO_NAME]
-        names[s] = _name(nameable, set(names.values()))
+        recency = [item for item in gaps[s] if item[1]["feature_name"] == "recency_days"]
+        lapsed = bool(recency) and recency[0][0] >= LAPSED_GAP and recency[0][4] >= MIN_APPLIES_TO_NAME
+        names[s] = _name(nameable, set(names.values()), lifecycle="Lapsed" if lapsed else None)
     counts = {int(s): int(c) for s, c in zip(*np.unique(segments, return_counts=True), strict=True)}
     return pa.table(
         {
@@ -204,11 +222,19 @@ def _word(gap: float, row: dict[str, Any]) -> str:
     return word or f"{'High' if gap > 0 else 'Low'} {row['label']},"
 
 
-def _name(chosen: list[tuple[float, dict[str, Any], float, float, float]], taken: set[str]) -> str:
-    """A short name from the two most distinguishing features; a third is added until it is unique."""
+def _name(
+    chosen: list[tuple[float, dict[str, Any], float, float, float]],
+    taken: set[str],
+    lifecycle: str | None = None,
+) -> str:
+    """A short name from the two most distinguishing features; a third is added until it is unique. With
+    `lifecycle` (a word such as "Lapsed"), the most distinguishing feature is followed by it, unless the
+    first two words already say where the segment stands in the lifecycle."""
+    described = [_word(gap, row).rstrip(",") for gap, row, *_rest in chosen]
+    if lifecycle and not any(word.lower() in LIFECYCLE_WORDS for word in described[:2]):
+        described.insert(1, lifecycle)
     words: list[str] = []
-    for gap, row, *_rest in chosen:
-        word = _word(gap, row).rstrip(",")
+    for word in described:
         if word.lower() not in (w.lower() for w in words):
             words.append(word)
         name = ", ".join(words[:1] + [w[0].lower() + w[1:] for w in words[1:]])
