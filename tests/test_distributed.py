@@ -12,6 +12,8 @@ processes.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import duckdb
 import numpy as np
 import pandas as pd
@@ -26,7 +28,13 @@ from customer_ml.distributed.frames import engine_of, iter_batches, selected, so
 from customer_ml.distributed.scoring import partition_scorer, score_frame
 from customer_ml.features.preprocessing import FeaturePreprocessor
 from customer_ml.nn.autoencoder import AdversarialAutoencoder
-from customer_ml.segmentation.config import AutoencoderConfig
+from customer_ml.segmentation.config import (
+    AutoencoderConfig,
+    ClusteringConfig,
+    DECConfig,
+    SegmentationConfig,
+)
+from customer_ml.segmentation.model import SegmentationModel
 
 # The default objective (reconstruction, FGSM adversarial term, contrastive InfoNCE with SCARF views),
 # small and short; batches of 100 rows, so the last batch of each epoch splits unevenly over 2 processes.
@@ -74,6 +82,28 @@ def test_two_processes_give_the_single_process_segments(single_and_ddp, planted)
     assert adjusted_rand_score(one, two) >= MIN_ARI
     # Not two equally meaningless clusterings: they find the planted kinds (0 would be chance; 0.45 measured).
     assert adjusted_rand_score(kinds, two) > 0.3
+
+
+def test_the_segmentation_model_pretrains_in_two_processes_with_one_process_segments():
+    # SegmentationConfig.pretrain_processes: the whole fit (pretraining in 2 processes, then fine-tuning
+    # and clustering) against the same fit in one process, on planted customers.
+    table, specs, _kinds = make_planted(n=900, k=4, seed=8)
+    catalog = [{"feature_name": s.name, "feature_group": s.group, "transform": s.transform} for s in specs]
+    fast = SegmentationConfig(
+        seed=SEED,
+        train_twin=False,
+        autoencoder=CONFIG,
+        dec=DECConfig(max_epochs=3),
+        clustering=ClusteringConfig(k_min=3, k_max=5, n_init=2),
+    )
+    one = SegmentationModel(fast).fit(table, catalog)
+    two = SegmentationModel(replace(fast, pretrain_processes=2)).fit(table, catalog)
+    assert two.autoencoder_.n_epochs_ == one.autoencoder_.n_epochs_
+    losses = np.array([[epoch["val_loss"] for epoch in model.autoencoder_.history_] for model in (one, two)])
+    np.testing.assert_allclose(losses[1], losses[0], rtol=LOSS_TOLERANCE)
+    assert two.n_segments_ == one.n_segments_
+    segments = [model.predict(table).column("segment_id").to_numpy() for model in (one, two)]
+    assert adjusted_rand_score(segments[0], segments[1]) >= MIN_ARI
 
 
 def test_ddp_refuses_a_bad_matrix():

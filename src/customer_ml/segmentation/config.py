@@ -166,6 +166,12 @@ class SegmentationConfig:
     device: str = "auto"
     cpu_threads: int | None = 1
     """CPU threads for torch, BLAS and OpenMP while fitting and applying (None: leave the defaults)."""
+    pretrain_processes: int = 1
+    """Processes the autoencoder's pretraining runs in. Above 1: torch DistributedDataParallel on this
+    machine (customer_ml.distributed.ddp; gloo, on the CPU, `cpu_threads` threads each), every process on
+    a shard of each batch; the segments agree with one process's within the tolerance
+    tests/test_distributed.py states. Across machines: torchrun (docs/scaling.md). The fine-tuning and
+    the clustering after it run in the model's own process."""
     train_sample_size: int = 20_000
     """Rows (seeded sample) the model is fitted on; `predict` applies it to everyone in batches. On the
     182,679-customer demo set (seed 42, one thread, shared machine) a 20,000-row sample fitted in 73 s

@@ -94,9 +94,19 @@ class SegmentationModel:
         timings = {"preprocessing": time.perf_counter() - t_start}
         t0 = time.perf_counter()
 
-        self.autoencoder_ = AdversarialAutoencoder(
-            cfg.autoencoder, cfg.dec, cfg.seed, cfg.device, cfg.cpu_threads
-        ).fit(X, progress)
+        if cfg.pretrain_processes > 1:
+            # Imported here: the distributed module imports this package's configuration.
+            from customer_ml.distributed.ddp import fit_autoencoder_ddp
+
+            say(f"autoencoder: pretraining in {cfg.pretrain_processes} processes (DistributedDataParallel)")
+            self.autoencoder_ = fit_autoencoder_ddp(
+                X, cfg.autoencoder, cfg.seed, cfg.pretrain_processes, cfg.cpu_threads or 1
+            )
+            self.autoencoder_.dec = cfg.dec
+        else:
+            self.autoencoder_ = AdversarialAutoencoder(
+                cfg.autoencoder, cfg.dec, cfg.seed, cfg.device, cfg.cpu_threads
+            ).fit(X, progress)
 
         timings["autoencoder"] = time.perf_counter() - t0
         t0 = time.perf_counter()
