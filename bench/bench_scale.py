@@ -14,6 +14,8 @@ and prints:
   process, DuckDB included);
 - each stage's time (sum of its nodes' times from ``target/run_results.json``; nodes of a stage run two
   at a time, so a stage's sum can exceed its share of the wall time) and the slowest nodes;
+- where the memory goes: the build's process tree is sampled each second, and the nodes that ran while
+  it was highest are listed with that figure;
 - in the same run, the notebook alternative (:func:`notebook`, its own process under ``/usr/bin/time
   -v``): pandas features per customer from the same raw files, k-means on the standardised features, and
   a small tutorial autoencoder (torch, 2 layers) whose embedding is clustered by k-means;
@@ -34,7 +36,9 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
+from datetime import datetime
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -62,12 +66,39 @@ STAGES = (
 LIKE_FOR_LIKE_ROOTS = ("segmentation_model_versions", "segmentation_model_assignments")
 
 
-def time_v(command: list[str], env: dict[str, str], log: Path) -> tuple[float, float, float, int]:
+def tree_rss_kib(root: int) -> int:
+    """Resident memory (KiB) of process root and all its descendants, from /proc (0 where unreadable)."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        pid = int(entry.name)
+        children.setdefault(int(fields.get("PPid", "0").strip() or 0), []).append(pid)
+        rss[pid] = int(fields.get("VmRSS", "0 kB").split()[0])
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += rss.get(pid, 0)
+        todo.extend(children.get(pid, []))
+    return total
+
+
+def time_v(
+    command: list[str], env: dict[str, str], log: Path, samples: list[tuple[float, float]] | None = None
+) -> tuple[float, float, float, int]:
     """Run `command` under /usr/bin/time -v: (wall seconds, CPU seconds (user + system), peak RSS in GiB,
-    return code). On a shared machine the CPU seconds are the steadier figure."""
+    return code). On a shared machine the CPU seconds are the steadier figure. Where samples is a list,
+    it receives (unix time, resident GiB of the whole process tree) every second, so that the peak can be
+    put down to the nodes that ran then (:func:`memory_by_node`)."""
     started = time.perf_counter()
     with open(log, "w") as out:
-        proc = subprocess.run(
+        proc = subprocess.Popen(
             ["/usr/bin/time", "-v", *command],
             env=env,
             stdout=out,
@@ -75,13 +106,50 @@ def time_v(command: list[str], env: dict[str, str], log: Path) -> tuple[float, f
             text=True,
             cwd=PROJECT_DIR,
         )
+        if samples is None:
+            _, stderr = proc.communicate()
+        else:
+            stderr_parts: list[str] = []
+            reader = threading.Thread(target=lambda: stderr_parts.append(proc.stderr.read()), daemon=True)
+            reader.start()
+            while proc.poll() is None:
+                samples.append((time.time(), tree_rss_kib(proc.pid) / 1024**2))
+                time.sleep(1.0)
+            reader.join()
+            stderr = "".join(stderr_parts)
     wall = time.perf_counter() - started
-    match = re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr)
+    match = re.search(r"Maximum resident set size \(kbytes\): (\d+)", stderr)
     peak = int(match.group(1)) / 1024**2 if match else float("nan")
-    cpu = sum(float(x) for x in re.findall(r"(?:User|System) time \(seconds\): ([\d.]+)", proc.stderr))
+    cpu = sum(float(x) for x in re.findall(r"(?:User|System) time \(seconds\): ([\d.]+)", stderr))
     if proc.returncode:
-        sys.stderr.write(proc.stderr[-4000:])
+        sys.stderr.write(stderr[-4000:])
     return wall, cpu, peak, proc.returncode
+
+
+def memory_by_node(results: list[dict], samples: list[tuple[float, float]]) -> dict[str, tuple[float, float]]:
+    """For each node: the highest resident memory (GiB, whole process tree) sampled while it executed,
+    and how much that is above the memory when it started. Two nodes run at once, so a node's figures
+    can be its neighbour's, and memory a node frees can stay with the process: the rise is the clue."""
+    peaks: dict[str, tuple[float, float]] = {}
+    for result in results:
+        execute = [t for t in result.get("timing", []) if t["name"] == "execute"]
+        if not execute:
+            continue
+        start, end = (
+            datetime.fromisoformat(execute[0][key].replace("Z", "+00:00")).timestamp()
+            for key in ("started_at", "completed_at")
+        )
+        during = [gib for at, gib in samples if start - 1 <= at <= end + 1]
+        before = [gib for at, gib in samples if at <= start]
+        if during:
+            peaks[result["unique_id"]] = (max(during), max(during) - (before[-1] if before else 0.0))
+    return peaks
+
+
+def node_name(unique_id: str) -> str:
+    """A node's name: a test's unique id ends with a hash, so its name is the part before."""
+    parts = unique_id.split(".")
+    return parts[2] if parts[0] in ("test", "unit_test") and len(parts) > 3 else parts[-1]
 
 
 def generate(n: int, work: Path, seed: int) -> Path:
@@ -143,7 +211,8 @@ def dbt_build(
         str(out / "logs"),
         *extra,
     ]
-    wall, cpu, peak, rc = time_v(command, env, out / "build.log")
+    samples: list[tuple[float, float]] = []
+    wall, cpu, peak, rc = time_v(command, env, out / "build.log", samples)
     results = json.loads((out / "target" / "run_results.json").read_text())["results"]
     nodes = {
         r["unique_id"]: (float(r["execution_time"]), r["status"])
@@ -158,6 +227,7 @@ def dbt_build(
         "nodes": nodes,
         "warehouse": out / "warehouse.duckdb",
         "like_for_like": like_for_like(out / "target"),
+        "node_peaks": memory_by_node(results, samples),
     }
 
 
@@ -335,6 +405,10 @@ def report(n: int, build: dict, nb: dict | None, raw: Path) -> None:
         print("  slowest nodes:")
         for uid, (seconds, _) in sorted(build["nodes"].items(), key=lambda kv: -kv[1][0])[:12]:
             print(f"    {uid.split('.')[-1]:<48} {seconds:8.1f}")
+        print("  memory (GiB, sampled each second): the nodes with the largest rise while they ran")
+        print("    node                                             highest  rise")
+        for uid, (gib, rise) in sorted(build["node_peaks"].items(), key=lambda kv: -kv[1][1])[:8]:
+            print(f"    {node_name(uid)[:48]:<48} {gib:7.2f} {rise:5.2f}")
         like = sum(s for uid, (s, _) in build["nodes"].items() if uid in build["like_for_like"])
         ari, customers, k = dbt_recovery(build["warehouse"], raw)
         print(f"  dbt features + segmentation (same work as the notebook): {like:.0f} s (sum of node times)")
