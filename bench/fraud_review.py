@@ -19,6 +19,7 @@ the legacy rules fire.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from pathlib import Path
 from typing import Any
@@ -43,7 +44,7 @@ def render_model(path: Path) -> str:
     for macro_file in sorted(macros_dir.rglob("*.sql")):
         for name in re.findall(r"\{%-?\s*macro\s+(\w+)\s*\(", macro_file.read_text()):
             defined[name] = macro_file
-    called = set(re.findall(r"\{\{-?\s*(\w+)\s*\(", text)) - {"ref"}
+    called = set(re.findall(r"\{\{-?\s*(\w+)\s*\(", text)) - {"ref", "log"}
     missing = called - set(defined)
     if missing:
         raise RuntimeError(f"{path.name} calls {sorted(missing)}, which are not project macros")
@@ -55,11 +56,20 @@ def render_model(path: Path) -> str:
         inner = {n for f in frontier for n in re.findall(r"\{\{-?\s*(\w+)\s*\(", f.read_text())}
         frontier = {defined[n] for n in inner if n in defined} - files
     prelude = "".join(macro_file.read_text() for macro_file in sorted(files))
-    environment = jinja2.Environment(undefined=jinja2.StrictUndefined)
+    environment = jinja2.Environment(undefined=jinja2.StrictUndefined, extensions=["jinja2.ext.do"])
     # dbt's `return()` hands a macro's value back; rendered, that is the value's text.
     environment.globals["return"] = lambda value: value
     adapter = _DuckDBDispatch()
-    context = {"ref": lambda name: name, "adapter": adapter}
+    # dbt's context where a model reads it: no stored table to build on (var() gives false: the
+    # incremental_ switches), the model's code for its fingerprint, log() silent.
+    context = {
+        "ref": lambda name: name,
+        "adapter": adapter,
+        "var": lambda name, default=None: False,
+        "log": lambda message, info=False: "",
+        "local_md5": lambda value: hashlib.md5(value.encode()).hexdigest(),
+        "model": {"raw_code": text},
+    }
     adapter.macros = environment.from_string(prelude).make_module(context)
     return environment.from_string(prelude + text).render(context)
 

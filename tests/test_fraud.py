@@ -256,6 +256,59 @@ def test_scores_stream_from_duckdb_in_batches(demo, fitted, monkeypatch):
     writer.register("scores", reader)
     out = writer.sql("select * from scores").to_arrow_table()
     expected = fitted.score(risk.sort_by("transaction_id"))
-    assert out.drop_columns(["model_version"]).equals(expected)
+    assert out.drop_columns(["model_version", "risk_row_hash", "scoring_fingerprint"]).equals(expected)
     assert set(out.column("model_version").to_pylist()) == {"v1"}
     assert lines[-1].startswith(f"scoring: {risk.num_rows:,} of {risk.num_rows:,} transactions")
+
+
+def _version_of(fitted: FraudScorer, name: str = "v1") -> dict:
+    record = fitted.to_record()
+    return {
+        "model_version": name,
+        "config": json.dumps(record["config"]),
+        "weights": record["weights"],
+        "preprocessing": json.dumps({k: v for k, v in record.items() if k not in ("config", "weights")}),
+    }
+
+
+def test_stored_scores_are_kept_only_where_the_risk_row_and_the_version_are_unchanged(demo, fitted):
+    """The daily build's path: a stored score is kept for an unchanged risk row scored by the same
+    version and code, every other transaction (new, changed, or stored under another fingerprint) is
+    scored, and the table equals scoring every transaction at once: a transaction scores the same in a
+    batch of a few changed rows as among all of them."""
+    import duckdb
+
+    from customer_ml.fraud.versions import score_relation, scoring_fingerprint
+
+    _, risk = demo
+    risk = risk.sort_by("transaction_id")
+    version = _version_of(fitted)
+    con = duckdb.connect()
+    con.register("yesterday", risk.slice(0, risk.num_rows - 300))
+    first = score_relation(version, con.table("yesterday")).read_all()
+    # A stored score of an unchanged row marked, to see it kept: the scorer would not give 0.123.
+    marked = pc.equal(pa.array(range(first.num_rows)), 10)
+    stored = first.set_column(
+        first.column_names.index("fraud_score"),
+        "fraud_score",
+        pc.if_else(marked, 0.123, first.column("fraud_score")),
+    )
+    # Today: 300 new transactions, and a changed amount on the 20th (its score must be recomputed).
+    amounts = risk.column("amount").to_pylist()
+    amounts[20] = (amounts[20] or 0) + 1000.0
+    today = risk.set_column(risk.column_names.index("amount"), "amount", pa.array(amounts, pa.float64()))
+    con.register("today", today)
+    con.register("stored", stored)
+    lines: list[str] = []
+    out = score_relation(version, con.table("today"), lines.append, con.table("stored")).read_all()
+    expected = fitted.score(today)
+    scores = out.drop_columns(["model_version", "risk_row_hash", "scoring_fingerprint"])
+    assert scores.column("fraud_score")[10].as_py() == 0.123
+    assert scores.slice(11).equals(expected.slice(11)) and scores.slice(0, 10).equals(expected.slice(0, 10))
+    assert out.column("fraud_score")[20].as_py() != first.column("fraud_score")[20].as_py()
+    assert f"kept the stored scores of {risk.num_rows - 301:,} of {risk.num_rows:,}" in lines[-1]
+    assert set(out.column("scoring_fingerprint").to_pylist()) == {scoring_fingerprint(version)}
+    # Another version (or other code): nothing stored is kept.
+    other = score_relation(_version_of(fitted, "v2"), con.table("today"), stored=con.table("stored"))
+    other = other.read_all()
+    assert other.column("fraud_score").equals(expected.column("fraud_score"))

@@ -11,6 +11,7 @@ same, bit for bit, except the build's own log and times.
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from tests.e2e.dbt_runner import dbt_build
 from tools import daily_export, demo_data
 
 REVALIDATING = "validating the rows new or changed since the last build"
+RISK_INCREMENTAL = "computing the features of the transactions whose customer or device changed"
 
 
 @pytest.fixture(scope="module")
@@ -78,10 +80,19 @@ def test_a_day_more_built_incrementally_gives_the_full_rebuild(days, tmp_path):
     no_tests = ("--exclude-resource-type", "test", "unit_test")
     daily = dbt_build(tmp_path / "daily", today, stored_models, args=no_tests)
     assert daily.returncode == 0, daily.output[-6000:]
-    full = dbt_build(tmp_path / "full", today, stored_models, args=("--full-refresh", *no_tests))
+    # The full build computes every risk feature (--full-refresh) and scores every transaction.
+    every_score = {**stored_models, "incremental_fraud_scores": False}
+    full = dbt_build(tmp_path / "full", today, every_score, args=("--full-refresh", *no_tests))
     assert full.returncode == 0, full.output[-6000:]
     assert daily.output.count(REVALIDATING) == 3, daily.output[-3000:]
     assert REVALIDATING not in full.output
+    # The daily build computed the risk features of the changed customers and devices only, and scored
+    # only their transactions; the full build every one.
+    assert RISK_INCREMENTAL in daily.output and RISK_INCREMENTAL not in full.output
+    kept = re.search(r"fraud: kept the stored scores of ([\d,]+) of ([\d,]+) transactions", daily.output)
+    assert kept is not None, daily.output[-3000:]
+    assert 0 < int(kept[1].replace(",", "")) < int(kept[2].replace(",", ""))
+    assert "kept the stored scores" not in full.output
     # The daily build saw the new day, the late transaction's order lines are no longer orphans, and the
     # transaction sent again is a duplicate.
     counted = "select count(*) from staging.{} where rejection_reason like '{}%'"

@@ -5,11 +5,45 @@
     seen. Rows that share a timestamp count as simultaneous: the windows ending at "current row" include
     all of them, the prior_ features (frame "exclude group") none of them, so no tie-break by id decides
     a feature. Missing optional inputs (no customers, no device_id or ip_country) leave their features null.
+
+    Built incrementally (var incremental_risk_features, DuckDB): the features of a transaction depend only
+    on the rows of its customer and device up to its moment, so when the table built last time still
+    stands, was built by the same SQL (features_fingerprint) and nothing forces a full build
+    (--full-refresh), only the transactions whose features can have moved are computed again: every
+    transaction of a customer or device that has a transaction new, changed, removed, newly visible (the
+    as-of date moved) or no longer visible since then, over those customers' and devices' whole history.
+    The others keep their stored features; the columns read from the customers table are joined afresh
+    for every row. The table is the one a full build gives, row for row (tests/e2e/test_freshness.py).
 -#}
 {#- The device features, null for a transaction without a device_id. -#}
 {%- set device_features = [
     'device_transactions_last_hour', 'device_transactions_last_day', 'device_customers', 'device_prior_chargebacks',
 ] -%}
+{#- The columns of a transaction the features are computed from: a stored row whose columns match a
+    visible transaction's is the same transaction. -#}
+{%- set input_columns = [
+    'transaction_id', 'customer_id', 'transacted_at', 'amount', 'status', 'payment_method', 'channel',
+    'device_id', 'ip_country',
+] -%}
+{#- The window features, as the stored rows hold them. -#}
+{%- set window_features = [
+    'customer_transactions_last_hour', 'customer_transactions_last_day', 'customer_purchase_amount_last_day',
+    'customer_transactions_last_week', 'customer_purchase_amount_last_week',
+] + device_features + [
+    'amount_zscore', 'amount_to_prior_mean', 'is_first_device_use', 'customer_prior_transactions',
+    'prior_purchases', 'prior_refunds', 'prior_chargebacks', 'hour_of_day', 'is_weekend',
+] -%}
+{#- The SQL the stored rows were computed by: this model's code and the windows' macros as rendered. -#}
+{%- set fingerprint = local_md5(
+    model.raw_code ~ '|' ~ risk_customer_history('t') ~ '|' ~ risk_customer_device_history('t') ~ '|'
+    ~ risk_device_history('t')
+) -%}
+{%- set reuse = var('incremental_risk_features', true)
+    and stored_rows_can_reuse(fingerprint, 'features_fingerprint') -%}
+{%- if reuse %}
+{{ log('int_transactions_risk: computing the features of the transactions whose customer or device'
+    ~ ' changed since the last build', info=true) }}
+{%- endif %}
 with
 
 transactions as (
@@ -31,33 +65,93 @@ visible_transactions as {{ not_materialized() }} (
         on transactions.transacted_at < as_of_dates.as_of_date
     where as_of_dates.is_current
 ),
+{%- if reuse %}
+
+stored as {{ not_materialized() }} (
+    select * from {{ this }}
+),
+
+changed_transactions as (
+    -- Visible transactions no stored row matches, and stored rows no visible transaction matches.
+    (
+        select {{ input_columns | join(', ') }} from visible_transactions
+        except
+        select {{ input_columns | join(', ') }} from stored
+    )
+    union all
+    (
+        select {{ input_columns | join(', ') }} from stored
+        except
+        select {{ input_columns | join(', ') }} from visible_transactions
+    )
+),
+
+changed_customers as (
+    select distinct customer_id from changed_transactions
+),
+
+changed_devices as (
+    select distinct device_id from changed_transactions
+    where device_id is not null
+),
+
+windowed_transactions as (
+    -- The transactions whose features can have moved: of a changed customer or device.
+    select visible_transactions.*
+    from visible_transactions
+    where
+        customer_id in (select changed_customers.customer_id from changed_customers)
+        or device_id in (select changed_devices.device_id from changed_devices)
+),
+
+window_customers as (
+    select distinct customer_id from windowed_transactions
+),
+
+window_devices as (
+    select distinct device_id from windowed_transactions
+    where device_id is not null
+),
+
+window_input as (
+    -- Every transaction of those transactions' customers and devices: their windows' whole history.
+    select visible_transactions.*
+    from visible_transactions
+    where
+        customer_id in (select window_customers.customer_id from window_customers)
+        or device_id in (select window_devices.device_id from window_devices)
+),
+{%- else %}
+
+windowed_transactions as {{ not_materialized() }} (
+    select * from visible_transactions
+),
+
+window_input as {{ not_materialized() }} (
+    select * from visible_transactions
+),
+{%- endif %}
 
 -- Each window below reads only the columns it needs and returns the transaction id with its features,
--- joined back in final: a window holds every column of its input in memory while it sorts, and at
+-- joined back in windowed: a window holds every column of its input in memory while it sorts, and at
 -- 1,000,000 customers the wide rows pushed DuckDB past its memory limit.
 customer_history as (
-    {{ risk_customer_history('visible_transactions') }}
+    {{ risk_customer_history('window_input') }}
 ),
 
 customer_device_history as (
-    {{ risk_customer_device_history('visible_transactions') }}
+    {{ risk_customer_device_history('window_input') }}
 ),
 
 device_history as (
     {{ risk_device_history('customer_device_history') }}
 ),
 
-final as (
+windowed as (
     select
-        visible_transactions.transaction_id,
-        visible_transactions.customer_id,
-        visible_transactions.transacted_at,
-        visible_transactions.amount,
-        visible_transactions.status,
-        visible_transactions.payment_method,
-        visible_transactions.channel,
-        visible_transactions.device_id,
-        visible_transactions.ip_country,
+        {%- for column in input_columns %}
+        windowed_transactions.{{ column }},
+        {%- endfor %}
         customer_history.customer_transactions_last_hour,
         customer_history.customer_transactions_last_day,
         customer_history.customer_purchase_amount_last_day,
@@ -68,38 +162,86 @@ final as (
         device_history.{{ feature }},
         {%- endfor %}
         case
-            when visible_transactions.is_purchase and customer_history.prior_purchases >= 2
+            when windowed_transactions.is_purchase and customer_history.prior_purchases >= 2
                 then
-                    (visible_transactions.amount - customer_history.prior_purchase_amount_mean)
+                    (windowed_transactions.amount - customer_history.prior_purchase_amount_mean)
                     / nullif(customer_history.prior_purchase_amount_stddev, 0)
         end as amount_zscore,
         case
-            when visible_transactions.is_purchase
-                then visible_transactions.amount / nullif(customer_history.prior_purchase_amount_mean, 0)
+            when windowed_transactions.is_purchase
+                then windowed_transactions.amount / nullif(customer_history.prior_purchase_amount_mean, 0)
         end as amount_to_prior_mean,
         case
-            when visible_transactions.device_id is not null
+            when windowed_transactions.device_id is not null
                 then
                     device_history.prior_customer_device_transactions = 0
                     and customer_history.customer_prior_transactions > 0
         end as is_first_device_use,
-        visible_transactions.ip_country != customers.country as is_foreign_ip,
-        {{ days_between(
-            'cast(visible_transactions.transacted_at as date)', 'cast(customers.signed_up_at as date)'
-        ) }} as days_since_signup,
         customer_history.customer_prior_transactions,
         customer_history.prior_purchases,
         customer_history.prior_refunds,
         customer_history.prior_chargebacks,
-        hour(visible_transactions.transacted_at) as hour_of_day,
-        {{ is_weekend('visible_transactions.transacted_at') }} as is_weekend
-    from visible_transactions
+        hour(windowed_transactions.transacted_at) as hour_of_day,
+        {{ is_weekend('windowed_transactions.transacted_at') }} as is_weekend
+    from windowed_transactions
     inner join customer_history
-        on visible_transactions.transaction_id = customer_history.transaction_id
+        on windowed_transactions.transaction_id = customer_history.transaction_id
     left join device_history
-        on visible_transactions.transaction_id = device_history.transaction_id
+        on windowed_transactions.transaction_id = device_history.transaction_id
+),
+{%- if reuse %}
+
+featured as (
+    select * from windowed
+    union all
+    -- The stored features of every other visible transaction: unchanged, and so are their windows.
+    select
+        {%- for column in input_columns + window_features %}
+        stored.{{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from stored
+    {{ semi_join() }} visible_transactions
+        on stored.transaction_id = visible_transactions.transaction_id
+    {{ anti_join() }} windowed_transactions
+        on stored.transaction_id = windowed_transactions.transaction_id
+),
+{%- else %}
+
+featured as {{ not_materialized() }} (
+    select * from windowed
+),
+{%- endif %}
+
+final as (
+    select
+        {%- for column in input_columns %}
+        featured.{{ column }},
+        {%- endfor %}
+        featured.customer_transactions_last_hour,
+        featured.customer_transactions_last_day,
+        featured.customer_purchase_amount_last_day,
+        featured.customer_transactions_last_week,
+        featured.customer_purchase_amount_last_week,
+        {%- for feature in device_features %}
+        featured.{{ feature }},
+        {%- endfor %}
+        featured.amount_zscore,
+        featured.amount_to_prior_mean,
+        featured.is_first_device_use,
+        featured.ip_country != customers.country as is_foreign_ip,
+        {{ days_between(
+            'cast(featured.transacted_at as date)', 'cast(customers.signed_up_at as date)'
+        ) }} as days_since_signup,
+        featured.customer_prior_transactions,
+        featured.prior_purchases,
+        featured.prior_refunds,
+        featured.prior_chargebacks,
+        featured.hour_of_day,
+        featured.is_weekend,
+        {{ sql_string(fingerprint) }} as features_fingerprint
+    from featured
     left join customers
-        on visible_transactions.customer_id = customers.customer_id
+        on featured.customer_id = customers.customer_id
 )
 
 select * from final

@@ -562,6 +562,20 @@ class FraudScorer:
                 yield self._score(empty().slice(0, 0))
             progress.update(0)
 
+    @staticmethod
+    def score_schema(risk_schema: pa.Schema) -> pa.Schema:
+        """The schema of `score`'s output for a risk table of `risk_schema`."""
+        fields = [
+            risk_schema.field("transaction_id"),
+            risk_schema.field("customer_id"),
+            pa.field("fraud_score", pa.float64()),
+            pa.field("is_flagged", pa.bool_()),
+            pa.field("top_reasons", pa.string()),
+            pa.field("anomaly_score", pa.float64()),
+            pa.field("supervised_score", pa.float64()),
+        ]
+        return pa.schema(fields + [pa.field(f"rule_{name}", pa.float64()) for name in RULES])
+
     def _score(self, risk: pa.Table) -> pa.Table:
         cfg = self._cfg
         table = conform(risk)
@@ -593,7 +607,7 @@ class FraudScorer:
         }
         for j, name in enumerate(RULES):
             cols[f"rule_{name}"] = pa.array(strengths[:, j], pa.float64())
-        return pa.table(cols)
+        return pa.table(cols, schema=self.score_schema(risk.schema))
 
     def _stacked_supervised_weight(self) -> float:
         """The stacker's weight on the supervised log-odds (0 without a stacker)."""

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
+from importlib import metadata
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from customer_ml.fraud.config import FraudConfig
 from customer_ml.fraud.scorer import SCORE_BATCH_ROWS, FraudScorer
 from customer_ml.registry import version_row
 from customer_ml.serialization import jsonable
 from customer_ml.warehouse.arrow import as_reader, batches, row_count, to_arrow
-from customer_ml.warehouse.progress import Say
+from customer_ml.warehouse.progress import Progress, Say
 
-__all__ = ["KIND", "load_scorer", "score_relation", "train_version"]
+__all__ = ["KIND", "load_scorer", "score_relation", "scoring_fingerprint", "train_version"]
 
 KIND = "fraud"
 
@@ -62,14 +67,119 @@ def load_scorer(version: dict[str, Any]) -> FraudScorer:
     return FraudScorer.from_record(record)
 
 
-def score_relation(version: dict[str, Any], risk: Any, say: Say | None = None) -> pa.RecordBatchReader:
-    """The scores of every transaction of `risk` (a relation of int_transactions_risk, in the order
-    wanted) by a registry row's scorer, with its model_version: a reader that streams batches of
-    SCORE_BATCH_ROWS from the relation through the scorer, so neither the risk table nor the scores are
-    ever whole in memory. `say` receives progress lines."""
+# What a transaction's scores are computed by, besides the version: the package's scoring code and the
+# libraries whose numerics it runs on.
+_SCORING_SOURCES = ("fraud", "features", "nn")
+_SCORING_LIBRARIES = ("numpy", "scikit-learn", "torch", "pyarrow")
+# The columns a stored score row carries besides its scores.
+STORED_COLUMNS = ("risk_row_hash", "scoring_fingerprint")
+
+
+def scoring_fingerprint(version: dict[str, Any]) -> str:
+    """A hash of everything a transaction's scores depend on besides its own risk row: the registry row's
+    name, fitted state and weights, the source of the package's fraud, feature and network modules, and
+    the versions of the numeric libraries. Stored with each score: a later build keeps a stored score
+    only where this and the risk row are unchanged (score_relation)."""
+    digest = hashlib.sha256()
+    for key in ("model_version", "config", "preprocessing"):
+        digest.update(str(version.get(key)).encode())
+    weights = version.get("weights")
+    digest.update(weights if isinstance(weights, bytes | bytearray) else str(weights).encode())
+    package = Path(__file__).resolve().parent.parent
+    for folder in _SCORING_SOURCES:
+        for source in sorted((package / folder).glob("*.py")):
+            digest.update(source.name.encode())
+            digest.update(source.read_bytes())
+    for library in _SCORING_LIBRARIES:
+        digest.update(f"{library}={metadata.version(library)}".encode())
+    return digest.hexdigest()
+
+
+def score_relation(
+    version: dict[str, Any],
+    risk: Any,
+    say: Say | None = None,
+    stored: Any | None = None,
+) -> pa.RecordBatchReader:
+    """The scores of every transaction of `risk` (a DuckDB relation of int_transactions_risk) by a
+    registry row's scorer, with its model_version, in transaction_id order: a reader that streams batches
+    of SCORE_BATCH_ROWS from the relation through the scorer, so neither the risk table nor the scores
+    are ever whole in memory. `say` receives progress lines.
+
+    `stored` (a DuckDB relation of the table a previous build wrote, or None): its scores are kept
+    wherever they still hold, the same transaction with the same risk row (a hash of every risk column)
+    scored with the same scoring_fingerprint; only the other transactions go through the scorer. Every
+    output is a function of its own row, in any batch (tests/test_fraud.py), so the table is the one
+    scoring every transaction gives. Each row carries its risk_row_hash and scoring_fingerprint for the
+    next build."""
     scorer = load_scorer(version)
     label = pa.scalar(version["model_version"], pa.string())
-    scored = scorer.score_batches(
-        batches(risk, SCORE_BATCH_ROWS), row_count(risk), say, lambda: to_arrow(risk.limit(0))
+    fingerprint = scoring_fingerprint(version)
+    risk_columns = [c for c in risk.columns if c != "features_fingerprint"]
+    hashed = risk.project(
+        ", ".join(f'"{c}"' for c in risk_columns)
+        + ", hash("
+        + ", ".join(f'"{c}"' for c in risk_columns)
+        + ") as risk_row_hash"
     )
-    return as_reader(t.append_column("model_version", pa.repeat(label, t.num_rows)) for t in scored)
+    total = row_count(risk)
+    schema = FraudScorer.score_schema(to_arrow(risk.limit(0)).schema)
+    score_names = schema.names
+    if stored is not None and "scoring_fingerprint" in stored.columns:
+        kept_names = [c for c in score_names if c not in ("transaction_id", "customer_id")]
+        joined = hashed.set_alias("r").join(
+            stored.filter(f"scoring_fingerprint = '{fingerprint}'").set_alias("s"),
+            "r.transaction_id = s.transaction_id and r.risk_row_hash = s.risk_row_hash",
+            how="left",
+        )
+        hashed = joined.project(
+            "r.*, s.transaction_id is not null as stored__kept, "
+            + ", ".join(f's."{c}" as "stored__{c}"' for c in kept_names)
+        )
+    hashed = hashed.order("transaction_id")
+    progress = Progress(say, "scoring", total, unit="transactions")
+
+    def scored_tables() -> Any:
+        done = kept_total = 0
+        for batch in batches(hashed, SCORE_BATCH_ROWS):
+            kept = (
+                batch.column("stored__kept").to_numpy(zero_copy_only=False)
+                if "stored__kept" in batch.column_names
+                else np.zeros(batch.num_rows, dtype=bool)
+            )
+            risk_rows = batch.select(risk_columns)
+            parts, positions = [], []
+            if (~kept).any():
+                fresh = np.flatnonzero(~kept)
+                parts.append(next(scorer.score_batches(iter([risk_rows.take(fresh)]), int(fresh.size), None)))
+                positions.append(fresh)
+            if kept.any():
+                old = np.flatnonzero(kept)
+                from_store = batch.take(old)
+                columns = {
+                    "transaction_id": from_store.column("transaction_id"),
+                    "customer_id": from_store.column("customer_id"),
+                }
+                for name in score_names[2:]:
+                    columns[name] = pc.cast(from_store.column(f"stored__{name}"), schema.field(name).type)
+                parts.append(pa.table(columns, schema=schema))
+                positions.append(old)
+                kept_total += int(old.size)
+            order = np.argsort(np.concatenate(positions), kind="stable")
+            table = pa.concat_tables(parts).take(order)
+            table = table.append_column("model_version", pa.repeat(label, table.num_rows))
+            table = table.append_column("risk_row_hash", batch.column("risk_row_hash"))
+            table = table.append_column(
+                "scoring_fingerprint", pa.repeat(pa.scalar(fingerprint, pa.string()), table.num_rows)
+            )
+            done += batch.num_rows
+            progress.update(done)
+            yield table
+        if say is not None and stored is not None:
+            say(f"kept the stored scores of {kept_total:,} of {done:,} transactions, scored the rest")
+        if not done:
+            table = schema.empty_table().append_column("model_version", pa.repeat(label, 0))
+            table = table.append_column("risk_row_hash", pa.array([], pa.uint64()))
+            yield table.append_column("scoring_fingerprint", pa.array([], pa.string()))
+
+    return as_reader(scored_tables())
