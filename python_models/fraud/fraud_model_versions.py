@@ -4,7 +4,7 @@ a changed flagging rule, age, or when asked to)."""
 import json
 
 from customer_ml.fraud.config import flagging_change
-from customer_ml.fraud.versions import KIND, train_version
+from customer_ml.fraud.versions import KIND, risk_columns, train_version
 from customer_ml.registry import RetrainPolicy, empty_registry, retrain_step
 from customer_ml.warehouse.arrow import current_as_of_date, feature_catalog, known_labels, to_arrow
 
@@ -28,7 +28,7 @@ def model(dbt, session):
     )
     if not decision.retrain:
         return empty_registry()
-    risk = to_arrow(dbt.ref("int_transactions_risk").order("transaction_id"))
+    risk = to_arrow(risk_columns(dbt.ref("int_transactions_risk")))
     labels = known_labels(dbt.ref("stg_raw__fraud_labels"), as_of_date)
     catalog = feature_catalog(dbt.ref("int_feature_catalog"))
     seed = int(dbt.config.meta_get("seed"))

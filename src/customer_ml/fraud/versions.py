@@ -20,7 +20,7 @@ from customer_ml.serialization import jsonable
 from customer_ml.warehouse.arrow import as_reader, batches, row_count, to_arrow
 from customer_ml.warehouse.progress import Progress, Say
 
-__all__ = ["KIND", "load_scorer", "score_relation", "scoring_fingerprint", "train_version"]
+__all__ = ["KIND", "load_scorer", "risk_columns", "score_relation", "scoring_fingerprint", "train_version"]
 
 KIND = "fraud"
 
@@ -75,6 +75,14 @@ _SCORING_LIBRARIES = ("numpy", "scikit-learn", "torch", "pyarrow")
 STORED_COLUMNS = ("risk_row_hash", "scoring_fingerprint")
 
 
+def risk_columns(risk: Any) -> Any:
+    """A relation of int_transactions_risk without the column that says how its features were computed
+    (features_fingerprint: a 32-character text on every row, 0.3 GB more at 1,000,000 customers for
+    nothing the scorer reads), in transaction_id order."""
+    names = [c for c in risk.columns if c != "features_fingerprint"]
+    return risk.project(", ".join(f'"{c}"' for c in names)).order("transaction_id")
+
+
 def scoring_fingerprint(version: dict[str, Any]) -> str:
     """A hash of everything a transaction's scores depend on besides its own risk row: the registry row's
     name, fitted state and weights, the source of the package's fraud, feature and network modules, and
@@ -115,13 +123,10 @@ def score_relation(
     scorer = load_scorer(version)
     label = pa.scalar(version["model_version"], pa.string())
     fingerprint = scoring_fingerprint(version)
-    risk_columns = [c for c in risk.columns if c != "features_fingerprint"]
-    hashed = risk.project(
-        ", ".join(f'"{c}"' for c in risk_columns)
-        + ", hash("
-        + ", ".join(f'"{c}"' for c in risk_columns)
-        + ") as risk_row_hash"
-    )
+    risk = risk_columns(risk)
+    names = risk.columns
+    quoted = ", ".join(f'"{c}"' for c in names)
+    hashed = risk.project(f"{quoted}, hash({quoted}) as risk_row_hash")
     total = row_count(risk)
     schema = FraudScorer.score_schema(to_arrow(risk.limit(0)).schema)
     score_names = schema.names
@@ -147,7 +152,7 @@ def score_relation(
                 if "stored__kept" in batch.column_names
                 else np.zeros(batch.num_rows, dtype=bool)
             )
-            risk_rows = batch.select(risk_columns)
+            risk_rows = batch.select(names)
             parts, positions = [], []
             if (~kept).any():
                 fresh = np.flatnonzero(~kept)
