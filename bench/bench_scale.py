@@ -126,24 +126,44 @@ def time_v(
     return wall, cpu, peak, proc.returncode
 
 
+def _execute_span(result: dict) -> tuple[float, float] | None:
+    """(start, end) unix seconds of a node's execution, from run_results.json."""
+    execute = [t for t in result.get("timing", []) if t["name"] == "execute"]
+    if not execute:
+        return None
+    start, end = (
+        datetime.fromisoformat(execute[0][key].replace("Z", "+00:00")).timestamp()
+        for key in ("started_at", "completed_at")
+    )
+    return start, end
+
+
 def memory_by_node(results: list[dict], samples: list[tuple[float, float]]) -> dict[str, tuple[float, float]]:
     """For each node: the highest resident memory (GiB, whole process tree) sampled while it executed,
     and how much that is above the memory when it started. Two nodes run at once, so a node's figures
     can be its neighbour's, and memory a node frees can stay with the process: the rise is the clue."""
     peaks: dict[str, tuple[float, float]] = {}
     for result in results:
-        execute = [t for t in result.get("timing", []) if t["name"] == "execute"]
-        if not execute:
+        span = _execute_span(result)
+        if span is None:
             continue
-        start, end = (
-            datetime.fromisoformat(execute[0][key].replace("Z", "+00:00")).timestamp()
-            for key in ("started_at", "completed_at")
-        )
-        during = [gib for at, gib in samples if start - 1 <= at <= end + 1]
-        before = [gib for at, gib in samples if at <= start]
+        during = [gib for at, gib in samples if span[0] - 1 <= at <= span[1] + 1]
+        before = [gib for at, gib in samples if at <= span[0]]
         if during:
             peaks[result["unique_id"]] = (max(during), max(during) - (before[-1] if before else 0.0))
     return peaks
+
+
+def running_at_peak(results: list[dict], samples: list[tuple[float, float]]) -> list[str]:
+    """The nodes that were executing when the sampled memory was highest."""
+    if not samples:
+        return []
+    at = max(samples, key=lambda sample: sample[1])[0]
+    return [
+        result["unique_id"]
+        for result in results
+        if (span := _execute_span(result)) is not None and span[0] - 1 <= at <= span[1] + 1
+    ]
 
 
 def node_name(unique_id: str) -> str:
@@ -228,6 +248,7 @@ def dbt_build(
         "warehouse": out / "warehouse.duckdb",
         "like_for_like": like_for_like(out / "target"),
         "node_peaks": memory_by_node(results, samples),
+        "at_peak": running_at_peak(results, samples),
     }
 
 
@@ -405,6 +426,10 @@ def report(n: int, build: dict, nb: dict | None, raw: Path) -> None:
         print("  slowest nodes:")
         for uid, (seconds, _) in sorted(build["nodes"].items(), key=lambda kv: -kv[1][0])[:12]:
             print(f"    {uid.split('.')[-1]:<48} {seconds:8.1f}")
+        print(
+            "  running when the sampled memory was highest: "
+            + (", ".join(node_name(uid) for uid in build["at_peak"]) or "(no sample)")
+        )
         print("  memory (GiB, sampled each second): the nodes with the largest rise while they ran")
         print("    node                                             highest  rise")
         for uid, (gib, rise) in sorted(build["node_peaks"].items(), key=lambda kv: -kv[1][1])[:8]:

@@ -5,8 +5,10 @@ Generated data (independent of the demo build's seed and size) is cut at its las
 are yesterday's with the last day's rows appended, as a daily export grows. Yesterday is built from
 scratch (models trained); its warehouse is copied twice and today's files are built into both copies with
 the stored models (`retrain: never`): once as a daily build does (staging validates only the new and
-changed rows), once with `--full-refresh` (every row validated again). Every table of the two must be the
-same, bit for bit, except the build's own log and times.
+changed rows; the risk features and fraud scores are computed only for the transactions whose customer,
+device or risk row changed), once with `--full-refresh` and `incremental_fraud_scores: false` (every row
+validated, every risk feature computed and every transaction scored again). Every table of the two must
+be the same, bit for bit, except the build's own log and times.
 """
 
 from __future__ import annotations
