@@ -312,3 +312,32 @@ def test_stored_scores_are_kept_only_where_the_risk_row_and_the_version_are_unch
     other = score_relation(_version_of(fitted, "v2"), con.table("today"), stored=con.table("stored"))
     other = other.read_all()
     assert other.column("fraud_score").equals(expected.column("fraud_score"))
+
+
+def test_fitting_from_the_warehouse_by_sampled_rows_equals_fitting_the_whole_table(demo):
+    """fraud_model_versions reads the key columns of every transaction and fetches only the rows the fit
+    samples (versions.risk_rows): the fitted model scores exactly as one fitted on the whole table. Small
+    caps, so that every sample is a strict subset."""
+    import dataclasses
+
+    import duckdb
+
+    from customer_ml.fraud.versions import risk_rows
+
+    data, risk = demo
+    risk = risk.sort_by("transaction_id")
+    config = dataclasses.replace(
+        FAST,
+        preprocessing_sample_size=4_000,
+        anomaly_sample_size=3_000,
+        population_sample_customers=400,
+        legitimate_sample_size=2_000,
+    )
+    whole = FraudScorer(config).fit(risk, None, data.tables["fraud_labels"])
+    con = duckdb.connect()
+    con.register("risk_rows", risk)
+    source = risk_rows(con.table("risk_rows"), con)
+    assert source.num_rows == risk.num_rows and source.keys.num_columns == 3
+    sampled = FraudScorer(config).fit(source, None, data.tables["fraud_labels"])
+    assert sampled.score(risk).equals(whole.score(risk))
+    assert sampled.threshold_ == whole.threshold_ and sampled.population_ == whole.population_

@@ -4,9 +4,9 @@ a changed flagging rule, age, or when asked to)."""
 import json
 
 from customer_ml.fraud.config import flagging_change
-from customer_ml.fraud.versions import KIND, risk_columns, train_version
+from customer_ml.fraud.versions import KIND, risk_rows, train_version
 from customer_ml.registry import RetrainPolicy, empty_registry, retrain_step
-from customer_ml.warehouse.arrow import current_as_of_date, feature_catalog, known_labels, to_arrow
+from customer_ml.warehouse.arrow import current_as_of_date, feature_catalog, known_labels
 
 
 def model(dbt, session):
@@ -28,7 +28,8 @@ def model(dbt, session):
     )
     if not decision.retrain:
         return empty_registry()
-    risk = to_arrow(risk_columns(dbt.ref("int_transactions_risk")))
+    # The key columns of every transaction; the rows the fit samples are fetched when it needs them.
+    risk = risk_rows(dbt.ref("int_transactions_risk"), session)
     labels = known_labels(dbt.ref("stg_raw__fraud_labels"), as_of_date)
     catalog = feature_catalog(dbt.ref("int_feature_catalog"))
     seed = int(dbt.config.meta_get("seed"))

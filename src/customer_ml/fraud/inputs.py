@@ -3,7 +3,8 @@ apply to transactions, and the labels, one per transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -14,7 +15,9 @@ from customer_ml.features.preprocessing import FeatureSpec, load_catalog, text_a
 
 __all__ = [
     "DEFAULT_RISK_CATALOG",
+    "KEY_COLUMNS",
     "RISK_COLUMNS",
+    "RiskRows",
     "clean_labels",
     "conform",
     "float_time",
@@ -89,6 +92,38 @@ DEFAULT_RISK_CATALOG: tuple[FeatureSpec, ...] = tuple(
 def text_column(table: pa.Table, name: str) -> list[str | None]:
     """A column's values as text (None for nulls)."""
     return text_array(table, name).to_pylist()
+
+
+KEY_COLUMNS = ("transaction_id", "customer_id", "transacted_at")
+"""The columns the fraud fit reads for every transaction (labels, time split, customer samples); the
+others only for its sampled rows."""
+
+
+@dataclass(frozen=True)
+class RiskRows:
+    """A risk table too large to hold whole: its KEY_COLUMNS for every row (in the table's order), its
+    column names, and `fetch(positions)`, which returns every column of the rows at those positions
+    (ascending), as `table.take(positions)` would. FraudScorer.fit reads the sampled rows through it, so
+    at 1,000,000 customers it holds 3 of the 27 columns of 8.7 M transactions instead of all of them."""
+
+    keys: pa.Table
+    column_names: list[str]
+    fetch: Callable[[np.ndarray], pa.Table]
+
+    @property
+    def num_rows(self) -> int:
+        return self.keys.num_rows
+
+    @classmethod
+    def of_table(cls, table: pa.Table) -> RiskRows:
+        """The rows of a table already in memory."""
+        present = [c for c in KEY_COLUMNS if c in table.column_names]
+
+        def fetch(rows: np.ndarray) -> pa.Table:
+            # Positions are ascending and distinct: as many as the table's rows are all of them.
+            return table if len(rows) == table.num_rows else table.take(pa.array(rows))
+
+        return cls(table.select(present), table.column_names, fetch)
 
 
 def conform(risk: pa.Table) -> pa.Table:

@@ -71,6 +71,7 @@ from customer_ml.fraud.flagging import (
     population_metrics,
 )
 from customer_ml.fraud.inputs import (
+    RiskRows,
     clean_labels,
     conform,
     customer_codes,
@@ -147,28 +148,44 @@ class FraudScorer:
 
     # -- fitting ---------------------------------------------------------------------------------------
     def fit(
-        self, risk: pa.Table, catalog: Any = None, labels: pa.Table | None = None, say: Say | None = None
+        self,
+        risk: pa.Table | RiskRows,
+        catalog: Any = None,
+        labels: pa.Table | None = None,
+        say: Say | None = None,
     ) -> FraudScorer:
         """Learn the anomaly model, the IsolationForest baseline and, with labels of both classes, the
-        supervised model and the stacked blend; choose the flagging threshold. `say` receives progress
-        lines (step done, elapsed, estimate)."""
+        supervised model and the stacked blend; choose the flagging threshold. `risk`: the risk table, or
+        a RiskRows that fetches only the rows the fit samples (the same fit either way). `say` receives
+        progress lines (step done, elapsed, estimate)."""
         with cpu_threads(max(1, self._cfg.n_threads)):
             return self._fit(risk, catalog, labels, Progress(say, "training", 6, "steps", every_s=0))
 
-    def _fit(self, risk: pa.Table, catalog: Any, labels: pa.Table | None, progress: Progress) -> FraudScorer:
+    def _fit(
+        self, risk: pa.Table | RiskRows, catalog: Any, labels: pa.Table | None, progress: Progress
+    ) -> FraudScorer:
         cfg = self._cfg
         progress.update(0, f"{risk.num_rows:,} transactions")
         if risk.num_rows == 0:
             raise ValueError("cannot fit the fraud scorer on an empty table")
         torch.manual_seed(cfg.seed)
         rng = np.random.default_rng(cfg.seed)
-        table = conform(risk)
+        source = RiskRows.of_table(risk) if isinstance(risk, pa.Table) else risk
+        # Every column for every row only when the input is a table in memory anyway; the key columns
+        # otherwise, and the sampled rows fetched.
+        table = source.keys
         n = table.num_rows
+
+        def rows_at(idx: np.ndarray) -> pa.Table:
+            return conform(source.fetch(idx))
+
+        columns = conform(source.fetch(np.zeros(0, dtype=np.int64))).column_names
         # The preprocessing's medians, quartiles and categories from at most preprocessing_sample_size
         # rows (their own seeded sample, so the samples below are drawn as before).
         stats_rows = _seeded_sample(n, cfg.preprocessing_sample_size, np.random.default_rng([cfg.seed, 1]))
-        stats = table if len(stats_rows) == n else table.take(pa.array(stats_rows))
-        self.preprocessor_ = FeaturePreprocessor().fit(stats, pick_catalog(catalog, table.column_names))
+        stats = rows_at(stats_rows)
+        self.preprocessor_ = FeaturePreprocessor().fit(stats, pick_catalog(catalog, columns))
+        del stats
         self.feature_names_ = list(self.preprocessor_.feature_names_out_)
         # Every row set the fit reads is bounded (seeded samples, drawn in this order): the anomaly models'
         # sample, the supervised training set, the population sample and its held-out rows. Only those
@@ -187,7 +204,7 @@ class FraudScorer:
         parts = [anomaly_rows, population, holdout, split.holdout_labelled]
         rows = np.unique(np.concatenate(parts + ([training[0]] if training is not None else [])))
         whole = len(rows) == n
-        sub = table if whole else table.take(pa.array(rows))
+        sub = rows_at(rows)
 
         def at(idx: np.ndarray) -> np.ndarray:
             return idx if whole else np.searchsorted(rows, idx)

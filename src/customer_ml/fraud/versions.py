@@ -14,19 +14,28 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from customer_ml.fraud.config import FraudConfig
+from customer_ml.fraud.inputs import KEY_COLUMNS, RiskRows
 from customer_ml.fraud.scorer import SCORE_BATCH_ROWS, FraudScorer
 from customer_ml.registry import version_row
 from customer_ml.serialization import jsonable
 from customer_ml.warehouse.arrow import as_reader, batches, row_count, to_arrow
 from customer_ml.warehouse.progress import Progress, Say
 
-__all__ = ["KIND", "load_scorer", "risk_columns", "score_relation", "scoring_fingerprint", "train_version"]
+__all__ = [
+    "KIND",
+    "load_scorer",
+    "risk_columns",
+    "risk_rows",
+    "score_relation",
+    "scoring_fingerprint",
+    "train_version",
+]
 
 KIND = "fraud"
 
 
 def train_version(
-    risk: pa.Table,
+    risk: pa.Table | RiskRows,
     labels: pa.Table | None,
     catalog: Any,
     previous: dict[str, Any] | None,
@@ -81,6 +90,28 @@ def risk_columns(risk: Any) -> Any:
     nothing the scorer reads), in transaction_id order."""
     names = [c for c in risk.columns if c != "features_fingerprint"]
     return risk.project(", ".join(f'"{c}"' for c in names)).order("transaction_id")
+
+
+def risk_rows(risk: Any, connection: Any) -> RiskRows:
+    """The risk table (a DuckDB relation of int_transactions_risk) for FraudScorer.fit without reading
+    it whole: its key columns for every transaction, in transaction_id order, and the sampled rows fetched
+    by position (a semi join on the row number) when the fit asks for them. `connection`: the DuckDB
+    connection of the relation. The fit is the one the whole table gives (tests/test_fraud.py)."""
+    relation = risk_columns(risk)
+    names = relation.columns
+    quoted = ", ".join(f'"{c}"' for c in names)
+    numbered = relation.project(f"{quoted}, row_number() over (order by transaction_id) - 1 as risk_row")
+    keys = [c for c in KEY_COLUMNS if c in names]
+    key_table = to_arrow(numbered.project(", ".join(keys) + ", risk_row").order("risk_row"))
+
+    def fetch(rows: np.ndarray) -> pa.Table:
+        wanted = connection.from_arrow(pa.table({"wanted_row": pa.array(np.asarray(rows), pa.int64())}))
+        found = (
+            numbered.join(wanted, "risk_row = wanted_row").project(f"{quoted}, risk_row").order("risk_row")
+        )
+        return to_arrow(found).drop_columns(["risk_row"])
+
+    return RiskRows(key_table.drop_columns(["risk_row"]), list(names), fetch)
 
 
 def scoring_fingerprint(version: dict[str, Any]) -> str:
