@@ -12,6 +12,13 @@ printing each fit step's elapsed seconds, then the flag rate, precision, recall 
 the generator's truth, over every transaction and over the held-out period (the latest 25% by time).
 `--tile K` fits on the warehouse's inputs repeated K times with fresh transaction and customer ids (K
 times the customers, transactions and labels) and prints the fit's steps, time and peak memory only.
+
+    .venv/bin/python bench/bench_fraud.py --warehouse DB --fit-memory whole|sampled
+
+fits as `fraud_model_versions` does on the warehouse's tables and prints the fit's time and the process's
+peak memory, reading the risk table either whole into memory (`whole`, as the model did before) or as
+its key columns with the sampled rows fetched from DuckDB (`sampled`, customer_ml.fraud.versions.risk_rows,
+as it does now). Run each in its own process: the peak is the process's.
 """
 
 from __future__ import annotations
@@ -112,6 +119,29 @@ def fit_tiled(warehouse: Path, k: int, config: FraudConfig) -> None:
     )
 
 
+def fit_memory(warehouse: Path, read: str, config: FraudConfig) -> None:
+    import resource
+
+    from customer_ml.fraud.versions import risk_columns, risk_rows
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        # As profiles.yml sets them for the build.
+        con.execute("set memory_limit = '4GB'; set threads = 2")
+        as_of = con.sql("select as_of_date from intermediate.int_as_of_dates where is_current").fetchone()[0]
+        labels = known_labels(con.table("staging.stg_raw__fraud_labels"), as_of)
+        catalog = feature_catalog(con.table("intermediate.int_feature_catalog"))
+        start, cpu = time.perf_counter(), time.process_time()
+        relation = con.table("intermediate.int_transactions_risk")
+        risk = to_arrow(risk_columns(relation)) if read == "whole" else risk_rows(relation, con)
+        scorer = FraudScorer(config).fit(risk, catalog, labels, lambda line: print(f"fit: {line}"))
+        wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    print(
+        f"read {read}: {risk.num_rows:,} transactions; read and fit {wall:.1f} s wall, {cpu:.1f} s CPU; "
+        f"flag rate {scorer.flag_rate_:.4f}; peak memory {peak:.2f} GiB (DuckDB included)"
+    )
+
+
 def main(n_customers: int, warehouse: Path | None, raw: Path | None, config: FraudConfig) -> None:
     if warehouse is not None:
         risk, labels, catalog = read_inputs(warehouse, with_catalog=True)
@@ -174,8 +204,14 @@ if __name__ == "__main__":
     parser.add_argument("--raw", type=Path, help="the demo data it was built on (for the truth)")
     parser.add_argument("--tile", type=int, default=1, help="fit on K copies of the warehouse's inputs")
     parser.add_argument("--config", help="FraudConfig fields as a JSON object, e.g. '{\"seed\": 7}'")
+    parser.add_argument("--fit-memory", choices=("whole", "sampled"), help="the fit's peak memory only")
     args = parser.parse_args()
     config = fraud_config(args.config)
+    if args.fit_memory:
+        if args.warehouse is None:
+            parser.error("--fit-memory needs --warehouse")
+        fit_memory(args.warehouse, args.fit_memory, config)
+        raise SystemExit(0)
     if (args.warehouse is None) != (args.raw is None):
         parser.error("--warehouse and --raw go together")
     if args.tile > 1:
