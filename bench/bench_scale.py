@@ -203,6 +203,7 @@ def dbt_build(
     args: argparse.Namespace,
     extra: tuple[str, ...] = (),
     start_from: Path | None = None,
+    extra_vars: dict | None = None,
 ) -> dict:
     """`dbt build` of raw into out/warehouse.duckdb (a copy of the warehouse start_from when given, with
     the dbt arguments extra), timed."""
@@ -224,7 +225,7 @@ def dbt_build(
         DBT,
         "build",
         "--vars",
-        json.dumps({"raw_data_path": str(raw)}),
+        json.dumps({"raw_data_path": str(raw), **(extra_vars or {})}),
         "--target-path",
         str(out / "target"),
         "--log-path",
