@@ -95,23 +95,25 @@ def risk_columns(risk: Any) -> Any:
 def risk_rows(risk: Any, connection: Any) -> RiskRows:
     """The risk table (a DuckDB relation of int_transactions_risk) for FraudScorer.fit without reading
     it whole: its key columns for every transaction, in transaction_id order, and the sampled rows fetched
-    by position (a semi join on the row number) when the fit asks for them. `connection`: the DuckDB
-    connection of the relation. The fit is the one the whole table gives (tests/test_fraud.py)."""
+    when the fit asks for them (a semi join on their transaction ids, the fetched rows sorted, never the
+    whole table). `connection`: the DuckDB connection of the relation. The fit is the one the whole table
+    gives (tests/test_fraud.py)."""
     relation = risk_columns(risk)
     names = relation.columns
     quoted = ", ".join(f'"{c}"' for c in names)
-    numbered = relation.project(f"{quoted}, row_number() over (order by transaction_id) - 1 as risk_row")
     keys = [c for c in KEY_COLUMNS if c in names]
-    key_table = to_arrow(numbered.project(", ".join(keys) + ", risk_row").order("risk_row"))
+    key_table = to_arrow(risk.project(", ".join(keys)).order("transaction_id"))
+    empty = to_arrow(relation.limit(0))
 
     def fetch(rows: np.ndarray) -> pa.Table:
-        wanted = connection.from_arrow(pa.table({"wanted_row": pa.array(np.asarray(rows), pa.int64())}))
-        found = (
-            numbered.join(wanted, "risk_row = wanted_row").project(f"{quoted}, risk_row").order("risk_row")
-        )
-        return to_arrow(found).drop_columns(["risk_row"])
+        if len(rows) == 0:
+            return empty
+        ids = key_table.column("transaction_id").take(pa.array(np.asarray(rows)))
+        wanted = connection.from_arrow(pa.table({"wanted_transaction_id": ids}))
+        found = risk.join(wanted, "transaction_id = wanted_transaction_id").project(quoted)
+        return to_arrow(found.order("transaction_id"))
 
-    return RiskRows(key_table.drop_columns(["risk_row"]), list(names), fetch)
+    return RiskRows(key_table, list(names), fetch)
 
 
 def scoring_fingerprint(version: dict[str, Any]) -> str:
