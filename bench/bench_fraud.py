@@ -32,6 +32,7 @@ import json
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -101,18 +102,25 @@ def fraud_config(overrides: str | None) -> FraudConfig:
     return dataclasses.replace(FraudConfig(), **fields)
 
 
-def fit_tiled(warehouse: Path, k: int, config: FraudConfig) -> None:
+def timed_fit(
+    config: FraudConfig, read: Any, catalog: Any, labels: pa.Table
+) -> tuple[Any, float, float, float]:
+    """(the fitted scorer, wall and CPU seconds of read() and the fit, the process's peak memory in GiB)."""
     import resource
 
+    start, cpu = time.perf_counter(), time.process_time()
+    scorer = FraudScorer(config).fit(read(), catalog, labels, lambda line: print(f"fit: {line}"))
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    return scorer, wall, cpu, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+
+def fit_tiled(warehouse: Path, k: int, config: FraudConfig) -> None:
     risk, labels, catalog = read_inputs(warehouse, with_catalog=True)
     risk = tiled(risk, ["transaction_id", "customer_id"], k)
     risk = risk.take(pc.sort_indices(risk, [("transaction_id", "ascending")]))
     labels = tiled(labels, ["transaction_id"], k)
     print(f"{risk.num_rows:,} transactions, {labels.num_rows:,} labels")
-    start, cpu = time.perf_counter(), time.process_time()
-    scorer = FraudScorer(config).fit(risk, catalog, labels, lambda line: print(f"fit: {line}"))
-    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    scorer, wall, cpu, peak = timed_fit(config, lambda: risk, catalog, labels)
     print(
         f"fit {wall:.1f} s wall, {cpu:.1f} s CPU; flag rate {scorer.flag_rate_:.4f}; "
         f"peak memory {peak:.2f} GiB"
@@ -120,8 +128,6 @@ def fit_tiled(warehouse: Path, k: int, config: FraudConfig) -> None:
 
 
 def fit_memory(warehouse: Path, read: str, config: FraudConfig) -> None:
-    import resource
-
     from customer_ml.fraud.versions import risk_columns, risk_rows
 
     with duckdb.connect(str(warehouse), read_only=True) as con:
@@ -130,14 +136,16 @@ def fit_memory(warehouse: Path, read: str, config: FraudConfig) -> None:
         as_of = con.sql("select as_of_date from intermediate.int_as_of_dates where is_current").fetchone()[0]
         labels = known_labels(con.table("staging.stg_raw__fraud_labels"), as_of)
         catalog = feature_catalog(con.table("intermediate.int_feature_catalog"))
-        start, cpu = time.perf_counter(), time.process_time()
         relation = con.table("intermediate.int_transactions_risk")
-        risk = to_arrow(risk_columns(relation)) if read == "whole" else risk_rows(relation, con)
-        scorer = FraudScorer(config).fit(risk, catalog, labels, lambda line: print(f"fit: {line}"))
-        wall, cpu = time.perf_counter() - start, time.process_time() - cpu
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+        scorer, wall, cpu, peak = timed_fit(
+            config,
+            lambda: to_arrow(risk_columns(relation)) if read == "whole" else risk_rows(relation, con),
+            catalog,
+            labels,
+        )
     print(
-        f"read {read}: {risk.num_rows:,} transactions; read and fit {wall:.1f} s wall, {cpu:.1f} s CPU; "
+        f"read {read}: {scorer.n_fit_transactions_:,} transactions; "
+        f"read and fit {wall:.1f} s wall, {cpu:.1f} s CPU; "
         f"flag rate {scorer.flag_rate_:.4f}; peak memory {peak:.2f} GiB (DuckDB included)"
     )
 
