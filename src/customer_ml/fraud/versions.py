@@ -159,7 +159,11 @@ def score_relation(
     risk = risk_columns(risk)
     names = risk.columns
     quoted = ", ".join(f'"{c}"' for c in names)
-    hashed = risk.project(f"{quoted}, hash({quoted}) as risk_row_hash")
+    # DuckDB's 64-bit hash shifted into a signed BIGINT: Spark, parquet readers and most BI tools have no
+    # unsigned 64-bit integer.
+    hashed = risk.project(
+        f"{quoted}, cast(cast(hash({quoted}) as hugeint) - 9223372036854775808 as bigint) as risk_row_hash"
+    )
     total = row_count(risk)
     schema = FraudScorer.score_schema(to_arrow(risk.limit(0)).schema)
     score_names = schema.names
@@ -217,7 +221,7 @@ def score_relation(
             say(f"kept the stored scores of {kept_total:,} of {done:,} transactions, scored the rest")
         if not done:
             table = schema.empty_table().append_column("model_version", pa.repeat(label, 0))
-            table = table.append_column("risk_row_hash", pa.array([], pa.uint64()))
+            table = table.append_column("risk_row_hash", pa.array([], pa.int64()))
             yield table.append_column("scoring_fingerprint", pa.array([], pa.string()))
 
     return as_reader(scored_tables())
