@@ -240,13 +240,7 @@ def test_scores_stream_from_duckdb_in_batches(demo, fitted, monkeypatch):
     from customer_ml.fraud.versions import score_relation
 
     _, risk = demo
-    record = fitted.to_record()
-    version = {
-        "model_version": "v1",
-        "config": json.dumps(record["config"]),
-        "weights": record["weights"],
-        "preprocessing": json.dumps({k: v for k, v in record.items() if k not in ("config", "weights")}),
-    }
+    version = _version_of(fitted)
     monkeypatch.setattr("customer_ml.fraud.versions.SCORE_BATCH_ROWS", 997)
     con = duckdb.connect()
     con.register("risk_rows", risk)

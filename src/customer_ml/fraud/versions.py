@@ -80,8 +80,6 @@ def load_scorer(version: dict[str, Any]) -> FraudScorer:
 # libraries whose numerics it runs on.
 _SCORING_SOURCES = ("fraud", "features", "nn")
 _SCORING_LIBRARIES = ("numpy", "scikit-learn", "torch", "pyarrow")
-# The columns a stored score row carries besides its scores.
-STORED_COLUMNS = ("risk_row_hash", "scoring_fingerprint")
 
 
 def risk_columns(risk: Any) -> Any:
@@ -113,7 +111,7 @@ def risk_rows(risk: Any, connection: Any) -> RiskRows:
         found = risk.join(wanted, "transaction_id = wanted_transaction_id").project(quoted)
         return to_arrow(found.order("transaction_id"))
 
-    return RiskRows(key_table, list(names), fetch)
+    return RiskRows(key_table, fetch)
 
 
 def scoring_fingerprint(version: dict[str, Any]) -> str:
