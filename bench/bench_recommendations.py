@@ -157,6 +157,8 @@ MODELS = ["recommender", "global_popularity", "segment_popularity", "own_history
 
 RECOMMENDATION_NODES = [
     "int_order_lines",
+    "int_recommendation_customer_keys",
+    "int_recommendation_item_keys",
     "int_customers_item_history",
     "int_customers_item_outcomes",
     "int_items_statistics",

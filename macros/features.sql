@@ -108,7 +108,7 @@
     {%- endfor -%}
 {%- endmacro %}
 
-{% macro first_per_group(relation, group_by, order_by, limit, columns=['item_id']) -%}
+{% macro first_per_group(relation, group_by, order_by, limit, columns=['item_key']) -%}
     {#- The first `limit` rows of each group of relation (group_by: a list of columns) in order_by order,
         ties never (order_by ends on a key): the group columns and columns. Spark has no qualify
         (macros/cross_db/relations.sql). -#}

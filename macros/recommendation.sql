@@ -4,8 +4,8 @@
         pairs them, int_customers_recommendation_candidates follows them to related items). -#}
     {{ first_per_group(
         customers_item_history,
-        ['snapshot_name', 'customer_id'],
-        'last_bought_at desc, orders desc, item_id asc',
+        ['snapshot_name', 'customer_key'],
+        'last_bought_at desc, orders desc, item_key asc',
         var('recommendation_anchor_items') | int,
     ) }}
 {%- endmacro %}

@@ -15,7 +15,7 @@ def model(dbt, session):
     def labelled(blend, snapshot):
         signals, label, _ = BLENDS[blend]
         rows = f"snapshot_name = '{snapshot}'" + (" and is_new_category" if blend == "discovery" else "")
-        chosen = candidates.filter(rows).order("customer_id, item_id")
+        chosen = candidates.filter(rows).order("customer_key, item_key")
         return to_arrow(chosen.select(", ".join((*signals, label))))
 
     fits = [

@@ -29,8 +29,8 @@ logits as (
     -- Narrow rows (keys and what the ranking needs): the ranking and the discovery slots sort them all.
     select
         candidates.snapshot_name,
-        candidates.customer_id,
-        candidates.item_id,
+        candidates.customer_key,
+        candidates.item_key,
         candidates.category,
         candidates.is_new_category,
         candidates.global_share,
@@ -57,8 +57,8 @@ logits as (
 scored as (
     select
         snapshot_name,
-        customer_id,
-        item_id,
+        customer_key,
+        item_key,
         category,
         is_new_category,
         global_share,

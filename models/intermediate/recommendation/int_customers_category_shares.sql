@@ -12,11 +12,11 @@ history as (
 final as (
     select
         snapshot_name,
-        customer_id,
+        customer_key,
         category,
-        sum(orders) / sum(sum(orders)) over (partition by snapshot_name, customer_id) as category_share
+        sum(orders) / sum(sum(orders)) over (partition by snapshot_name, customer_key) as category_share
     from history
-    group by snapshot_name, customer_id, category
+    group by snapshot_name, customer_key, category
 )
 
 select * from final

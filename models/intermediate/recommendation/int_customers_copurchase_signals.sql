@@ -2,6 +2,7 @@
     Items related to each recommender customer's recent items (var recommendation_anchor_items of them):
     one row per snapshot, customer and related item, with the sum of the item's cosine relatedness to
     those recent items and the recent item most related to it (the "often bought with" of the reason).
+    int_customers_copurchase_candidates takes each customer's most related.
 -#}
 with
 
@@ -20,18 +21,18 @@ anchors as (
 final as (
     select
         anchors.snapshot_name,
-        anchors.customer_id,
-        items_copurchases.related_item_id as item_id,
+        anchors.customer_key,
+        items_copurchases.related_item_key as item_key,
         cast(sum({{ exact('items_copurchases.cosine') }}) as double) as copurchase_sum,
-        -- The most related anchor, ties to the smaller item id, so the reason names the same anchor on every
-        -- build (min_by of a unique key: an ordered first() buffered every row and ran out of memory).
+        -- The most related anchor, ties to the smaller item key, so the reason names the same anchor on
+        -- every build (min_by of a unique key: an ordered first() buffered every row and ran out of memory).
         min_by(
-            anchors.item_id, {{ composite_key(['-items_copurchases.cosine', 'anchors.item_id']) }}
-        ) as anchor_item_id
+            anchors.item_key, {{ composite_key(['-items_copurchases.cosine', 'anchors.item_key']) }}
+        ) as anchor_item_key
     from anchors
     inner join items_copurchases
-        on {{ same_keys('anchors', 'items_copurchases', ['snapshot_name', 'item_id']) }}
-    group by anchors.snapshot_name, anchors.customer_id, items_copurchases.related_item_id
+        on {{ same_keys('anchors', 'items_copurchases', ['snapshot_name', 'item_key']) }}
+    group by anchors.snapshot_name, anchors.customer_key, items_copurchases.related_item_key
 )
 
 select * from final

@@ -28,16 +28,16 @@ new_categories as (
     -- Each category new to the customer, with its best item by the discovery blend.
     select
         snapshot_name,
-        customer_id,
+        customer_key,
         category,
-        item_id,
+        item_key,
         discovery_chance
     from (
         select
             *,
             row_number() over (
-                partition by snapshot_name, customer_id, category
-                order by discovery_chance desc, global_share desc, item_id asc
+                partition by snapshot_name, customer_key, category
+                order by discovery_chance desc, global_share desc, item_key asc
             ) as rank_in_category
         from scored
         where is_new_category and {{ discovery_slots }} > 0
@@ -59,12 +59,12 @@ best_seller_doors as (
     -- show them in those positions.
     select
         new_categories.snapshot_name,
-        new_categories.customer_id,
+        new_categories.customer_key,
         1 - exp(cast(sum({{ exact('ln(1 - new_categories.discovery_chance)') }}) as double)) as door_chance
     from new_categories
     {{ semi_join() }} best_seller_categories
         on {{ same_keys('new_categories', 'best_seller_categories', ['snapshot_name', 'category']) }}
-    group by new_categories.snapshot_name, new_categories.customer_id
+    group by new_categories.snapshot_name, new_categories.customer_key
 ),
 
 ordered_doors as (
@@ -72,32 +72,32 @@ ordered_doors as (
         new_categories.*,
         coalesce(best_seller_doors.door_chance, 0) as best_seller_door_chance,
         row_number() over (
-            partition by new_categories.snapshot_name, new_categories.customer_id
+            partition by new_categories.snapshot_name, new_categories.customer_key
             order by new_categories.discovery_chance desc, new_categories.category asc
         ) as door_order,
         -- The chance that one of the likelier new categories is taken up.
         1 - exp(coalesce(sum(ln(1 - new_categories.discovery_chance)) over (
-            partition by new_categories.snapshot_name, new_categories.customer_id
+            partition by new_categories.snapshot_name, new_categories.customer_key
             order by new_categories.discovery_chance desc, new_categories.category asc
             rows between unbounded preceding and 1 preceding
         ), 0)) as door_chance_before
     from new_categories
     left join best_seller_doors
-        on {{ same_keys('new_categories', 'best_seller_doors', ['snapshot_name', 'customer_id']) }}
+        on {{ same_keys('new_categories', 'best_seller_doors', ['snapshot_name', 'customer_key']) }}
 ),
 
 customer_doors as (
     -- Each customer's chance that their likeliest new category is taken up, and the likeliest two.
     select
         snapshot_name,
-        customer_id,
+        customer_key,
         any_value(best_seller_door_chance) as best_seller_door_chance,
         max(1 - (1 - door_chance_before) * (1 - discovery_chance)) filter (where door_order = 1)
             as one_door_chance,
         max(1 - (1 - door_chance_before) * (1 - discovery_chance)) filter (where door_order = 2)
             as two_doors_chance
     from ordered_doors
-    group by snapshot_name, customer_id
+    group by snapshot_name, customer_key
 ),
 
 door_shortfalls as (
@@ -115,12 +115,12 @@ second_doors as (
     -- keep the lists' expected new-category take-up at least that of a best-seller list.
     select
         customer_doors.snapshot_name,
-        customer_doors.customer_id,
+        customer_doors.customer_key,
         coalesce(sum(customer_doors.two_doors_chance - customer_doors.one_door_chance) over (
             partition by customer_doors.snapshot_name
             order by
                 customer_doors.two_doors_chance - customer_doors.one_door_chance desc,
-                customer_doors.customer_id asc
+                customer_doors.customer_key asc
             rows between unbounded preceding and 1 preceding
         ), 0) < door_shortfalls.shortfall as has_second_door
     from customer_doors
@@ -132,12 +132,12 @@ second_doors as (
 final as (
     select
         ordered_doors.snapshot_name,
-        ordered_doors.customer_id,
-        ordered_doors.item_id,
+        ordered_doors.customer_key,
+        ordered_doors.item_key,
         ordered_doors.door_order
     from ordered_doors
     left join second_doors
-        on {{ same_keys('ordered_doors', 'second_doors', ['snapshot_name', 'customer_id']) }}
+        on {{ same_keys('ordered_doors', 'second_doors', ['snapshot_name', 'customer_key']) }}
     where
         ordered_doors.door_order = 1
         or (ordered_doors.door_order = 2 and {{ discovery_slots }} >= 2 and second_doors.has_second_door)

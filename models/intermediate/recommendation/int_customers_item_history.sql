@@ -1,11 +1,13 @@
 {#-
     What each customer bought of each item before each as-of date: orders, units, spend, first and last
-    purchase. The basis of the recommender's own-history and co-purchase candidates. Empty without
+    purchase, by customer and item key (int_recommendation_customer_keys, int_recommendation_item_keys).
+    The basis of the recommender's own-history and co-purchase candidates. Empty without
     transaction_items; items missing from the items table get category 'unknown'.
 
-    The as-of dates nest ('backtest' < 'training' < 'current'), so each line is counted once, in the
-    period between consecutive as-of dates it falls in, and a snapshot adds up the periods before its
-    date: the lines are read and grouped once, not once per snapshot.
+    The as-of dates nest ('backtest' < 'training' < 'current'), so the lines are read and grouped once:
+    one row per customer and item with its totals before each of the three dates (filtered aggregates),
+    which the snapshots then pick from. No second grouping: at 200,000 customers grouping 8.6 million
+    snapshot rows again was half of this model's CPU.
 -#}
 with
 
@@ -13,32 +15,20 @@ order_lines as (
     select * from {{ ref('int_order_lines') }}
 ),
 
-as_of_dates as (
-    select * from {{ ref('int_as_of_dates') }}
+customer_keys as (
+    select * from {{ ref('int_recommendation_customer_keys') }}
+),
+
+item_keys as (
+    select * from {{ ref('int_recommendation_item_keys') }}
 ),
 
 periods as (
-    -- Period p holds the lines before the p-th as-of date (in date order) and on or after the one before.
-    select
-        snapshot_name,
-        as_of_date,
-        row_number() over (order by as_of_date) as period
-    from as_of_dates
-),
-
-snapshot_periods as (
-    -- Which periods each snapshot adds up: those up to its own (an equality join below, not a range one).
-    select
-        periods.snapshot_name,
-        periods.as_of_date,
-        earlier.period
-    from periods
-    inner join periods as earlier
-        on periods.period >= earlier.period
+    -- Period p: the p-th as-of date in date order (int_as_of_dates has three).
+    {{ as_of_periods() }}
 ),
 
 period_bounds as (
-    -- int_as_of_dates has three as-of dates.
     select
         max(as_of_date) filter (where period = 1) as first_date,
         max(as_of_date) filter (where period = 2) as second_date,
@@ -48,67 +38,74 @@ period_bounds as (
 
 item_orders as (
     -- One row per customer, item and order: an order counts once however many lines hold the item, and
-    -- the period grouping below counts rows instead of keeping a set of order ids per group (a
-    -- count(distinct) took 15% more CPU, measured on 200,000 customers).
+    -- the grouping below counts rows instead of keeping a set of order ids per group (a count(distinct)
+    -- took 15% more CPU, measured on 200,000 customers). period: the first as-of date it is before.
     select
-        order_lines.customer_id,
-        order_lines.item_id,
+        customer_keys.customer_key,
+        item_keys.item_key,
         order_lines.category,
         order_lines.transaction_id,
         min(order_lines.transacted_at) as transacted_at,
         sum(order_lines.quantity) as units,
-        sum({{ exact('order_lines.line_amount') }}) as spend
+        sum({{ exact('order_lines.line_amount') }}) as spend,
+        case
+            when min(order_lines.transacted_at) < any_value(period_bounds.first_date) then 1
+            when min(order_lines.transacted_at) < any_value(period_bounds.second_date) then 2
+            else 3
+        end as period
     from order_lines
+    inner join customer_keys
+        on order_lines.customer_id = customer_keys.customer_id
+    inner join item_keys
+        on order_lines.item_id = item_keys.item_id
     cross join period_bounds
     where order_lines.transacted_at < period_bounds.third_date
     group by
-        order_lines.customer_id,
-        order_lines.item_id,
+        customer_keys.customer_key,
+        item_keys.item_key,
         order_lines.category,
         order_lines.transaction_id
 ),
 
-lines_by_period as (
+-- noqa: disable=LT02
+customer_items as (
+    -- Totals before each as-of date: those of period 1, of periods 1 and 2, of all three.
     select
-        item_orders.customer_id,
-        item_orders.item_id,
-        item_orders.category,
-        case
-            when item_orders.transacted_at < period_bounds.first_date then 1
-            when item_orders.transacted_at < period_bounds.second_date then 2
-            when item_orders.transacted_at < period_bounds.third_date then 3
-        end as period,
-        count(*) as orders,
-        sum(item_orders.units) as units,
-        cast(sum(item_orders.spend) as double) as spend,
-        min(item_orders.transacted_at) as first_bought_at,
-        max(item_orders.transacted_at) as last_bought_at
+        customer_key,
+        item_key,
+        category,
+        min(period) as first_period,
+        {%- for period in [1, 2, 3] %}
+        count(*) filter (where period <= {{ period }}) as orders_{{ period }},
+        sum(units) filter (where period <= {{ period }}) as units_{{ period }},
+        cast(sum(spend) filter (where period <= {{ period }}) as double) as spend_{{ period }},
+        min(transacted_at) filter (where period <= {{ period }}) as first_bought_at_{{ period }},
+        max(transacted_at) filter (where period <= {{ period }}) as last_bought_at_{{ period }}
+        {{- ',' if not loop.last }}
+        {%- endfor %}
     from item_orders
-    cross join period_bounds
-    group by all
+    group by customer_key, item_key, category
 ),
 
 final as (
     select
-        snapshot_periods.snapshot_name,
-        snapshot_periods.as_of_date,
-        lines_by_period.customer_id,
-        lines_by_period.item_id,
-        lines_by_period.category,
-        cast(sum(lines_by_period.orders) as bigint) as orders,
-        sum(lines_by_period.units) as units,
-        cast(sum({{ exact('lines_by_period.spend') }}) as double) as spend,
-        min(lines_by_period.first_bought_at) as first_bought_at,
-        max(lines_by_period.last_bought_at) as last_bought_at
-    from lines_by_period
-    inner join snapshot_periods
-        on lines_by_period.period = snapshot_periods.period
-    group by
-        snapshot_periods.snapshot_name,
-        snapshot_periods.as_of_date,
-        lines_by_period.customer_id,
-        lines_by_period.item_id,
-        lines_by_period.category
+        periods.snapshot_name,
+        periods.as_of_date,
+        customer_items.customer_key,
+        customer_items.item_key,
+        customer_items.category,
+        {%- for column in ['orders', 'units', 'spend', 'first_bought_at', 'last_bought_at'] %}
+        case periods.period
+            {%- for period in [1, 2] %}
+            when {{ period }} then customer_items.{{ column }}_{{ period }}
+            {%- endfor %}
+            else customer_items.{{ column }}_3
+        end as {{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from customer_items
+    inner join periods
+        on customer_items.first_period <= periods.period
 )
+-- noqa: enable=LT02
 
 select * from final

@@ -16,8 +16,8 @@
 {#- Prior strength (in customers) that shrinks a category transition towards the adoption rate. -#}
 {%- set transition_prior = 20 -%}
 {#- The join keys of a snapshot's customers, and of their items. -#}
-{%- set customer_key = ['snapshot_name', 'customer_id'] -%}
-{%- set item_key = customer_key + ['item_id'] -%}
+{%- set customer_key = ['snapshot_name', 'customer_key'] -%}
+{%- set item_key = customer_key + ['item_key'] -%}
 with
 
 candidates as {{ not_materialized() }} (
@@ -61,7 +61,7 @@ sample_categories as (
     -- the as-of date (else they started buying in it within that horizon).
     select
         history.snapshot_name,
-        history.customer_id,
+        history.customer_key,
         history.category,
         min(history.first_bought_at)
         < any_value(as_of_dates.as_of_date) - any_value(as_of_dates.horizon_days) as is_held_before
@@ -73,7 +73,7 @@ sample_categories as (
     where population.is_adoption_sample
     group by
         history.snapshot_name,
-        history.customer_id,
+        history.customer_key,
         history.category
 ),
 
@@ -81,9 +81,9 @@ established_customers as (
     -- Sampled customers who had bought something before that horizon: the ones who could adopt.
     select
         snapshot_name,
-        customer_id
+        customer_key
     from sample_categories
-    group by snapshot_name, customer_id
+    group by snapshot_name, customer_key
     having bool_or(is_held_before)
 ),
 
@@ -165,11 +165,11 @@ category_transitions as (
 new_category_pairs as (
     select distinct
         candidates.snapshot_name,
-        candidates.customer_id,
+        candidates.customer_key,
         items_statistics.category
     from candidates
     inner join items_statistics
-        on {{ same_keys('candidates', 'items_statistics', ['snapshot_name', 'item_id']) }}
+        on {{ same_keys('candidates', 'items_statistics', ['snapshot_name', 'item_key']) }}
     {{ anti_join() }} category_shares
         on {{ same_keys('candidates', 'category_shares', customer_key) }}
             and items_statistics.category = category_shares.category
@@ -180,7 +180,7 @@ customer_transitions as (
     -- their share in each; the category that contributes most names the reason.
     select
         new_category_pairs.snapshot_name,
-        new_category_pairs.customer_id,
+        new_category_pairs.customer_key,
         new_category_pairs.category,
         cast(
             sum({{ exact('category_shares.category_share * category_transitions.transition_rate') }})
@@ -197,13 +197,13 @@ customer_transitions as (
         on new_category_pairs.snapshot_name = category_transitions.snapshot_name
             and category_shares.category = category_transitions.from_category
             and new_category_pairs.category = category_transitions.to_category
-    group by new_category_pairs.snapshot_name, new_category_pairs.customer_id, new_category_pairs.category
+    group by new_category_pairs.snapshot_name, new_category_pairs.customer_key, new_category_pairs.category
 ),
 
 categories_bought_next as (
     select distinct
         snapshot_name,
-        customer_id,
+        customer_key,
         category
     from customers_item_outcomes
 ),
@@ -212,8 +212,8 @@ final as (
     select
         candidates.snapshot_name,
         as_of_dates.as_of_date,
-        candidates.customer_id,
-        candidates.item_id,
+        candidates.customer_key,
+        candidates.item_key,
         items_statistics.category,
         population.segment_id,
         coalesce(history.orders, 0) as own_orders,
@@ -221,7 +221,7 @@ final as (
             as days_since_bought,
         coalesce(category_shares.category_share, 0) as category_share,
         coalesce(copurchase_signals.copurchase_sum, 0) as copurchase_sum,
-        copurchase_signals.anchor_item_id,
+        copurchase_signals.anchor_item_key,
         coalesce(segments_item_shares.segment_share, 0) as segment_share,
         items_statistics.share_of_buyers as global_share,
         items_statistics.repeat_rate as item_repeat_rate,
@@ -245,7 +245,7 @@ final as (
         customer_transitions.transition_from_category,
         case
             when as_of_dates.is_current then null
-            else customers_item_outcomes.item_id is not null
+            else customers_item_outcomes.item_key is not null
         end as is_bought_next,
         case
             when as_of_dates.is_current then null
@@ -257,7 +257,7 @@ final as (
     inner join population
         on {{ same_keys('candidates', 'population', customer_key) }}
     inner join items_statistics
-        on {{ same_keys('candidates', 'items_statistics', ['snapshot_name', 'item_id']) }}
+        on {{ same_keys('candidates', 'items_statistics', ['snapshot_name', 'item_key']) }}
     left join history
         on {{ same_keys('candidates', 'history', item_key) }}
     left join category_shares
@@ -268,7 +268,7 @@ final as (
     left join segments_item_shares
         on candidates.snapshot_name = segments_item_shares.snapshot_name
             and population.segment_id = segments_item_shares.segment_id
-            and candidates.item_id = segments_item_shares.item_id
+            and candidates.item_key = segments_item_shares.item_key
     left join customers_item_outcomes
         on {{ same_keys('candidates', 'customers_item_outcomes', item_key) }}
     left join category_adoption

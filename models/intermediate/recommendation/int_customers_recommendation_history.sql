@@ -19,7 +19,7 @@ final as (
         population.segment_id
     from customers_item_history
     inner join population
-        on {{ same_keys('customers_item_history', 'population', ['snapshot_name', 'customer_id']) }}
+        on {{ same_keys('customers_item_history', 'population', ['snapshot_name', 'customer_key']) }}
 )
 
 select * from final

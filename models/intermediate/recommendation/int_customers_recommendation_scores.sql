@@ -49,13 +49,13 @@ naturally_ranked as (
     -- Narrow rows, before the discovery items join them: the window sorts every candidate.
     select
         snapshot_name,
-        customer_id,
-        item_id,
+        customer_key,
+        item_key,
         score,
         discovery_chance,
         row_number() over (
-            partition by snapshot_name, customer_id
-            order by score desc, global_share desc, item_id asc
+            partition by snapshot_name, customer_key
+            order by score desc, global_share desc, item_key asc
         ) as natural_rank
     from scored
 ),
@@ -65,20 +65,20 @@ shortlist as (
     select
         naturally_ranked.*,
         chosen_doors.door_order,
-        chosen_doors.item_id is not null as is_discovery,
-        chosen_doors.item_id is not null and naturally_ranked.natural_rank > {{ discovery_rank }} as is_moved
+        chosen_doors.item_key is not null as is_discovery,
+        chosen_doors.item_key is not null and naturally_ranked.natural_rank > {{ discovery_rank }} as is_moved
     from naturally_ranked
     left join chosen_doors
-        on {{ same_keys('naturally_ranked', 'chosen_doors', ['snapshot_name', 'customer_id', 'item_id']) }}
-    where naturally_ranked.natural_rank <= {{ list_length }} or chosen_doors.item_id is not null
+        on {{ same_keys('naturally_ranked', 'chosen_doors', ['snapshot_name', 'customer_key', 'item_key']) }}
+    where naturally_ranked.natural_rank <= {{ list_length }} or chosen_doors.item_key is not null
 ),
 
 placed as (
     select
         *,
-        count(case when is_moved then 1 end) over (partition by snapshot_name, customer_id) as moved_items,
+        count(case when is_moved then 1 end) over (partition by snapshot_name, customer_key) as moved_items,
         row_number() over (
-            partition by snapshot_name, customer_id, is_moved
+            partition by snapshot_name, customer_key, is_moved
             order by case when is_moved then door_order end, natural_rank
         ) as rank_in_group
     from shortlist
@@ -111,7 +111,7 @@ listed as (
         {%- endfor %}
     from ranked
     inner join candidates
-        on {{ same_keys('ranked', 'candidates', ['snapshot_name', 'customer_id', 'item_id']) }}
+        on {{ same_keys('ranked', 'candidates', ['snapshot_name', 'customer_key', 'item_key']) }}
     inner join weights
         on candidates.snapshot_name = weights.applies_to_snapshot
     where ranked.recommendation_rank <= {{ list_length }}
@@ -136,8 +136,8 @@ final as (
     select
         snapshot_name,
         as_of_date,
-        customer_id,
-        item_id,
+        customer_key,
+        item_key,
         category,
         segment_id,
         score,
@@ -154,7 +154,7 @@ final as (
         own_orders,
         days_since_bought,
         category_share,
-        anchor_item_id,
+        anchor_item_key,
         segment_share,
         global_share,
         popularity_rank,

@@ -22,39 +22,39 @@ recent_items as (
 pairs as (
     select
         recent_items.snapshot_name,
-        recent_items.item_id,
-        related.item_id as related_item_id,
+        recent_items.item_key,
+        related.item_key as related_item_key,
         count(*) as co_buyers
     from recent_items
     inner join recent_items as related
-        on {{ same_keys('recent_items', 'related', ['snapshot_name', 'customer_id']) }}
-            and recent_items.item_id != related.item_id
-    group by recent_items.snapshot_name, recent_items.item_id, related.item_id
+        on {{ same_keys('recent_items', 'related', ['snapshot_name', 'customer_key']) }}
+            and recent_items.item_key != related.item_key
+    group by recent_items.snapshot_name, recent_items.item_key, related.item_key
     having count(*) >= 2
 ),
 
 scored as (
     select
         pairs.snapshot_name,
-        pairs.item_id,
-        pairs.related_item_id,
+        pairs.item_key,
+        pairs.related_item_key,
         related_statistics.category as related_category,
         pairs.co_buyers,
         pairs.co_buyers / sqrt(cast(item_statistics.buyers as double) * related_statistics.buyers) as cosine
     from pairs
     inner join items_statistics as item_statistics
-        on {{ same_keys('pairs', 'item_statistics', ['snapshot_name', 'item_id']) }}
+        on {{ same_keys('pairs', 'item_statistics', ['snapshot_name', 'item_key']) }}
     inner join items_statistics as related_statistics
         on pairs.snapshot_name = related_statistics.snapshot_name
-            and pairs.related_item_id = related_statistics.item_id
+            and pairs.related_item_key = related_statistics.item_key
 ),
 
 ranked as (
     select
         *,
         row_number() over (
-            partition by snapshot_name, item_id
-            order by cosine desc, co_buyers desc, related_item_id asc
+            partition by snapshot_name, item_key
+            order by cosine desc, co_buyers desc, related_item_key asc
         ) as related_rank
     from scored
 ),

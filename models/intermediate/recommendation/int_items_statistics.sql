@@ -12,20 +12,20 @@ per_item as (
     select
         snapshot_name,
         as_of_date,
-        item_id,
+        item_key,
         category,
         count(*) as buyers,
         count(*) filter (where orders >= 2) as repeat_buyers,
         sum(orders) as orders,
         cast(sum({{ exact('spend') }}) as double) as revenue
     from customers_item_history
-    group by snapshot_name, as_of_date, item_id, category
+    group by snapshot_name, as_of_date, item_key, category
 ),
 
 buyers_per_snapshot as (
     select
         snapshot_name,
-        count(distinct customer_id) as customers_with_items
+        count(distinct customer_key) as customers_with_items
     from customers_item_history
     group by snapshot_name
 ),
@@ -34,7 +34,7 @@ final as (
     select
         per_item.snapshot_name,
         per_item.as_of_date,
-        per_item.item_id,
+        per_item.item_key,
         per_item.category,
         per_item.buyers,
         per_item.repeat_buyers,
@@ -44,11 +44,11 @@ final as (
         cast(per_item.buyers as double) / buyers_per_snapshot.customers_with_items as share_of_buyers,
         row_number() over (
             partition by per_item.snapshot_name
-            order by per_item.buyers desc, per_item.revenue desc, per_item.item_id asc
+            order by per_item.buyers desc, per_item.revenue desc, per_item.item_key asc
         ) as popularity_rank,
         row_number() over (
             partition by per_item.snapshot_name, per_item.category
-            order by per_item.buyers desc, per_item.revenue desc, per_item.item_id asc
+            order by per_item.buyers desc, per_item.revenue desc, per_item.item_key asc
         ) as rank_in_category
     from per_item
     inner join buyers_per_snapshot

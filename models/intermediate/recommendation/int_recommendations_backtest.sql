@@ -38,9 +38,9 @@ past_candidates as (
 global_popularity_lists as (
     select
         'global_popularity' as model,
-        customer_id,
-        row_number() over (partition by customer_id order by global_share desc, item_id asc) as list_rank,
-        item_id,
+        customer_key,
+        row_number() over (partition by customer_key order by global_share desc, item_key asc) as list_rank,
+        item_key,
         category,
         is_new_category
     from past_candidates
@@ -49,9 +49,9 @@ global_popularity_lists as (
 segment_popularity_lists as (
     select
         'segment_popularity' as model,
-        customer_id,
-        row_number() over (partition by customer_id order by segment_share desc, item_id asc) as list_rank,
-        item_id,
+        customer_key,
+        row_number() over (partition by customer_key order by segment_share desc, item_key asc) as list_rank,
+        item_key,
         category,
         is_new_category
     from past_candidates
@@ -61,11 +61,11 @@ segment_popularity_lists as (
 own_history_lists as (
     select
         'own_history' as model,
-        customer_id,
+        customer_key,
         row_number() over (
-            partition by customer_id order by own_orders desc, days_since_bought asc, item_id asc
+            partition by customer_key order by own_orders desc, days_since_bought asc, item_key asc
         ) as list_rank,
-        item_id,
+        item_key,
         category,
         is_new_category
     from past_candidates
@@ -75,9 +75,9 @@ own_history_lists as (
 lists as (
     select
         'recommender' as model,
-        customer_id,
+        customer_key,
         recommendation_rank as list_rank,
-        item_id,
+        item_key,
         category,
         is_new_category
     from scores
@@ -101,36 +101,36 @@ past_outcomes as (
 evaluated_customers as (
     -- Sampled customers who bought at least one item in the horizon after the 'training' as-of date.
     -- (Equality alone in the join condition: a constant there makes DuckDB join block by block.)
-    select distinct past_candidates.customer_id
+    select distinct past_candidates.customer_key
     from past_candidates
     {{ semi_join() }} past_outcomes
-        on past_candidates.customer_id = past_outcomes.customer_id
+        on past_candidates.customer_key = past_outcomes.customer_key
 ),
 
 bought_items as (
     select
-        past_outcomes.customer_id,
-        past_outcomes.item_id,
+        past_outcomes.customer_key,
+        past_outcomes.item_key,
         past_outcomes.category
     from past_outcomes
     {{ semi_join() }} evaluated_customers
-        on past_outcomes.customer_id = evaluated_customers.customer_id
+        on past_outcomes.customer_key = evaluated_customers.customer_key
 ),
 
 bought_categories as (
     select distinct
-        customer_id,
+        customer_key,
         category
     from bought_items
 ),
 
 bought_counts as (
     select
-        customer_id,
+        customer_key,
         count(*) as items_bought,
         count(distinct category) as categories_bought
     from bought_items
-    group by customer_id
+    group by customer_key
 ),
 
 cutoffs as (
@@ -153,33 +153,35 @@ ideal_gains as (
 judged as (
     select
         lists.model,
-        lists.customer_id,
+        lists.customer_key,
         lists.list_rank,
-        lists.item_id,
+        lists.item_key,
         lists.category,
         lists.is_new_category,
-        bought_items.item_id is not null as is_item_hit,
+        bought_items.item_key is not null as is_item_hit,
         bought_categories.category is not null as is_category_hit
     from lists
     inner join evaluated_customers
-        on lists.customer_id = evaluated_customers.customer_id
+        on lists.customer_key = evaluated_customers.customer_key
     left join bought_items
-        on {{ same_keys('lists', 'bought_items', ['customer_id', 'item_id']) }}
+        on {{ same_keys('lists', 'bought_items', ['customer_key', 'item_key']) }}
     left join bought_categories
-        on {{ same_keys('lists', 'bought_categories', ['customer_id', 'category']) }}
+        on {{ same_keys('lists', 'bought_categories', ['customer_key', 'category']) }}
 ),
 
 category_lists as (
     -- The distinct categories of each list, ranked by where they first appear.
     select
         model,
-        customer_id,
+        customer_key,
         category,
         min(list_rank) as first_rank,
         bool_or(is_category_hit) as is_category_hit,
-        row_number() over (partition by model, customer_id order by min(list_rank), category) as category_rank
+        row_number() over (
+            partition by model, customer_key order by min(list_rank), category
+        ) as category_rank
     from judged
-    group by model, customer_id, category
+    group by model, customer_key, category
 ),
 
 models as (
@@ -190,14 +192,14 @@ per_customer as (
     select
         models.model,
         cutoffs.k,
-        evaluated_customers.customer_id,
+        evaluated_customers.customer_key,
         bought_counts.items_bought,
         bought_counts.categories_bought
     from models
     cross join cutoffs
     cross join evaluated_customers
     inner join bought_counts
-        on evaluated_customers.customer_id = bought_counts.customer_id
+        on evaluated_customers.customer_key = bought_counts.customer_key
 ),
 
 {#- Item and category level are judged alike: hit, recall and NDCG of the list cut at k. lists: the judged
@@ -218,7 +220,7 @@ per_customer as (
     select
         per_customer.model,
         per_customer.k,
-        per_customer.customer_id,
+        per_customer.customer_key,
         {%- if level == 'item' %}
         coalesce(bool_or(level_lists.is_category_hit and level_lists.is_new_category), false)
             as new_category_hit,
@@ -238,11 +240,11 @@ per_customer as (
         ) / any_value(level_ideal.ideal_dcg) as {{ level }}_ndcg
     from per_customer
     left join {{ judged_as.lists }} as level_lists
-        on {{ same_keys('per_customer', 'level_lists', ['model', 'customer_id']) }}
+        on {{ same_keys('per_customer', 'level_lists', ['model', 'customer_key']) }}
             and per_customer.k >= level_lists.{{ judged_as.cutoff_rank }}
     inner join ideal_gains as level_ideal
         on least(per_customer.k, per_customer.{{ judged_as.relevant }}) = level_ideal.m
-    group by per_customer.model, per_customer.k, per_customer.customer_id
+    group by per_customer.model, per_customer.k, per_customer.customer_key
 ),
 {% endfor %}
 averages as (
@@ -261,7 +263,7 @@ averages as (
             as share_of_hits_in_new_categories
     from item_level
     inner join category_level
-        on {{ same_keys('item_level', 'category_level', ['model', 'k', 'customer_id']) }}
+        on {{ same_keys('item_level', 'category_level', ['model', 'k', 'customer_key']) }}
     group by item_level.model, item_level.k
 ),
 
@@ -275,7 +277,7 @@ coverage as (
     select
         lists.model,
         cutoffs.k,
-        count(distinct lists.item_id) / any_value(catalogue.items) as catalogue_coverage
+        count(distinct lists.item_key) / any_value(catalogue.items) as catalogue_coverage
     from lists
     cross join cutoffs
     cross join catalogue

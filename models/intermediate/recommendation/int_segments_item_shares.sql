@@ -13,22 +13,35 @@ segment_assignments as (
     select * from {{ ref('segmentation_model_assignments') }}
 ),
 
+customer_keys as (
+    select * from {{ ref('int_recommendation_customer_keys') }}
+),
+
+customer_segments as (
+    select
+        customer_keys.customer_key,
+        segment_assignments.segment_id
+    from segment_assignments
+    inner join customer_keys
+        on segment_assignments.customer_id = customer_keys.customer_id
+),
+
 segment_history as {{ not_materialized() }} (
     select
         customers_item_history.snapshot_name,
-        segment_assignments.segment_id,
-        customers_item_history.customer_id,
-        customers_item_history.item_id
+        customer_segments.segment_id,
+        customers_item_history.customer_key,
+        customers_item_history.item_key
     from customers_item_history
-    inner join segment_assignments
-        on customers_item_history.customer_id = segment_assignments.customer_id
+    inner join customer_segments
+        on customers_item_history.customer_key = customer_segments.customer_key
 ),
 
 segment_sizes as (
     select
         snapshot_name,
         segment_id,
-        count(distinct customer_id) as customers
+        count(distinct customer_key) as customers
     from segment_history
     group by snapshot_name, segment_id
 ),
@@ -37,12 +50,12 @@ final as (
     select
         segment_history.snapshot_name,
         segment_history.segment_id,
-        segment_history.item_id,
+        segment_history.item_key,
         count(*) / any_value(segment_sizes.customers) as segment_share
     from segment_history
     inner join segment_sizes
         on {{ same_keys('segment_history', 'segment_sizes', ['snapshot_name', 'segment_id']) }}
-    group by segment_history.snapshot_name, segment_history.segment_id, segment_history.item_id
+    group by segment_history.snapshot_name, segment_history.segment_id, segment_history.item_key
 )
 
 select * from final

@@ -16,11 +16,19 @@ segmentation_model_descriptions as (
     select * from {{ ref('segmentation_model_descriptions') }}
 ),
 
+customer_keys as (
+    select * from {{ ref('int_recommendation_customer_keys') }}
+),
+
+item_keys as (
+    select * from {{ ref('int_recommendation_item_keys') }}
+),
+
 final as (
     select
-        recommendation_scores.customer_id,
+        customer_keys.customer_id,
         recommendation_scores.recommendation_rank as rank,
-        recommendation_scores.item_id,
+        item_keys.item_id,
         recommendation_scores.category,
         recommendation_scores.score,
         case when recommendation_scores.is_discovery then 'new for you: ' else '' end
@@ -39,7 +47,7 @@ final as (
                     || round(100 * recommendation_scores.category_share) || '% of your items)'
             when 'copurchase'
                 then
-                    'often bought with ' || recommendation_scores.anchor_item_id || ', which you bought'
+                    'often bought with ' || anchor_keys.item_id || ', which you bought'
             when 'category_adoption'
                 then
                     'customers who buy ' || recommendation_scores.transition_from_category
@@ -57,6 +65,12 @@ final as (
         recommendation_scores.is_discovery,
         recommendation_scores.segment_id
     from recommendation_scores
+    inner join customer_keys
+        on recommendation_scores.customer_key = customer_keys.customer_key
+    inner join item_keys
+        on recommendation_scores.item_key = item_keys.item_key
+    left join item_keys as anchor_keys
+        on recommendation_scores.anchor_item_key = anchor_keys.item_key
     left join segmentation_model_descriptions
         on recommendation_scores.segment_id = segmentation_model_descriptions.segment_id
     where

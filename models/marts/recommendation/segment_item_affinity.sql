@@ -19,16 +19,29 @@ segmentation_model_descriptions as (
     select * from {{ ref('segmentation_model_descriptions') }}
 ),
 
+customer_keys as (
+    select * from {{ ref('int_recommendation_customer_keys') }}
+),
+
+customer_segments as (
+    select
+        customer_keys.customer_key,
+        segment_assignments.segment_id
+    from segment_assignments
+    inner join customer_keys
+        on segment_assignments.customer_id = customer_keys.customer_id
+),
+
 segment_spend as (
     select
-        segment_assignments.segment_id,
+        customer_segments.segment_id,
         customers_item_spend.category,
         cast(sum({{ exact('customers_item_spend.spend') }}) as double) as spend,
-        count(distinct customers_item_spend.customer_id) as buyers
+        count(distinct customers_item_spend.customer_key) as buyers
     from customers_item_spend
-    inner join segment_assignments
-        on customers_item_spend.customer_id = segment_assignments.customer_id
-    group by segment_assignments.segment_id, customers_item_spend.category
+    inner join customer_segments
+        on customers_item_spend.customer_key = customer_segments.customer_key
+    group by customer_segments.segment_id, customers_item_spend.category
 ),
 
 segment_sizes as (
