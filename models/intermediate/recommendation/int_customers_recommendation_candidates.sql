@@ -162,27 +162,17 @@ category_transitions as (
     where from_counts.holders > 0
 ),
 
-snapshot_categories as (
-    select distinct
-        snapshot_name,
-        category
-    from items_statistics
-),
-
 new_category_pairs as (
-    -- The categories of a customer's candidates that are new to them: every category sold before the
-    -- as-of date that they never bought in (the new-category source puts each one's best seller among
-    -- the candidates). From the customers and categories, not a distinct over every candidate.
-    select
-        population.snapshot_name,
-        population.customer_key,
-        snapshot_categories.category
-    from population
-    inner join snapshot_categories
-        on population.snapshot_name = snapshot_categories.snapshot_name
+    select distinct
+        candidates.snapshot_name,
+        candidates.customer_key,
+        items_statistics.category
+    from candidates
+    inner join items_statistics
+        on {{ same_keys('candidates', 'items_statistics', ['snapshot_name', 'item_key']) }}
     {{ anti_join() }} category_shares
-        on {{ same_keys('population', 'category_shares', customer_key) }}
-            and snapshot_categories.category = category_shares.category
+        on {{ same_keys('candidates', 'category_shares', customer_key) }}
+            and items_statistics.category = category_shares.category
 ),
 
 customer_transitions as (
