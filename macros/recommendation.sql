@@ -61,3 +61,14 @@
     {%- endfor -%}
     {{ return(contributions) }}
 {%- endmacro %}
+
+{% macro segments_by_customer_key(segment_assignments='segment_assignments', customer_keys='customer_keys') -%}
+    {#- Today's segment of each customer by their recommender key (int_recommendation_customer_keys), from
+        the relations (or CTEs) segment_assignments (segmentation_model_assignments) and customer_keys. -#}
+    select
+        {{ customer_keys }}.customer_key,
+        {{ segment_assignments }}.segment_id
+    from {{ segment_assignments }}
+    inner join {{ customer_keys }}
+        on {{ segment_assignments }}.customer_id = {{ customer_keys }}.customer_id
+{%- endmacro %}

@@ -24,12 +24,7 @@ customer_keys as (
 ),
 
 customer_segments as (
-    select
-        customer_keys.customer_key,
-        segment_assignments.segment_id
-    from segment_assignments
-    inner join customer_keys
-        on segment_assignments.customer_id = customer_keys.customer_id
+    {{ segments_by_customer_key() }}
 ),
 
 segment_spend as (
