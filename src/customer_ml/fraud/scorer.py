@@ -60,7 +60,7 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
-from customer_ml.features.preprocessing import MISSING_SUFFIX, FeaturePreprocessor
+from customer_ml.features.preprocessing import MISSING_SUFFIX, FeaturePreprocessor, tree_input
 from customer_ml.fraud.config import RULES, FraudConfig
 from customer_ml.fraud.evaluation import evaluation_rows
 from customer_ml.fraud.flagging import (
@@ -429,7 +429,9 @@ class FraudScorer:
         return raw_score if self.stacker_ is None else self.calibration_.fraud_probability(raw_score)
 
     def _supervised_inputs(self, X: np.ndarray, anomaly: np.ndarray) -> np.ndarray:
-        return np.column_stack([X, anomaly]) if X.shape[1] else anomaly[:, None]
+        """The supervised booster's matrix: the features and the anomaly percentile, column-major
+        (:func:`tree_input`)."""
+        return tree_input(np.column_stack([X, anomaly]) if X.shape[1] else anomaly[:, None])
 
     def _new_supervised(self) -> HistGradientBoostingClassifier:
         cfg = self._cfg
@@ -540,7 +542,7 @@ class FraudScorer:
                 continue
             Zk = Z[changed].copy()
             Zk[:, cols] = reference[cols]
-            effects[changed, k] = base[changed] - logit(self.supervised_.predict_proba(Zk)[:, 1])
+            effects[changed, k] = base[changed] - logit(self.supervised_.predict_proba(tree_input(Zk))[:, 1])
         return [g for g, _ in groups], effects
 
     # -- applying --------------------------------------------------------------------------------------

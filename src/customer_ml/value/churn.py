@@ -37,7 +37,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict, train_te
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from customer_ml.features.preprocessing import FeaturePreprocessor, load_catalog, numeric_column
+from customer_ml.features.preprocessing import FeaturePreprocessor, load_catalog, numeric_column, tree_input
 from customer_ml.value.btyd import BetaGeometricNBD, GammaGamma, rfm_summary
 
 __all__ = [
@@ -248,17 +248,48 @@ def _transactions_arrays(transactions: pa.Table | PurchaseLog) -> PurchaseLog:
     return PurchaseLog(ids[valid], ts[valid], amount[valid], purchase[valid])
 
 
-def _lookup(keys: np.ndarray, table_ids: np.ndarray, values: np.ndarray, fill: float) -> np.ndarray:
-    """values[i] of the row of table_ids equal to each key, `fill` where a key is absent."""
+def _positions(keys: np.ndarray, table_ids: np.ndarray) -> np.ndarray:
+    """The index in table_ids of the first row equal to each key, -1 where a key is absent. Arrow's hash
+    lookup: sorting the ids instead (np.argsort of a million text ids, once per looked-up column) was the
+    largest cost of scoring 913,107 customers."""
+    try:
+        table = pa.array(table_ids)
+        found = pc.index_in(pa.array(keys, type=table.type), value_set=table)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):  # mixed or odd key types
+        order = np.argsort(table_ids, kind="stable")
+        at = np.clip(np.searchsorted(table_ids[order], keys), 0, table_ids.size - 1)
+        return np.where(table_ids[order[at]] == keys, order[at], -1)
+    return np.asarray(pc.fill_null(found, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _lookup(
+    keys: np.ndarray, table_ids: np.ndarray, values: np.ndarray, fill: float, at: np.ndarray | None = None
+) -> np.ndarray:
+    """values[i] of the row of table_ids equal to each key, `fill` where a key is absent (`at`: the keys'
+    _positions, when already known)."""
     out = np.full(keys.shape[0], fill, dtype=np.float64)
     if table_ids.size == 0 or keys.size == 0:
         return out
-    order = np.argsort(table_ids, kind="stable")
-    sorted_ids = table_ids[order]
-    pos = np.clip(np.searchsorted(sorted_ids, keys), 0, sorted_ids.size - 1)
-    found = sorted_ids[pos] == keys
-    out[found] = values[order[pos[found]]]
+    at = _positions(keys, table_ids) if at is None else at
+    found = at >= 0
+    out[found] = values[at[found]]
     return out
+
+
+def _id_codes(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, distinct ids): each id's whole-number code, numbered in the ids' sorted order, so that
+    grouping by code orders the groups as grouping by id does (np.unique of a million text ids sorts
+    them; of codes, numbers). distinct[codes] gives the ids back."""
+    if ids.size == 0 or ids.dtype != object:
+        return ids, None
+    try:
+        arr = pa.array(ids)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # ids of mixed types: grouped as they are
+        return ids, None
+    distinct = pc.unique(arr)
+    distinct = distinct.take(pc.sort_indices(distinct))
+    codes = pc.index_in(arr, value_set=distinct).to_numpy(zero_copy_only=False).astype(np.int64)
+    return codes, distinct.to_numpy(zero_copy_only=False)
 
 
 def _set_column(table: pa.Table, name: str, values: Any) -> pa.Table:
@@ -289,8 +320,10 @@ def _window_sums(log: PurchaseLog, start: Any, end: Any) -> tuple[np.ndarray, np
     ids, ts, amount, _ = log
     lo, hi = _as_day(start).astype("datetime64[us]"), _as_day(end).astype("datetime64[us]")
     inside = (ts >= lo) & (ts < hi)
-    uniq, inv = np.unique(ids[inside], return_inverse=True)
-    return uniq, np.bincount(inv.ravel(), weights=amount[inside], minlength=uniq.size)
+    codes, distinct = _id_codes(ids[inside])
+    uniq, inv = np.unique(codes, return_inverse=True)
+    sums = np.bincount(inv.ravel(), weights=amount[inside], minlength=uniq.size)
+    return (uniq if distinct is None else distinct[uniq]), sums
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -342,7 +375,10 @@ def btyd_features(
     ids, ts, amount, purchase = _transactions_arrays(transactions)
     day = _as_day(as_of)
     keep = purchase & (ts < day.astype("datetime64[us]"))
-    summary = rfm_summary(ids[keep], ts[keep], amount[keep], day)
+    codes, distinct = _id_codes(ids[keep])
+    summary = rfm_summary(codes, ts[keep], amount[keep], day)
+    if distinct is not None:
+        summary = summary._replace(customer_id=distinct[summary.customer_id])
     n = summary.customer_id.size
     x = summary.frequency.astype(np.float64)
     t_x, age = summary.recency, summary.age
@@ -411,16 +447,30 @@ class History:
         self._btyd = {name: _column(self.result.table, name) for name in BTYD_COLUMNS}
         day = _as_day(as_of)
         self._revenue = _window_sums(log, day - np.timedelta64(int(cfg.horizon_days), "D"), day)
+        # Where each customer's row is, built once for the batches that join (a hash of a million ids
+        # per batch and column cost more than the scoring's reads).
+        self._at: dict[str, dict[Any, int]] = {}
+
+    def _positions(self, which: str, keys: np.ndarray, ids: np.ndarray) -> np.ndarray:
+        if keys.dtype != object or ids.dtype != object:
+            return _positions(keys, ids)
+        if which not in self._at:
+            self._at[which] = {key: i for i, key in reversed(list(enumerate(ids.tolist())))}
+        index = self._at[which]
+        return np.fromiter((index.get(key, -1) for key in keys.tolist()), dtype=np.int64, count=keys.size)
 
     def join(self, features: pa.Table) -> pa.Table:
         """``features`` with the history columns (rows keep their order; customers without a completed
         purchase get null BTYD columns and 0 past revenue)."""
         keys = _ids(features.column("customer_id"))
         out = features
+        at = self._positions("btyd", keys, self._btyd_ids) if self._btyd_ids.size and keys.size else None
         for name in BTYD_COLUMNS:
-            values = _lookup(keys, self._btyd_ids, self._btyd[name], np.nan)
+            values = _lookup(keys, self._btyd_ids, self._btyd[name], np.nan, at)
             out = _set_column(out, name, _nullable(values))
-        past = _lookup(keys, *self._revenue, 0.0)
+        ids, sums = self._revenue
+        at = self._positions("revenue", keys, ids) if ids.size and keys.size else None
+        past = _lookup(keys, ids, sums, 0.0, at)
         return _set_column(out, PAST_REVENUE_COLUMN, pa.array(past, type=pa.float64()))
 
 
@@ -730,7 +780,7 @@ class ChurnModel(_HorizonModel):
             boosting = candidates["gradient_boosting"].fit(X, target)
             oof = {"gradient_boosting": np.zeros(len(target))}
             for pair, (_, test) in zip(boosting.calibrated_classifiers_, folds.split(X, target), strict=True):
-                oof["gradient_boosting"][test] = pair.estimator.predict_proba(X[test])[:, 1]
+                oof["gradient_boosting"][test] = pair.estimator.predict_proba(tree_input(X[test]))[:, 1]
             logistic = cross_val_predict(_logistic(cfg), X, target, cv=folds, method="predict_proba")
             oof["logistic"] = logistic[:, 1]
         names = self._choose(oof, target, cfg)
@@ -759,7 +809,7 @@ class ChurnModel(_HorizonModel):
             booster.fit(X[fit], target[fit])
             logistic.fit(X[fit], target[fit])
             scores = {
-                "gradient_boosting": booster.predict_proba(X[held])[:, 1],
+                "gradient_boosting": booster.predict_proba(tree_input(X[held]))[:, 1],
                 "logistic": logistic.predict_proba(X[held])[:, 1],
             }
         names = self._choose(scores, target[held], cfg)
@@ -791,7 +841,11 @@ class ChurnModel(_HorizonModel):
         if self.method_ == "btyd":
             return _fallback_churn(features, self.horizon_days_)
         X = self.design_.transform(features)
-        proba = np.mean([model.predict_proba(X)[:, 1] for model in self.estimators_.values()], axis=0)
+        inputs = {"gradient_boosting": tree_input(X)} if "gradient_boosting" in self.estimators_ else {}
+        proba = np.mean(
+            [model.predict_proba(inputs.get(name, X))[:, 1] for name, model in self.estimators_.items()],
+            axis=0,
+        )
         return np.clip(proba, 0.0, 1.0)
 
 
@@ -839,6 +893,7 @@ class _ValueRegressor:
         return self
 
     def predict(self, X: np.ndarray) -> np.ndarray:
+        X = tree_input(X)
         pred = self.model.predict(X)
         if self.target == "log1p":
             pred = np.expm1(pred) * self.smearing
@@ -1050,8 +1105,9 @@ def _fill(values: np.ndarray | None, n: int) -> np.ndarray:
 def _join_labels(features: pa.Table, labels: pa.Table) -> tuple[np.ndarray, np.ndarray]:
     keys = _ids(features.column("customer_id"))
     label_ids = _ids(labels.column("customer_id"))
-    lapsed = _lookup(keys, label_ids, _column(labels, "lapsed"), np.nan)
-    revenue = _lookup(keys, label_ids, _column(labels, "future_revenue"), np.nan)
+    at = _positions(keys, label_ids) if keys.size and label_ids.size else None
+    lapsed = _lookup(keys, label_ids, _column(labels, "lapsed"), np.nan, at)
+    revenue = _lookup(keys, label_ids, _column(labels, "future_revenue"), np.nan, at)
     return lapsed, revenue
 
 

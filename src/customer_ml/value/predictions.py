@@ -34,7 +34,6 @@ from customer_ml.value.churn import (
     ValueModel,
     add_history_features,
     backtest,
-    btyd_features,
 )
 from customer_ml.warehouse.progress import Progress, Say
 
@@ -107,7 +106,7 @@ def _train_version(
     current_date = _date(current) if current.num_rows else as_of_date
     del features  # each snapshot is held once
     has_backtest = bool(past.num_rows and training.num_rows)
-    progress = Progress(say, "training", 9 if has_backtest else 4, unit="steps", every_s=0)
+    progress = Progress(say, "training", 8 if has_backtest else 3, unit="steps", every_s=0)
     caps = [cfg.max_fit_customers for cfg in (churn_cfg, value_cfg)]
     progress.update(
         0,
@@ -153,9 +152,7 @@ def _train_version(
     else:  # no history before one horizon ago: both models fall back to BG/NBD at the current date
         churn.fit(current, None, specs)
         value.fit(current, None, specs)
-        progress.update(progress.done + 2, "no training snapshot: BG/NBD fallback")
-    btyd_current = btyd_features(log, current_date, btyd_cfg)
-    progress.update(progress.total, "BG/NBD and Gamma-Gamma as of the current date")
+        progress.update(progress.total, "no training snapshot: BG/NBD fallback")
     metrics = {
         "backtest": [jsonable(row) for row in backtest_rows],
         "churn_method": churn.method_,
@@ -171,8 +168,6 @@ def _train_version(
             "labelled": getattr(churn, "labelled_customers_", None),
         },
         "btyd_training": None if btyd_training is None else jsonable(btyd_training.params),
-        "btyd_current": jsonable(btyd_current.params),
-        "btyd_current_reason": btyd_current.reason,
     }
     buffer = io.BytesIO()
     pickle.dump({"churn": churn, "value": value}, buffer)
