@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from sklearn.cluster import KMeans
 from sklearn.metrics import (
     adjusted_rand_score,
@@ -89,10 +90,13 @@ def segmentation_evaluation(
     truth: pa.Table | None = None,
     seed: int = 42,
     sample_size: int = 5000,
+    baseline_fit_size: int | None = 100_000,
 ) -> list[dict[str, Any]]:
     """Evaluation rows (task, model, metric, value, note) of the applied segmentation.
 
-    `features` and `assignments` must list the same customers in the same order.
+    `features` and `assignments` must list the same customers in the same order. The k-means baselines
+    of the recovery rows are fitted on a seeded sample of at most `baseline_fit_size` customers and
+    assign everyone (at 913,107 customers, fitting them on everyone took 26 of the node's 36 seconds).
     """
     if features.column("customer_id") != assignments.column("customer_id"):
         raise ValueError("features and assignments must list the same customers in the same order")
@@ -141,7 +145,7 @@ def segmentation_evaluation(
         if key in metrics:
             rows.append(_row("segmentation", "learned", key, metrics[key], note))
     if truth is not None and truth.num_rows:
-        rows.extend(_recovery(X, labels, features, truth, model, k, seed))
+        rows.extend(_recovery(X, labels, features, truth, model, k, seed, baseline_fit_size))
     return rows
 
 
@@ -186,6 +190,14 @@ def _representation_rows(metrics: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def _kmeans_labels(X: np.ndarray, fit_rows: np.ndarray, k: int, seed: int) -> np.ndarray:
+    """A k-means baseline's segment of every row of X, fitted on X[fit_rows] (every row: fit_predict)."""
+    kmeans = KMeans(n_clusters=k, n_init=4, random_state=seed)
+    if len(fit_rows) == len(X):
+        return kmeans.fit_predict(X)
+    return kmeans.fit(X[fit_rows]).predict(X)
+
+
 def _recovery(
     X: np.ndarray,
     labels: np.ndarray,
@@ -194,26 +206,30 @@ def _recovery(
     model: SegmentationModel,
     k: int,
     seed: int,
+    baseline_fit_size: int | None = None,
 ) -> list[dict[str, Any]]:
-    """ARI and NMI of the segments and of two k-means baselines against the generator's hidden kinds."""
-    kinds = dict(zip(truth.column("customer_id").to_pylist(), truth.column("kind").to_pylist(), strict=True))
-    ids = features.column("customer_id").to_pylist()
-    known = np.array([cid in kinds for cid in ids])
+    """ARI and NMI of the segments and of two k-means baselines against the generator's hidden kinds. The
+    baselines are fitted on a seeded sample of at most `baseline_fit_size` of the customers (None: all)
+    and assign every one of them, as the learned segmentation is fitted on a sample and applied to all."""
+    truth_ids = truth.column("customer_id").combine_chunks()
+    at = pc.index_in(features.column("customer_id").cast(truth_ids.type), value_set=truth_ids)
+    known = np.asarray(pc.is_valid(at).to_numpy(zero_copy_only=False), dtype=bool)
     if known.sum() < 10 or k < 2:
         return []
-    truth_labels = np.array([kinds[cid] for cid, ok in zip(ids, known, strict=True) if ok])
+    # The kinds as whole-number codes: the scores do not depend on the labels' names, and sorting a million
+    # text labels (np.unique inside each score) took 13 s at 913,107 customers.
+    kinds = truth.column("kind").take(at.filter(pc.is_valid(at))).combine_chunks().dictionary_encode()
+    truth_labels = np.asarray(pc.fill_null(kinds.indices, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
     names = model.preprocessor_.feature_names_out_
     rfm = [names.index(name) for name in RFM_FEATURES if name in names]
+    X_known = X[known]
+    fit_rows = seeded_sample(len(X_known), baseline_fit_size, seed)
     candidates = {
         "learned": labels[known],
-        "kmeans_standardised_features": KMeans(n_clusters=k, n_init=4, random_state=seed).fit_predict(
-            X[known]
-        ),
+        "kmeans_standardised_features": _kmeans_labels(X_known, fit_rows, k, seed),
     }
     if rfm:
-        candidates["kmeans_rfm"] = KMeans(n_clusters=k, n_init=4, random_state=seed).fit_predict(
-            X[known][:, rfm]
-        )
+        candidates["kmeans_rfm"] = _kmeans_labels(X_known[:, rfm], fit_rows, k, seed)
     rows = []
     for name, predicted in candidates.items():
         note = f"against the demo generator's hidden kinds, {k} segments"
