@@ -100,3 +100,58 @@ def test_snapshots_are_read_one_at_a_time_and_the_current_one_in_batches() -> No
     assert [b.num_rows for b in batches] == [2, 1]
     assert pa.concat_tables(batches).column("customer_id").to_pylist() == [1, 2, 3]
     assert row_count(features) == 6
+
+
+def test_history_looks_up_text_ids_as_a_sort_would() -> None:
+    """History groups customer ids as whole-number codes and joins by hash: the BTYD summary lists the
+    customers in id order (as np.unique of the ids did), and each row of a batch, in any order, with ids
+    the log does not know, gets its own customer's figures."""
+    import numpy as np
+
+    from customer_ml.value.btyd import rfm_summary
+    from customer_ml.value.churn import BTYDConfig, History, _positions
+
+    rng = np.random.default_rng(3)
+    ids = np.array([f"c{i:03d}" for i in rng.integers(0, 300, 5000)], dtype=object)
+    days = rng.integers(0, 400, 5000)
+    ts = (np.datetime64("2025-01-01T10:00", "us") + days.astype("timedelta64[D]")).astype("datetime64[us]")
+    amount = rng.gamma(2.0, 20.0, 5000)
+    log = pa.table(
+        {"customer_id": ids, "transacted_at": ts, "amount": amount, "is_purchase": np.ones(5000, bool)}
+    )
+    as_of = dt.date(2026, 2, 1)
+    history = History(log, as_of, BTYDConfig(horizon_days=90))
+    summary = rfm_summary(ids, ts, amount, np.datetime64("2026-02-01"))
+    assert history.result.table.column("customer_id").to_pylist() == list(summary.customer_id)
+    assert history.result.table.column("btyd_frequency").to_pylist() == list(summary.frequency.astype(float))
+    batch_ids = ["c999", *sorted(set(ids.tolist()), reverse=True)[:50], "c000x"]
+    joined = history.join(pa.table({"customer_id": batch_ids}))
+    by_id = dict(
+        zip(
+            history.result.table.column("customer_id").to_pylist(),
+            history.result.table.column("p_alive").to_pylist(),
+            strict=True,
+        )
+    )
+    assert joined.column("p_alive").to_pylist() == [by_id.get(i) for i in batch_ids]
+    window = (ts >= np.datetime64("2025-11-03", "us")) & (ts < np.datetime64("2026-02-01", "us"))
+    revenue = {i: float(amount[window & (ids == i)].sum()) for i in batch_ids}
+    assert joined.column("revenue_last_horizon").to_pylist() == pytest.approx([revenue[i] for i in batch_ids])
+    keys = np.array([3, 7, 11, 3], dtype=np.int64)
+    assert _positions(keys, np.array([7, 3, 5], dtype=np.int64)).tolist() == [1, 0, -1, 1]
+
+
+def test_boosters_score_column_major_matrices_the_same() -> None:
+    """tree_input only changes the layout the boosters read: the same predictions, bit for bit."""
+    import numpy as np
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from customer_ml.features.preprocessing import tree_input
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(3000, 12))
+    X[rng.random(X.shape) < 0.05] = np.nan
+    y = (X[:, 0] + np.nan_to_num(X[:, 3]) + rng.normal(size=3000) > 0).astype(int)
+    model = HistGradientBoostingClassifier(max_iter=30, random_state=0).fit(X, y)
+    assert tree_input(X).flags["F_CONTIGUOUS"]
+    assert np.array_equal(model.predict_proba(X), model.predict_proba(tree_input(X)))

@@ -89,6 +89,44 @@ def test_evaluation_rows_name_the_version_and_include_recovery_against_baselines
         segmentation_evaluation(model, table, assignments.take([1, 0]), truth)
 
 
+def test_recovery_baselines_fitted_on_a_sample_still_score_every_known_customer() -> None:
+    """Above baseline_fit_size the k-means baselines are fitted on a seeded sample and assign everyone;
+    the learned segments' scores do not depend on it, and customers the truth does not list are left out
+    (the truth lists them in another order, with text kinds)."""
+    from sklearn.metrics import adjusted_rand_score
+
+    from tests.planted import make_planted
+
+    table, specs, kinds = make_planted(n=600, k=4, seed=2)
+    model = SegmentationModel(FAST).fit(table, specs)
+    assignments = model.predict(table)
+    listed = np.arange(0, 600, 2)[::-1]  # every other customer, in reverse order
+    truth = pa.table(
+        {
+            "customer_id": table.column("customer_id").take(pa.array(listed)),
+            "kind": [f"kind {kinds[i]}" for i in listed],
+        }
+    )
+
+    def scores(size: int | None) -> dict[tuple[str, str], float]:
+        rows = segmentation_evaluation(model, table, assignments, truth, seed=1, baseline_fit_size=size)
+        return {
+            (row["model"], row["metric"]): row["value"]
+            for row in rows
+            if row["metric"] == "adjusted_rand_index"
+        }
+
+    everyone, sampled = scores(None), scores(100)
+    labels = assignments.column("segment_id").to_numpy()
+    expected = adjusted_rand_score(kinds[listed], labels[listed])
+    assert everyone[("learned", "adjusted_rand_index")] == pytest.approx(expected, abs=1e-12)
+    assert sampled[("learned", "adjusted_rand_index")] == everyone[("learned", "adjusted_rand_index")]
+    assert scores(100) == sampled  # seeded
+    assert ("kmeans_standardised_features", "adjusted_rand_index") in sampled
+    assert all(-1.0 <= value <= 1.0 for value in sampled.values())
+    assert scores(10_000) == everyone  # a sample as large as the data fits on everyone
+
+
 def test_map_has_pca_for_everyone_and_tsne_for_the_sample() -> None:
     rng = np.random.default_rng(0)
     assignments = pa.table(
