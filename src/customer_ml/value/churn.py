@@ -321,9 +321,10 @@ def _window_sums(log: PurchaseLog, start: Any, end: Any) -> tuple[np.ndarray, np
     lo, hi = _as_day(start).astype("datetime64[us]"), _as_day(end).astype("datetime64[us]")
     inside = (ts >= lo) & (ts < hi)
     codes, distinct = _id_codes(ids[inside])
-    uniq, inv = np.unique(codes, return_inverse=True)
-    sums = np.bincount(inv.ravel(), weights=amount[inside], minlength=uniq.size)
-    return (uniq if distinct is None else distinct[uniq]), sums
+    if distinct is not None:  # the codes already number the distinct ids in order
+        return distinct, np.bincount(codes, weights=amount[inside], minlength=distinct.size)
+    uniq, inv = np.unique(ids[inside], return_inverse=True)
+    return uniq, np.bincount(inv.ravel(), weights=amount[inside], minlength=uniq.size)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -454,8 +455,8 @@ class History:
     def _positions(self, which: str, keys: np.ndarray, ids: np.ndarray) -> np.ndarray:
         if keys.dtype != object or ids.dtype != object:
             return _positions(keys, ids)
-        if which not in self._at:
-            self._at[which] = {key: i for i, key in reversed(list(enumerate(ids.tolist())))}
+        if which not in self._at:  # the ids are distinct (one row per customer)
+            self._at[which] = dict(zip(ids.tolist(), range(ids.size), strict=True))
         index = self._at[which]
         return np.fromiter((index.get(key, -1) for key in keys.tolist()), dtype=np.int64, count=keys.size)
 
