@@ -3,10 +3,13 @@ import pytest
 import torch
 from planted import make_planted
 from sklearn.exceptions import NotFittedError
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from customer_ml.features.preprocessing import FeaturePreprocessor
+from customer_ml.nn import device
 from customer_ml.nn.autoencoder import AdversarialAutoencoder, batch_size_for, fgsm, info_nce, scarf_view
-from customer_ml.nn.device import resolve_device
+from customer_ml.nn.device import cpu_threads, resolve_device
+from customer_ml.segmentation.clustering import one_blas_thread
 from customer_ml.segmentation.config import AutoencoderConfig, DECConfig
 
 # The reconstruction-only autoencoder (contrastive term off) and the default contrastive one, small.
@@ -168,3 +171,30 @@ def test_contrastive_encoder_is_deterministic_on_the_sphere_and_keeps_the_kinds_
     b = AdversarialAutoencoder(CONTRASTIVE, dec, seed=3, device="cpu").fit(X).fit_dec(X, 3)
     sa, sb = _state(a), _state(b)
     assert all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def _blas_threads() -> set[int]:
+    return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
+
+
+def test_the_build_pins_blas_threads_once_and_the_models_contexts_leave_them_alone(monkeypatch):
+    """A BLAS thread count is process-wide, and dbt runs two Python models at once in one process: a
+    model that set and restored it around its work changed it under the model beside it, whose matrix
+    products then summed in another order (the recommender's blend weights differed in their 14th digit
+    between two builds of the same data). The dbt plugin fixes it once; the contexts leave it alone."""
+    from customer_ml.warehouse.dbt_plugin import Plugin
+
+    monkeypatch.setattr(device, "_PINNED_BLAS_THREADS", None)  # restored after the test
+    with threadpool_limits(limits=3, user_api="blas"):  # restores the session's limit on exit
+        Plugin(name="dbt_plugin", plugin_config={})
+        assert _blas_threads() == {1}
+        # Stand-in for "another model changed it": a context for the pinned count must not touch it.
+        threadpool_limits(limits=2, user_api="blas")
+        with cpu_threads(1), one_blas_thread():
+            assert _blas_threads() == {2}
+        assert _blas_threads() == {2}
+        # Another count than the pinned one is still set for the block, and restored after it.
+        with cpu_threads(3):
+            assert _blas_threads() == {3}
+            assert torch.get_num_threads() == 3
+        assert _blas_threads() == {2}

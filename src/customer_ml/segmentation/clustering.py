@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from typing import Any
 
 import numpy as np
@@ -10,17 +11,18 @@ from sklearn.cluster import KMeans
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import adjusted_rand_score, davies_bouldin_score, silhouette_score
 from sklearn.mixture import GaussianMixture
-from threadpoolctl import threadpool_limits
 
+from customer_ml.nn.device import blas_threads
 from customer_ml.segmentation.config import ClusteringConfig
 
 
-def one_blas_thread() -> threadpool_limits:
+def one_blas_thread() -> AbstractContextManager[object]:
     """A context in which BLAS runs on one thread. A multi-threaded matrix product splits its rows
     between the threads that are free, and a row at a split's edge is summed in another order, so the
     last bits of a distance would depend on what else the process runs (dbt runs two Python models at
-    once): with one thread, the same rows give the same bits. The products here are small."""
-    return threadpool_limits(limits=1, user_api="blas")
+    once): with one thread, the same rows give the same bits. The products here are small. In a dbt
+    build the process is pinned at one BLAS thread already (customer_ml.nn.device.pin_blas_threads)."""
+    return blas_threads(1)
 
 
 def seeded_sample(n: int, size: int | None, seed: int) -> np.ndarray:

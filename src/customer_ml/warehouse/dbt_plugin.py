@@ -5,6 +5,10 @@ dbt runs models on worker threads. Importing numpy sets and then deletes two env
 (OPENBLAS_MAIN_FREE, GOTOBLAS_MAIN_FREE); done on a worker thread while another thread reads the
 environment, it failed a build with KeyError: 'OPENBLAS_MAIN_FREE'. Two threads importing scikit-learn
 at once also met a half-initialised module. Imported here, both happen once, before the threads start.
+
+It also fixes the process's BLAS pools at one thread (customer_ml.nn.device.pin_blas_threads): a BLAS
+thread count is process-wide, so two models setting and restoring it around their own work changed it
+under a third, whose matrix products then summed in another order from build to build.
 """
 
 # The imports are the point (see above): the heavy third-party modules the Python models use.
@@ -26,6 +30,12 @@ import sklearn.preprocessing  # noqa: F401
 import torch  # noqa: F401
 from dbt.adapters.duckdb.plugins import BasePlugin
 
+from customer_ml.nn.device import pin_blas_threads
+
 
 class Plugin(BasePlugin):
     """Loaded by dbt-duckdb when it opens its first connection; it changes nothing on the connection."""
+
+    def initialize(self, plugin_config: dict) -> None:
+        # One BLAS thread for every Python model of the build, set once (see the module's docstring).
+        pin_blas_threads(1)
