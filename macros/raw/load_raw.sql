@@ -332,6 +332,9 @@
             {%- do check_required_columns(table_name, path, present) -%}
             select
                 {{ raw_text_columns(table_name, present) }}
+                {%- for column in raw_typed_timestamps(table_name) %}
+                {{ adapter.quote(column) }} as {{ typed_raw_column(column) }},
+                {%- endfor %}
                 {{ sql_string(path) }} as source_file,
                 {#- The reader's own row index, not row_number() over (): a window over a whole table
                     holds it in memory, and 22 M events at 1,000,000 customers ran out of DuckDB's 4 GB. -#}

@@ -101,7 +101,7 @@
     ),
 
     to_validate as (
-        select parsed.* exclude (raw_row_hash)
+        select {{ raw_star(table_name, 'parsed', ['raw_row_hash']) }}
         from parsed
         anti join kept
             on parsed.source_row_number = kept.source_row_number
@@ -109,7 +109,7 @@
     {%- else %}
 
     to_validate as (
-        select {{ star_except('parsed', ['raw_row_hash']) }}
+        select {{ raw_star(table_name, 'parsed', ['raw_row_hash']) }}
         from parsed
     ),
     {%- endif %}

@@ -9,9 +9,9 @@ source as (
 
 parsed as (
     select
-        *,
+        {{ raw_star('customers') }},
         {{ text_value('customer_id') }} as parsed_customer_id,
-        {{ parse_timestamp('signed_up_at') }} as parsed_signed_up_at,
+        {{ parse_raw_timestamp('customers', 'signed_up_at') }} as parsed_signed_up_at,
         upper({{ text_value('country') }}) as parsed_country,
         try_cast(trim(birth_year) as integer) as parsed_birth_year,
         lower({{ text_value('gender') }}) as parsed_gender,

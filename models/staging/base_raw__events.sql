@@ -3,7 +3,7 @@
 {{ config(post_hook=drop_raw_read('events')) }}
 {%- set parsed_columns -%}
 {{ text_value('customer_id') }} as parsed_customer_id,
-{{ parse_timestamp('occurred_at') }} as parsed_occurred_at,
+{{ parse_raw_timestamp('events', 'occurred_at') }} as parsed_occurred_at,
 lower({{ text_value('event_type') }}) as parsed_event_type,
 {{ text_value('session_id') }} as parsed_session_id,
 {{ text_value('item_id') }} as parsed_item_id

@@ -9,10 +9,10 @@ source as (
 
 parsed as (
     select
-        *,
+        {{ raw_star('fraud_labels') }},
         {{ text_value('transaction_id') }} as parsed_transaction_id,
         try_cast(trim(is_fraud) as boolean) as parsed_is_fraud,
-        {{ parse_timestamp('labeled_at') }} as parsed_labeled_at,
+        {{ parse_raw_timestamp('fraud_labels', 'labeled_at') }} as parsed_labeled_at,
         {{ is_accepted_transaction(text_value('transaction_id')) }} as has_known_transaction
     from source
 ),

@@ -9,11 +9,11 @@ source as (
 
 parsed as (
     select
-        *,
+        {{ raw_star('social_edges') }},
         {{ text_value('customer_id') }} as parsed_customer_id,
         {{ text_value('related_customer_id') }} as parsed_related_customer_id,
         lower({{ text_value('relation') }}) as parsed_relation,
-        {{ parse_timestamp('created_at') }} as parsed_created_at
+        {{ parse_raw_timestamp('social_edges', 'created_at') }} as parsed_created_at
     from source
 ),
 

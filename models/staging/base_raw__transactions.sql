@@ -10,7 +10,7 @@
 {%- set parsed_columns -%}
 {{ transaction_id_expression }} as parsed_transaction_id,
 {{ text_value('customer_id') }} as parsed_customer_id,
-{{ parse_timestamp('transacted_at') }} as parsed_transacted_at,
+{{ parse_raw_timestamp('transactions', 'transacted_at') }} as parsed_transacted_at,
 try_cast(trim(amount) as decimal(18, 2)) as parsed_amount,
 try_cast(trim(quantity) as integer) as parsed_quantity,
 -- No status: completed, except that a negative amount is a refund (the contract's refund row).

@@ -86,3 +86,94 @@ def test_as_of_date_replays_the_past(demo_dir: Path, demo_build: Build, tmp_path
             f"and customer_id = '{customer_id}' and transacted_at < '{as_of}'"
         )
         assert orders == expected
+
+
+def test_typed_parquet_timestamps_stage_as_their_text_does(tmp_path: Path) -> None:
+    """A parquet file's typed timestamps are read as they stand (macros/raw/typed_raw.sql), not printed
+    as text and parsed back: the parsed values and the rejections are those of the same values as text."""
+    import datetime as dt
+
+    import duckdb
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    at = [
+        dt.datetime(2025, 1, 2, 3, 4, 5, 678901),
+        dt.datetime(1969, 7, 20, 20, 17),
+        None,
+        dt.datetime(2099, 1, 1),
+    ]
+    tables = {
+        "transactions": pa.table(
+            {
+                "transaction_id": ["t1", "t2", "t3", "t4"],
+                "customer_id": ["c1", "c1", "c2", "c2"],
+                "transacted_at": pa.array(at, pa.timestamp("us")),
+                "amount": [10.0, 5.5, 3.0, 1.0],
+            }
+        ),
+        # An instant with its zone (read as UTC wall time) and a date (midnight).
+        "customers": pa.table(
+            {
+                "customer_id": ["c1", "c2", "c3"],
+                "signed_up_at": pa.array(
+                    [
+                        dt.datetime(2024, 3, 31, 1, 30, tzinfo=dt.UTC),
+                        None,
+                        dt.datetime(2024, 12, 31, 23, 0, tzinfo=dt.UTC),
+                    ],
+                    pa.timestamp("us", tz="Europe/Paris"),
+                ),
+            }
+        ),
+        "events": pa.table(
+            {
+                "customer_id": ["c1", "c2"],
+                "occurred_at": pa.array([dt.date(2024, 2, 29), None], pa.date32()),
+                "event_type": ["view", "view"],
+            }
+        ),
+    }
+    typed, text = tmp_path / "typed", tmp_path / "text"
+    typed.mkdir()
+    text.mkdir()
+    for name, table in tables.items():
+        pq.write_table(table, typed / f"{name}.parquet")
+        duckdb.sql(  # every column as the text DuckDB prints for it
+            f"copy (select cast(columns(*) as varchar) from read_parquet('{typed / name}.parquet'))"
+            f" to '{text / name}.parquet' (format parquet)"
+        )
+    models = ("--select", "base_raw__transactions", "base_raw__customers", "base_raw__events")
+    builds = {
+        folder.name: dbt_build(tmp_path / f"build_{folder.name}", folder, args=models)
+        for folder in (typed, text)
+    }
+    for build in builds.values():
+        assert build.returncode == 0, build.output[-3000:]
+    compiled = tmp_path / "build_typed" / "target" / "run" / "customer_segmentation" / "models" / "staging"
+    assert "typed__transacted_at" in (compiled / "base_raw__transactions.sql").read_text()
+    assert "typed__signed_up_at" in (compiled / "base_raw__customers.sql").read_text()
+    assert "typed__occurred_at" in (compiled / "base_raw__events.sql").read_text()
+    for name in ("transactions", "customers", "events"):
+        sql = (  # the rules' fingerprint differs with the parse expression (and only transactions has one)
+            "select columns(c -> c not in ('source_file', 'validation_fingerprint'))"
+            f" from staging.base_raw__{name} order by source_row_number"
+        )
+        rows = {folder: build.query(sql) for folder, build in builds.items()}
+        assert rows["typed"] == rows["text"], name
+        assert len(rows["typed"]) == tables[name].num_rows
+        assert not any(
+            c.startswith("typed__")
+            for (c,) in builds["typed"].query(
+                f"select column_name from information_schema.columns where table_name = 'base_raw__{name}'"
+            )
+        )
+    parsed = builds["typed"].query(
+        "select parsed_transacted_at, rejection_reason from staging.base_raw__transactions"
+        " order by source_row_number"
+    )
+    assert parsed[0][0] == at[0] and parsed[1][0] == at[1]
+    assert "missing transacted_at" in parsed[2][1] and "later than the build" in parsed[3][1]
+    assert builds["typed"].query(
+        "select parsed_signed_up_at from staging.base_raw__customers order by source_row_number"
+    ) == [(dt.datetime(2024, 3, 31, 1, 30),), (None,), (dt.datetime(2024, 12, 31, 23, 0),)]
