@@ -69,8 +69,12 @@ lint: demo-data
 	$(BIN)/ruff format --check .
 	SEGMENTATION_DB_PATH=$$(mktemp -d)/lint.duckdb $(BIN)/sqlfluff lint models tests/dbt --processes 2
 
+# Test worker processes (pytest-xdist); PYTEST_WORKERS=0 runs the suite in this one process. Each worker
+# that runs an end-to-end test builds the session's demo fixture once.
+PYTEST_WORKERS ?= 2
+
 pytest: demo-data
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 test: lint pytest
 
