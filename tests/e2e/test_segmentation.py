@@ -73,6 +73,8 @@ def test_applying_the_stored_model_again_changes_nothing(demo_dir: Path, demo_bu
     assert again.returncode == 0, again.output[-4000:]
     assert "stored model applied" in again.output
     assert again.scalar("select count(*) from ml.segmentation_model_versions") == 1
+    # The twins are measured once per version, by the build that trained it, on its training data.
+    assert again.query("select on_training_data from ml.segmentation_model_robustness") == [(True,)]
     assert _assignments(again) == before
 
 

@@ -184,8 +184,9 @@ class SegmentationConfig:
     """Training rows on which the non-adversarial twin is trained to measure what the adversarial term
     buys (`evaluation.robustness_twins`)."""
     train_twin: bool = True
-    """Train the robustness twins when a version is trained (`segmentation.versions.train_version` calls
-    `evaluation.robustness_twins` after `fit`; `fit` itself never trains them)."""
+    """Train the robustness twins of each new version (`evaluation.robustness_twins`, which dbt's
+    segmentation_model_robustness calls once per version, beside the nodes that apply it; neither `fit`
+    nor `versions.train_version` trains them)."""
     n_top_features: int = 3
     n_broad_segments: int = 4
     """Broad segments for dashboards above the segments: the segments merged by Ward's criterion on their

@@ -72,6 +72,51 @@ def robustness_twins(
     return out
 
 
+ROBUSTNESS_SCHEMA = pa.schema(
+    [
+        ("model_version", pa.string()),
+        ("as_of_date", pa.date32()),
+        ("on_training_data", pa.bool_()),
+        ("robustness_plain", pa.float64()),
+        ("robustness_adversarial_twin", pa.float64()),
+    ]
+)
+"""One row per segmentation version whose twins were trained (`segmentation_model_robustness`)."""
+
+
+def robustness_row(
+    model: SegmentationModel,
+    table: pa.Table,
+    version: dict[str, Any],
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any] | None:
+    """The twins of a stored version (`robustness_twins`) as a `ROBUSTNESS_SCHEMA` row, or None for a
+    one-segment model. `table` is the current snapshot: the rows the version was fitted on when it was
+    trained at this as-of date (`on_training_data`), otherwise today's customers, sampled the same way."""
+    twins = robustness_twins(model, table, progress)
+    if not twins:
+        return None
+    as_of_date = table.column("as_of_date")[0].as_py() if table.num_rows else None
+    trained_on = (version["as_of_date"], version["training_rows"])
+    return {
+        "model_version": version["model_version"],
+        "as_of_date": as_of_date,
+        "on_training_data": (as_of_date, table.num_rows) == trained_on,
+        "robustness_plain": twins["robustness_plain"],
+        "robustness_adversarial_twin": twins.get("robustness_adversarial_twin"),
+    }
+
+
+def stored_robustness(robustness: pa.Table, model_version: str) -> dict[str, float]:
+    """The twins' figures of `model_version` in `robustness` (`segmentation_model_robustness` as Arrow),
+    as metrics keys; empty when it has none."""
+    rows = [row for row in robustness.to_pylist() if row["model_version"] == model_version]
+    if not rows:
+        return {}
+    keys = ("robustness_plain", "robustness_adversarial_twin")
+    return {key: rows[-1][key] for key in keys if rows[-1][key] is not None}
+
+
 def _twin(cfg: Any, X: np.ndarray, init: np.ndarray, k: int, X_rob: np.ndarray, weight: float) -> float:
     """Embedding robustness of a twin encoder trained like the deployed one on X, with the adversarial
     term weighted by `weight` (0: without it)."""

@@ -11,7 +11,6 @@ import pyarrow as pa
 
 from customer_ml.registry import feature_profile, model_inputs, version_row
 from customer_ml.segmentation.config import SegmentationConfig
-from customer_ml.segmentation.evaluation import robustness_twins
 from customer_ml.segmentation.model import SegmentationModel
 
 __all__ = ["KIND", "load_model", "train_version"]
@@ -33,8 +32,8 @@ def train_version(
     specs = model_inputs(catalog)
     preferred_k = None if previous is None else json.loads(previous["metrics"]).get("n_segments")
     model = SegmentationModel(config).fit(table, specs, progress, preferred_k=preferred_k)
-    if config.train_twin:
-        model.metrics_.update(robustness_twins(model, table, progress))
+    # The robustness twins (config.train_twin) are trained by segmentation_model_robustness, beside the
+    # nodes that apply this version rather than before them.
     if previous is not None:
         parent = load_model(previous)
         mapping = model.align_to(parent)
