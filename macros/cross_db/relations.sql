@@ -14,28 +14,6 @@
     {{ relation }}.* except ({{ columns | join(', ') }})
 {%- endmacro %}
 
-{% macro star_replace(replacements) -%}
-    {#- Every column of the relation selected from, those named in `replacements` ({column: expression})
-        computed by their expression instead, under the same name. -#}
-    {{ return(adapter.dispatch('star_replace', 'customer_segmentation')(replacements)) }}
-{%- endmacro %}
-
-{% macro default__star_replace(replacements) -%}
-    * replace (
-        {%- for column, expression in replacements.items() %}
-        {{ expression }} as {{ column }}{{ ',' if not loop.last }}
-        {%- endfor %}
-    )
-{%- endmacro %}
-
-{% macro spark__star_replace(replacements) -%}
-    {#- Spark has no replace: the replaced columns come after the others. -#}
-    * except ({{ replacements.keys() | join(', ') }}),
-    {%- for column, expression in replacements.items() %}
-    {{ expression }} as {{ column }}{{ ',' if not loop.last }}
-    {%- endfor %}
-{%- endmacro %}
-
 {#- sum(expression) adding the rows in `order_by` order, so that a float sum is the same bit for bit
     in every build (DuckDB). Spark has no ordered sum: there the order, and so the last bits of the
     sum, follow the partitions. -#}

@@ -121,7 +121,13 @@
         {{ validated_rows('to_validate', checks, key_columns, duplicate_reason) | indent(8) }}
     )
 
-    select {{ star_replace(raw_text_of_rejects(table_name)) }}
+    {#- The raw text columns come last (one spelling on DuckDB and Spark, which has no `* replace`). -#}
+    {%- set raw_text = raw_text_of_rejects(table_name) %}
+    select
+        {{ star_except('validated', raw_text.keys() | list) }},
+        {%- for column, expression in raw_text.items() %}
+        {{ expression }} as {{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
     from validated
     {%- if reuse %}
     union all by name

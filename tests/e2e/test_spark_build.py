@@ -97,8 +97,9 @@ RELATIVE_TOLERANCE = 1e-9
 # Columns holding the build's start (build_started_at()): one value per build, each build's own.
 BUILD_TIME_COLUMNS = {"scored_at", "checked_at", "evaluated_at"}
 # The staging rules' and the risk features' fingerprints (macros/staging/revalidation.sql,
-# int_transactions_risk): hashes of the engine's own SQL for them, so each engine's.
-ENGINE_COLUMNS = {"validation_fingerprint", "features_fingerprint"}
+# int_transactions_risk): hashes of the engine's own SQL for them, so each engine's; and the raw rows'
+# hashes (raw_row_hash), each engine's own hash function.
+ENGINE_COLUMNS = {"validation_fingerprint", "features_fingerprint", "raw_row_hash"}
 # Tables Spark partitions (an incremental insert_overwrite per as-of date): Spark puts the partition
 # columns last.
 PARTITION_COLUMNS = {"marts.segment_history": ["as_of_date"]}
