@@ -90,6 +90,11 @@ def stored_versions(dbt: Any, session: Any) -> Any:
     return session.sql(f"select * from {dbt.this}") if dbt.is_incremental else None
 
 
+def of_version(model_version: str) -> str:
+    """A DuckDB filter on a model_version column: the rows of that one version."""
+    return "model_version = '" + model_version.replace("'", "''") + "'"
+
+
 def latest_version(versions: Any, kind: str) -> dict[str, Any] | None:
     """The newest stored version of a model kind, as a dict, or None. `versions` is a DuckDB relation of
     a registry table (the row is picked in SQL, so only that version's weights leave the warehouse), an

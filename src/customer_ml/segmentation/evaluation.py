@@ -107,14 +107,14 @@ def robustness_row(
     }
 
 
-def stored_robustness(robustness: pa.Table, model_version: str) -> dict[str, float]:
-    """The twins' figures of `model_version` in `robustness` (`segmentation_model_robustness` as Arrow),
-    as metrics keys; empty when it has none."""
-    rows = [row for row in robustness.to_pylist() if row["model_version"] == model_version]
-    if not rows:
+def stored_robustness(rows: pa.Table) -> dict[str, float]:
+    """The twins' figures in `rows` (a version's row of `segmentation_model_robustness`, as Arrow), as
+    metrics keys; empty when there is none."""
+    if not rows.num_rows:
         return {}
+    row = rows.to_pylist()[-1]
     keys = ("robustness_plain", "robustness_adversarial_twin")
-    return {key: rows[-1][key] for key in keys if rows[-1][key] is not None}
+    return {key: row[key] for key in keys if row[key] is not None}
 
 
 def _twin(cfg: Any, X: np.ndarray, init: np.ndarray, k: int, X_rob: np.ndarray, weight: float) -> float:
