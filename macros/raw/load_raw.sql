@@ -332,7 +332,7 @@
             {%- do check_required_columns(table_name, path, present) -%}
             select
                 {{ raw_text_columns(table_name, present) }}
-                {%- for column in raw_typed_timestamps(table_name) %}
+                {%- for column in raw_typed_columns(table_name) %}
                 {{ adapter.quote(column) }} as {{ typed_raw_column(column) }},
                 {%- endfor %}
                 {{ sql_string(path) }} as source_file,

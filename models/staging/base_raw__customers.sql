@@ -13,7 +13,7 @@ parsed as (
         {{ text_value('customer_id') }} as parsed_customer_id,
         {{ parse_raw_timestamp('customers', 'signed_up_at') }} as parsed_signed_up_at,
         upper({{ text_value('country') }}) as parsed_country,
-        try_cast(trim(birth_year) as integer) as parsed_birth_year,
+        {{ parse_raw_number('customers', 'birth_year', 0) }} as parsed_birth_year,
         lower({{ text_value('gender') }}) as parsed_gender,
         lower({{ text_value('acquisition_channel') }}) as parsed_acquisition_channel
     from source

@@ -9,11 +9,11 @@ source as (
 
 parsed as (
     select
-        *,
+        {{ raw_star('items') }},
         {{ text_value('item_id') }} as parsed_item_id,
         lower({{ text_value('category') }}) as parsed_category,
         {{ text_value('brand') }} as parsed_brand,
-        try_cast(trim(price) as decimal(18, 2)) as parsed_price
+        {{ parse_raw_number('items', 'price', 2) }} as parsed_price
     from source
 ),
 

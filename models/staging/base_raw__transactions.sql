@@ -11,12 +11,12 @@
 {{ transaction_id_expression }} as parsed_transaction_id,
 {{ text_value('customer_id') }} as parsed_customer_id,
 {{ parse_raw_timestamp('transactions', 'transacted_at') }} as parsed_transacted_at,
-try_cast(trim(amount) as decimal(18, 2)) as parsed_amount,
-try_cast(trim(quantity) as integer) as parsed_quantity,
+{{ parse_raw_number('transactions', 'amount', 2) }} as parsed_amount,
+{{ parse_raw_number('transactions', 'quantity', 0) }} as parsed_quantity,
 -- No status: completed, except that a negative amount is a refund (the contract's refund row).
 coalesce(
     lower({{ text_value('status') }}),
-    case when try_cast(trim(amount) as decimal(18, 2)) < 0 then 'refunded' else 'completed' end
+    case when {{ parse_raw_number('transactions', 'amount', 2) }} < 0 then 'refunded' else 'completed' end
 ) as parsed_status,
 lower({{ text_value('payment_method') }}) as parsed_payment_method,
 {{ text_value('device_id') }} as parsed_device_id,
@@ -34,9 +34,9 @@ final as (
         ('parsed_transaction_id is null', 'missing transaction_id'),
         ('parsed_customer_id is null', 'missing customer_id'),
     ] + timestamp_checks('transacted_at', 'parsed_transacted_at') + [
-        (is_blank('amount'), 'missing amount'),
-        ('not ' ~ is_blank('amount') ~ ' and parsed_amount is null', 'unparsable amount'),
-        ('not ' ~ is_blank('quantity') ~ ' and parsed_quantity is null', 'unparsable quantity'),
+        (raw_is_blank('transactions', 'amount'), 'missing amount'),
+        ('not ' ~ raw_is_blank('transactions', 'amount') ~ ' and parsed_amount is null', 'unparsable amount'),
+        ('not ' ~ raw_is_blank('transactions', 'quantity') ~ ' and parsed_quantity is null', 'unparsable quantity'),
         ("parsed_status not in ('completed', 'refunded', 'chargeback')", 'unknown status'),
         ("parsed_status = 'completed' and parsed_amount < 0", 'negative amount on a completed order'),
         ("parsed_status in ('refunded', 'chargeback') and parsed_amount > 0",

@@ -88,10 +88,13 @@ def test_as_of_date_replays_the_past(demo_dir: Path, demo_build: Build, tmp_path
         assert orders == expected
 
 
-def test_typed_parquet_timestamps_stage_as_their_text_does(tmp_path: Path) -> None:
-    """A parquet file's typed timestamps are read as they stand (macros/raw/typed_raw.sql), not printed
-    as text and parsed back: the parsed values and the rejections are those of the same values as text."""
+def test_typed_parquet_values_stage_as_their_text_does(tmp_path: Path) -> None:
+    """A parquet file's typed timestamps and numbers are read as they stand (macros/raw/typed_raw.sql),
+    not printed as text and parsed back: the parsed values and the rejections are those of the same
+    values as text, for amounts with more decimals than a cent (1.005 rounds as its text does), NaN,
+    infinity, overflow, negative zero and nulls, from DOUBLE, FLOAT, DECIMAL and integer columns."""
     import datetime as dt
+    import decimal
 
     import duckdb
     import pyarrow as pa
@@ -109,7 +112,30 @@ def test_typed_parquet_timestamps_stage_as_their_text_does(tmp_path: Path) -> No
                 "transaction_id": ["t1", "t2", "t3", "t4"],
                 "customer_id": ["c1", "c1", "c2", "c2"],
                 "transacted_at": pa.array(at, pa.timestamp("us")),
-                "amount": [10.0, 5.5, 3.0, 1.0],
+                "amount": pa.array([10.0, 5.5, 0.1, -1.25], pa.float32()),
+                "quantity": pa.array([1.0, 2.5, None, 3.0], pa.float64()),
+            }
+        ),
+        # Numbers: amounts of every awkward kind, each on an order of its own.
+        "transaction_items": pa.table(
+            {
+                "transaction_id": ["t1"] * 8,
+                "item_id": [f"i{n}" for n in range(8)],
+                "quantity": pa.array([1, 2, None, 0, -3, 2**40, 7, 1], pa.int64()),
+                "unit_price": pa.array(
+                    [
+                        decimal.Decimal(v) if v is not None else None
+                        for v in ("1.005", "12.345", "-0.125", None, "3", "0.10", "9" * 17 + ".999", "7.5")
+                    ],
+                    pa.decimal128(22, 3),
+                ),
+            }
+        ),
+        "items": pa.table(
+            {
+                "item_id": ["i1", "i2", "i3", "i4", "i5", "i6", "i7"],
+                "category": ["a"] * 7,
+                "price": pa.array([1.005, 2.675, float("nan"), float("inf"), 1e20, -0.0, None], pa.float64()),
             }
         ),
         # An instant with its zone (read as UTC wall time) and a date (midnight).
@@ -143,7 +169,14 @@ def test_typed_parquet_timestamps_stage_as_their_text_does(tmp_path: Path) -> No
             f"copy (select cast(columns(*) as varchar) from read_parquet('{typed / name}.parquet'))"
             f" to '{text / name}.parquet' (format parquet)"
         )
-    models = ("--select", "base_raw__transactions", "base_raw__customers", "base_raw__events")
+    models = (
+        "--select",
+        "base_raw__transactions",
+        "base_raw__customers",
+        "base_raw__events",
+        "base_raw__transaction_items",
+        "base_raw__items",
+    )
     builds = {
         folder.name: dbt_build(tmp_path / f"build_{folder.name}", folder, args=models)
         for folder in (typed, text)
@@ -154,7 +187,10 @@ def test_typed_parquet_timestamps_stage_as_their_text_does(tmp_path: Path) -> No
     assert "typed__transacted_at" in (compiled / "base_raw__transactions.sql").read_text()
     assert "typed__signed_up_at" in (compiled / "base_raw__customers.sql").read_text()
     assert "typed__occurred_at" in (compiled / "base_raw__events.sql").read_text()
-    for name in ("transactions", "customers", "events"):
+    assert "typed__unit_price" in (compiled / "base_raw__transaction_items.sql").read_text()
+    assert "typed__amount" in (compiled / "base_raw__transactions.sql").read_text()
+    assert "typed__price" in (compiled / "base_raw__items.sql").read_text()
+    for name in tables:
         sql = (  # the rules' fingerprint differs with the parse expression, the row hash with the file
             "select columns(c -> c not in ('source_file', 'validation_fingerprint', 'raw_row_hash'))"
             f" from staging.base_raw__{name} order by source_row_number"
@@ -177,3 +213,13 @@ def test_typed_parquet_timestamps_stage_as_their_text_does(tmp_path: Path) -> No
     assert builds["typed"].query(
         "select parsed_signed_up_at from staging.base_raw__customers order by source_row_number"
     ) == [(dt.datetime(2024, 3, 31, 1, 30),), (None,), (dt.datetime(2024, 12, 31, 23, 0),)]
+
+    def cents(*values: str | None) -> list[tuple[decimal.Decimal | None]]:
+        return [(decimal.Decimal(v) if v else None,) for v in values]
+
+    assert builds["typed"].query(
+        "select parsed_unit_price from staging.base_raw__transaction_items order by source_row_number"
+    ) == cents("1.01", "12.35", "-0.13", None, "3.00", "0.10", None, "7.50")
+    assert builds["typed"].query(
+        "select parsed_price from staging.base_raw__items order by source_row_number"
+    ) == cents("1.01", "2.68", None, None, None, "0.00", None)
