@@ -103,16 +103,6 @@
     {%- endif -%}
 {%- endmacro %}
 
-{% macro raw_is_blank(table_name, column) -%}
-    {#- is_blank(column), on the file's own value when it types the column as a number (its text is then
-        null exactly when the value is). -#}
-    {%- if typed_number_kind(raw_typed_columns(table_name).get(column, '')) is none -%}
-        {{ is_blank(column) }}
-    {%- else -%}
-        {{ typed_raw_column(column) }} is null
-    {%- endif -%}
-{%- endmacro %}
-
 {% macro raw_star(table_name, relation=none, excluded=[]) -%}
     {#- relation.* (or *) without `excluded` and the typed_raw_columns of table_name: the raw row as
         staging keeps it. -#}

@@ -104,7 +104,7 @@
     ),
 
     to_validate as (
-        select parsed.*
+        select {{ raw_star(table_name, 'parsed') }}
         from parsed
         anti join kept
             on parsed.source_row_number = kept.source_row_number
@@ -112,7 +112,7 @@
     {%- else %}
 
     to_validate as (
-        select parsed.*
+        select {{ raw_star(table_name, 'parsed') }}
         from parsed
     ),
     {%- endif %}
@@ -121,11 +121,10 @@
         {{ validated_rows('to_validate', checks, key_columns, duplicate_reason) | indent(8) }}
     )
 
-    {#- The raw text columns come last (one spelling on DuckDB and Spark, which has no `* replace`); the
-        file's typed values (typed_raw_columns), which the checks may read, are left out. -#}
+    {#- The raw text columns come last (one spelling on DuckDB and Spark, which has no `* replace`). -#}
     {%- set raw_text = raw_text_of_rejects(table_name) %}
     select
-        {{ star_except('validated', raw_text.keys() | list + typed_raw_columns(table_name)) }},
+        {{ star_except('validated', raw_text.keys() | list) }},
         {%- for column, expression in raw_text.items() %}
         {{ expression }} as {{ column }}{{ ',' if not loop.last }}
         {%- endfor %}

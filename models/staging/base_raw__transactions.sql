@@ -34,9 +34,9 @@ final as (
         ('parsed_transaction_id is null', 'missing transaction_id'),
         ('parsed_customer_id is null', 'missing customer_id'),
     ] + timestamp_checks('transacted_at', 'parsed_transacted_at') + [
-        (raw_is_blank('transactions', 'amount'), 'missing amount'),
-        ('not ' ~ raw_is_blank('transactions', 'amount') ~ ' and parsed_amount is null', 'unparsable amount'),
-        ('not ' ~ raw_is_blank('transactions', 'quantity') ~ ' and parsed_quantity is null', 'unparsable quantity'),
+        (is_blank('amount'), 'missing amount'),
+        ('not ' ~ is_blank('amount') ~ ' and parsed_amount is null', 'unparsable amount'),
+        ('not ' ~ is_blank('quantity') ~ ' and parsed_quantity is null', 'unparsable quantity'),
         ("parsed_status not in ('completed', 'refunded', 'chargeback')", 'unknown status'),
         ("parsed_status = 'completed' and parsed_amount < 0", 'negative amount on a completed order'),
         ("parsed_status in ('refunded', 'chargeback') and parsed_amount > 0",
