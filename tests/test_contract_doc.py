@@ -52,3 +52,12 @@ def test_further_marts_are_listed_and_declared() -> None:
     for name, contract in further.items():
         columns = {column["name"] for column in declared[name]["columns"]}
         assert set(contract.key) <= set(contract.columns) <= columns, (name, set(contract.columns) - columns)
+
+
+def test_every_mart_enforces_a_contract_with_a_type_for_each_column() -> None:
+    """BI tools read every mart, so each states its columns' types and dbt enforces them (a build whose SQL
+    returns another type or column stops at that mart)."""
+    for name, model in _declared_models().items():
+        assert model.get("config", {}).get("contract", {}).get("enforced") is True, name
+        untyped = [column["name"] for column in model["columns"] if not column.get("data_type")]
+        assert not untyped, (name, untyped)

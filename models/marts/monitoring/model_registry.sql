@@ -1,4 +1,7 @@
-{#- Every model version of every kind, without the weights: what was trained when, on what, and why. -#}
+{#-
+    Every model version of every kind, without the weights: what was trained when, on what, and why. The
+    types are cast as the contract states them, whichever engine and loader wrote the version tables.
+-#}
 with
 
 segmentation_model_versions as (
@@ -25,11 +28,11 @@ final as (
     select
         model_version,
         model_kind,
-        version_number,
+        cast(version_number as bigint) as version_number,
         parent_version,
-        trained_at,
-        as_of_date,
-        training_rows,
+        cast(trained_at as timestamp) as trained_at,
+        cast(as_of_date as date) as as_of_date,
+        cast(training_rows as bigint) as training_rows,
         retrain_reason,
         config,
         feature_names,
