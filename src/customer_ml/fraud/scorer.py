@@ -467,7 +467,6 @@ class FraudScorer:
         return self.stacker_.predict_proba(S)[:, 1]
 
     # -- signals ---------------------------------------------------------------------------------------
-    # -- signals ---------------------------------------------------------------------------------------
     def _anomaly(self, X: np.ndarray) -> np.ndarray:
         """Percentile (0-1) of the reconstruction error among the training transactions."""
         if self.autoencoder_ is None or X.shape[0] == 0:
