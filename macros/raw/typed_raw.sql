@@ -8,8 +8,8 @@
     - Timestamps: for a column the file types as TIMESTAMP, TIMESTAMP WITH TIME ZONE or DATE, the value
       is read as it stands instead (converted to UTC wall time, as the text path does). Such a value
       always casts, so nothing is left to validate but its presence and the build-time check, which stay
-      as they are. On 2,239,489 events this halved the CPU of base_raw__events (4.2 to 2.2 s; README,
-      "Scale").
+      as they are. On 2,239,489 events this halved the CPU of base_raw__events (4.2 to 2.2 s;
+      docs/measurements.md, "Scale").
     - Numbers (parse_raw_number): a column the file types as an integer is cast as it stands. A DECIMAL,
       DOUBLE or FLOAT value is cast as it stands when it has no more decimals than the target type keeps
       (the value equals itself rounded to the target's scale); any other value (1.005, NaN, 1e20) is

@@ -11,7 +11,7 @@
     - The table keeps the raw text of its rejected rows only (the rejects tables show it; nothing reads
       an accepted row's text again once it is parsed), and every row's raw_row_hash. Writing the text
       of every row took a quarter of the three tables' CPU at 1,000,000 customers (176 CPU s against 135
-      with it nulled on the accepted rows; README, "Scale").
+      with it nulled on the accepted rows; docs/measurements.md, "Scale").
     - Rejected rows are always validated again: a rejection can lapse (a timestamp no longer later than
       the build; an order line whose transaction came in the new file).
     - In a table with a key, an accepted row is validated again with every other row of its key when

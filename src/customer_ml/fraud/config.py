@@ -96,7 +96,7 @@ class FraudConfig:
     26.8 of its 96.6 CPU seconds, growing with the data (and several GB of model matrices at 1,000,000);
     on the 50,000-customer sample (436,000 transactions) 9.3 s, with the same flags on the generator's
     truth (precision 0.905, recall 0.863, average precision 0.949 both) and an expected precision as
-    close to the realised 0.905 (0.911, was 0.909; README, scale section)."""
+    close to the realised 0.905 (0.911, was 0.909; docs/measurements.md, "Scale")."""
     velocity_hour: int = 3
     """Transactions of a customer or device in the last hour at which the velocity rule starts."""
     velocity_day: int = 10

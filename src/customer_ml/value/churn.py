@@ -121,14 +121,14 @@ class BoostingConfig:
     max_fit_customers: int | None = 100_000
     """More labelled customers than this: the model (candidates, folds, calibration, target choice) is
     fitted on a seeded sample of this many, and applied to everyone. None: always fit on all of them. See
-    the README's scale section for the measured effect on the backtest."""
+    docs/measurements.md ("Scale") for the measured effect on the backtest."""
     large_above: int | None = 70_000
     """More fit customers than this: boosting at `large_learning_rate` (half the trees to fit and to
     apply) and, for churn, one booster calibrated on a held-out share instead of one booster per fold (a
     third of the boosting). At the same learning rate and on the same rows the fold boosters rank 0.001
     AUC better; one booster on 1.5 times the rows ranks as well, and the faster rate changes the backtest
-    by less than its noise (measured on 28,000, 55,000 and 74,000 customers, README "Scale"): above this
-    threshold the one booster gets 56,000 rows or more. None: never."""
+    by less than its noise (measured on 28,000, 55,000 and 74,000 customers, docs/measurements.md,
+    "Scale"): above this threshold the one booster gets 56,000 rows or more. None: never."""
     large_learning_rate: float = 0.1
 
 
@@ -168,7 +168,7 @@ class ValueConfig(BoostingConfig):
     max_fit_customers: int | None = 50_000
     """As for churn, with its own default: the value model's backtest on 112,000 heavy-tailed customers
     (bench/scenarios.py) was no better fitted on 100,000 (its target choice flipped to log1p: Spearman
-    +0.009, top-20% capture -0.016), so it keeps the 50,000 of before (README, "Scale")."""
+    +0.009, top-20% capture -0.016), so it keeps the 50,000 of before (docs/measurements.md, "Scale")."""
     large_above: int | None = None
     """Never: at learning rate 0.1 the value model lost 0.002 of its criterion (mean of Spearman and
     top-20% capture) on that data, so it keeps 0.05."""
