@@ -7,8 +7,9 @@ Usage::
 For N customers: the demo data (as bench_scale.py generates it, reused when its manifest matches), cut
 into yesterday's and today's exports (tools/daily_export.py: today = yesterday's rows, then the last
 day's); yesterday built from scratch, models trained; its warehouse copied twice; today's export built
-into one copy as the daily build a scheduler runs (`dbt build`, default vars: staging validates the new
-and changed rows, the retrain policy decides whether to retrain) and into the other with
+into one copy as the daily build a scheduler runs (`dbt build`, default vars: the risk features and
+fraud scores are computed for what changed, staging validates every row unless var incremental_staging is
+set, the retrain policy decides whether to retrain) and into the other with
 `--full-refresh` and `incremental_fraud_scores: false` (every row validated, every risk feature computed
 and every transaction scored again; the same stored models). Prints each build's wall time, CPU
 seconds and peak memory (`/usr/bin/time -v`), its stages (bench_scale.STAGES, sums of node seconds), the
