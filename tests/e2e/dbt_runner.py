@@ -13,6 +13,12 @@ import duckdb
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 DBT = Path(sys.executable).with_name("dbt")
+# The dbt unit tests read fixed inputs, never the raw folder: the same on every data set, so the build of
+# the demo fixture (tests/e2e/conftest.py) runs them and the other builds leave them out (about 50 nodes,
+# some 14 s of node time a build).
+WITHOUT_UNIT_TESTS = ("--exclude-resource-type", "unit_test")
+# Every model, no data test or unit test: for builds whose test reads only tables (determinism, reuse).
+MODELS_ONLY = ("--exclude-resource-type", "test", "unit_test")
 
 
 @dataclass
@@ -62,9 +68,15 @@ def _dbt_build_command(
 
 
 def dbt_build(
-    work_dir: Path, raw_data_path: Path | None, extra_vars: dict | None = None, args: tuple[str, ...] = ()
+    work_dir: Path,
+    raw_data_path: Path | None,
+    extra_vars: dict | None = None,
+    args: tuple[str, ...] = (),
+    unit_tests: bool = False,
 ) -> Build:
-    """`dbt build` of the project into work_dir/warehouse.duckdb, reading raw files from raw_data_path."""
+    """`dbt build` of the project into work_dir/warehouse.duckdb, reading raw files from raw_data_path;
+    the dbt unit tests only when `unit_tests`."""
+    args = args if unit_tests else (*args, *WITHOUT_UNIT_TESTS)
     command, env, database = _dbt_build_command(work_dir, raw_data_path, extra_vars, args)
     done = subprocess.run(command, cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=1800)
     return Build(done.returncode, done.stdout + done.stderr, database)
@@ -73,9 +85,9 @@ def dbt_build(
 def start_dbt_build(
     work_dir: Path, raw_data_path: Path | None, extra_vars: dict | None = None, args: tuple[str, ...] = ()
 ) -> subprocess.Popen:
-    """The same `dbt build`, started and left running (to read or kill it meanwhile). Its console output
-    goes to work_dir/console.log; dbt's own log is work_dir/logs/dbt.log."""
-    command, env, _ = _dbt_build_command(work_dir, raw_data_path, extra_vars, args)
+    """The same `dbt build` (without the unit tests), started and left running (to read or kill it
+    meanwhile). Its console output goes to work_dir/console.log; dbt's own log is work_dir/logs/dbt.log."""
+    command, env, _ = _dbt_build_command(work_dir, raw_data_path, extra_vars, (*args, *WITHOUT_UNIT_TESTS))
     console = (work_dir / "console.log").open("w")
     return subprocess.Popen(
         command, cwd=PROJECT_DIR, env=env, stdout=console, stderr=subprocess.STDOUT, text=True

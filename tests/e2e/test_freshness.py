@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from tests.e2e.dbt_runner import dbt_build
+from tests.e2e.dbt_runner import MODELS_ONLY, dbt_build
 from tools import daily_export, demo_data
 
 REVALIDATING = "validating the rows new or changed since the last build"
@@ -80,15 +80,14 @@ def test_a_day_more_built_incrementally_gives_the_full_rebuild(days, tmp_path):
     # Today's two builds apply the stored models and skip the data tests (the first build ran them; the
     # tables are what is compared).
     stored_models = {"retrain": "never"}
-    no_tests = ("--exclude-resource-type", "test", "unit_test")
     # Staging's reuse of unchanged rows is off by default (it costs more than it saves, dbt_project.yml);
     # the daily build turns it on, so that it is shown to give the full rebuild's tables too.
     daily_vars = {**stored_models, "incremental_staging": True}
-    daily = dbt_build(tmp_path / "daily", today, daily_vars, args=no_tests)
+    daily = dbt_build(tmp_path / "daily", today, daily_vars, args=MODELS_ONLY)
     assert daily.returncode == 0, daily.output[-6000:]
     # The full build computes every risk feature (--full-refresh) and scores every transaction.
     every_score = {**stored_models, "incremental_fraud_scores": False}
-    full = dbt_build(tmp_path / "full", today, every_score, args=("--full-refresh", *no_tests))
+    full = dbt_build(tmp_path / "full", today, every_score, args=("--full-refresh", *MODELS_ONLY))
     assert full.returncode == 0, full.output[-6000:]
     assert daily.output.count(REVALIDATING) == 3, daily.output[-3000:]
     assert REVALIDATING not in full.output

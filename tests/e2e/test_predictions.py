@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.e2e.contract import contract_violations
-from tests.e2e.dbt_runner import Build, dbt_build
+from tests.e2e.dbt_runner import MODELS_ONLY, Build, dbt_build
 
 
 def _evaluation(build: Build, task: str, metric: str) -> dict[str, float]:
@@ -72,7 +72,7 @@ def test_transactions_only_export_gets_every_score(transactions_only_build: Buil
 def test_same_data_and_seed_give_identical_scores(
     transactions_only_dir, transactions_only_build, tmp_path
 ) -> None:
-    again = dbt_build(tmp_path, transactions_only_dir)
+    again = dbt_build(tmp_path, transactions_only_dir, args=MODELS_ONLY)
     assert again.returncode == 0, again.output[-4000:]
     query = (
         "select customer_id, segment_id, segment_probability, anomaly_score, churn_risk, predicted_ltv "
