@@ -155,3 +155,9 @@ def test_boosters_score_column_major_matrices_the_same() -> None:
     model = HistGradientBoostingClassifier(max_iter=30, random_state=0).fit(X, y)
     assert tree_input(X).flags["F_CONTIGUOUS"]
     assert np.array_equal(model.predict_proba(X), model.predict_proba(tree_input(X)))
+    # Columns appended in the same pass: what np.column_stack gives, column-major, in the common type.
+    extra = rng.normal(size=3000)
+    joined = tree_input(X[:, :11].astype(np.float32), extra)
+    assert joined.flags["F_CONTIGUOUS"] and joined.dtype == np.float64
+    assert np.array_equal(joined, np.column_stack([X[:, :11].astype(np.float32), extra]), equal_nan=True)
+    assert np.array_equal(tree_input(np.zeros((4, 0), np.float32), np.arange(4.0)), np.arange(4.0)[:, None])

@@ -26,6 +26,10 @@ def test_fit_transform_shape_names_and_drops(planted):
     assert "all_null" not in pre.feature_names_out_
     assert not any(name.startswith("signup_epoch") for name in pre.feature_names_out_)
     assert "customer_id" not in pre.feature_names_out_
+    # Column-major on request (for the boosters), the same values.
+    X_f = pre.transform(table, order="F")
+    assert X_f.flags["F_CONTIGUOUS"] and X_f.dtype == np.float32
+    assert np.array_equal(X_f, X)
 
 
 def test_missing_indicators_only_where_training_had_nulls(planted):

@@ -431,7 +431,7 @@ class FraudScorer:
     def _supervised_inputs(self, X: np.ndarray, anomaly: np.ndarray) -> np.ndarray:
         """The supervised booster's matrix: the features and the anomaly percentile, column-major
         (:func:`tree_input`)."""
-        return tree_input(np.column_stack([X, anomaly]) if X.shape[1] else anomaly[:, None])
+        return tree_input(X, anomaly)
 
     def _new_supervised(self) -> HistGradientBoostingClassifier:
         cfg = self._cfg
@@ -597,7 +597,8 @@ class FraudScorer:
     def _score(self, risk: pa.Table) -> pa.Table:
         cfg = self._cfg
         table = conform(risk)
-        X = self.preprocessor_.transform(table)
+        # Column-major: the booster reads it so (tree_input), the autoencoder a row-major batch at a time.
+        X = self.preprocessor_.transform(table, order="F")
         anomaly = self._anomaly(X)
         strengths, texts = rule_strengths(table, cfg)
         signals = Signals(anomaly, strengths, self._supervised(X, anomaly))

@@ -408,11 +408,15 @@ class AdversarialAutoencoder:
         """Per-row mean squared error between the reconstruction of X and `target` (default X itself)."""
         self._check_fitted()
         self.net_.eval()
-        target = X if target is None else target
         out = []
+
+        def rows(M: np.ndarray, start: int) -> torch.Tensor:
+            # A row-major float32 batch (a copy only where M is column-major or of another type).
+            return torch.as_tensor(np.ascontiguousarray(M[start : start + batch_size], dtype=np.float32))
+
         for start in range(0, X.shape[0], batch_size):
-            xb = torch.as_tensor(np.ascontiguousarray(X[start : start + batch_size], dtype=np.float32))
-            tb = torch.as_tensor(np.ascontiguousarray(target[start : start + batch_size], dtype=np.float32))
+            xb = rows(X, start)
+            tb = xb if target is None else rows(target, start)
             xb, tb = xb.to(self.device_), tb.to(self.device_)
             out.append(((self.net_(xb)[1] - tb) ** 2).mean(dim=1).cpu().numpy())
         return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
