@@ -562,22 +562,29 @@ class _Design:
         self.feature_names_ = base_names + self.derived_names_
         return self
 
-    def transform(self, table: pa.Table) -> np.ndarray:
-        blocks: list[np.ndarray] = []
+    def transform(self, table: pa.Table, order: Literal["C", "F"] = "C") -> np.ndarray:
+        """The float64 design matrix of `table`, written column by column into one array (no stacked
+        copies); `order` "F" lays it out column-major, as the boosters read it (`tree_input`), the
+        same values."""
+        n = table.num_rows
+        out = np.empty((n, len(self.feature_names_)), dtype=np.float64, order=order)
+        j = 0
         if self.preprocessor_ is not None:
-            blocks.append(self.preprocessor_.transform(table).astype(np.float64))
+            block = self.preprocessor_.transform(table, order=order)
+            out[:, : block.shape[1]] = block
+            j = block.shape[1]
         for name in self.raw_names_:
             values = _column(table, name)
             if values is None:
                 raise KeyError(f"feature {name!r} seen in fit is missing from the table")
-            blocks.append(values[:, None])
+            out[:, j] = values
+            j += 1
         derived = _derived_columns(table, self.horizon)
         for name in self.derived_names_:
             values = derived.get(name)
-            blocks.append((np.full(table.num_rows, np.nan) if values is None else values)[:, None])
-        if not blocks:
-            return np.zeros((table.num_rows, 0))
-        return np.hstack(blocks)
+            out[:, j] = np.nan if values is None else values
+            j += 1
+        return out
 
 
 def _labels(values: Any, n: int, name: str) -> np.ndarray:
@@ -841,10 +848,14 @@ class ChurnModel(_HorizonModel):
             raise NotFittedError("ChurnModel is not fitted yet; call fit() first")
         if self.method_ == "btyd":
             return _fallback_churn(features, self.horizon_days_)
-        X = self.design_.transform(features)
-        inputs = {"gradient_boosting": tree_input(X)} if "gradient_boosting" in self.estimators_ else {}
+        # Column-major for the booster (tree_input); the linear models keep the row-major layout their
+        # matrix products were fitted on.
+        X = self.design_.transform(features, order="F")
         proba = np.mean(
-            [model.predict_proba(inputs.get(name, X))[:, 1] for name, model in self.estimators_.items()],
+            [
+                model.predict_proba(X if name == "gradient_boosting" else np.ascontiguousarray(X))[:, 1]
+                for name, model in self.estimators_.items()
+            ],
             axis=0,
         )
         return np.clip(proba, 0.0, 1.0)
@@ -981,7 +992,7 @@ class ValueModel(_HorizonModel):
             raise NotFittedError("ValueModel is not fitted yet; call fit() first")
         if self.method_ == "btyd":
             return _fallback_value(features, self.horizon_days_)
-        model = self.estimator_.predict(self.design_.transform(features))
+        model = self.estimator_.predict(self.design_.transform(features, order="F"))
         weight = getattr(self, "btyd_weight_", 0.0)
         if weight == 0.0:
             return model
