@@ -6,7 +6,7 @@ on a tie the first by name (dbt.graph.queue.GraphQueue). In this project three m
 within seconds of each other: fraud first (its inputs are shallower), then churn and value before
 segmentation (by name), though everything downstream of the segments (the assignments, the map, the
 evaluation, the recommender's steps) waits for segmentation, and nothing much waits for the other two.
-So on two threads one of them stood idle through much of the build's tail.
+So on two threads one core sat idle for most of the tail of the build.
 
 `install` replaces dbt's scoring with the classic list-scheduling rule: start first the ready node with
 the longest path of estimated work still ahead of it, through its descendants (critical path first).
@@ -27,14 +27,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = [
-    "OTHER_COST",
-    "PYTHON_MODEL_COST",
-    "SQL_MODEL_COST",
-    "critical_path_scores",
-    "install",
-    "node_cost",
-]
+__all__ = ["PYTHON_MODEL_COST", "SQL_MODEL_COST", "OTHER_COST", "critical_path_scores", "install"]
 
 PYTHON_MODEL_COST = 30.0
 SQL_MODEL_COST = 2.0
