@@ -1,3 +1,5 @@
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 import torch
@@ -198,3 +200,26 @@ def test_the_build_pins_blas_threads_once_and_the_models_contexts_leave_them_alo
             assert _blas_threads() == {3}
             assert torch.get_num_threads() == 3
         assert _blas_threads() == {2}
+
+
+def test_fits_leave_the_global_generators_alone_so_fits_side_by_side_give_what_each_gives_alone(X):
+    """dbt runs the fraud and segmentation fits in threads of one process. A fit neither reads nor moves
+    torch's or numpy's process-wide generator, so two fits at once cannot interleave their draws."""
+
+    def fit(seed: int) -> dict[str, torch.Tensor]:
+        ae = AdversarialAutoencoder(CONTRASTIVE, DECConfig(max_epochs=2), seed=seed, device="cpu", threads=1)
+        return _state(ae.fit(X).fit_dec(X, 3))
+
+    torch.manual_seed(123)
+    np.random.seed(123)  # noqa: NPY002 - the global state is what the test watches
+    torch_before, numpy_before = torch.get_rng_state(), np.random.get_state()[1].copy()  # noqa: NPY002
+    alone = {seed: fit(seed) for seed in (1, 2)}
+    assert torch.equal(torch.get_rng_state(), torch_before)
+    np.testing.assert_array_equal(np.random.get_state()[1], numpy_before)  # noqa: NPY002
+
+    torch.manual_seed(999)  # another global state changes nothing either
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        together = dict(zip((1, 2), pool.map(fit, (1, 2)), strict=True))
+    for seed, state in alone.items():
+        assert all(torch.equal(state[k], together[seed][k]) for k in state)
+    assert not torch.equal(alone[1]["encoder.0.weight"], alone[2]["encoder.0.weight"])

@@ -45,8 +45,8 @@ from customer_ml.nn.autoencoder import (
     Progress,
     fgsm,
     info_nce,
+    require_determinism,
     scarf_view,
-    seed_everything,
 )
 from customer_ml.segmentation.config import AutoencoderConfig
 
@@ -117,7 +117,7 @@ def _train(
 ) -> AdversarialAutoencoder:
     """AdversarialAutoencoder.fit's loop, this process's part of it (the process group is up)."""
     cfg = config
-    seed_everything(seed)
+    require_determinism()
     gen = torch.Generator().manual_seed(seed)
     X_t = torch.as_tensor(np.ascontiguousarray(X, dtype=np.float32))
     n = X_t.shape[0]
@@ -130,7 +130,7 @@ def _train(
     ae.device_ = torch.device("cpu")
     ae.n_features_in_ = int(X_t.shape[1])
     ae.net_ = AutoencoderNet(
-        ae.n_features_in_, tuple(cfg.hidden), cfg.embedding_dim, cfg.contrastive_weight > 0
+        ae.n_features_in_, tuple(cfg.hidden), cfg.embedding_dim, cfg.contrastive_weight > 0, seed
     )
     model = DistributedDataParallel(_ShardObjective(ae.net_, cfg, rank, world_size))
     opt = torch.optim.Adam(ae.net_.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay)

@@ -168,7 +168,6 @@ class FraudScorer:
         progress.update(0, f"{risk.num_rows:,} transactions")
         if risk.num_rows == 0:
             raise ValueError("cannot fit the fraud scorer on an empty table")
-        torch.manual_seed(cfg.seed)
         rng = np.random.default_rng(cfg.seed)
         source = RiskRows.of_table(risk) if isinstance(risk, pa.Table) else risk
         # Every column for every row only when the input is a table in memory anyway; the key columns

@@ -31,16 +31,29 @@ def _threaded(method: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def seed_everything(seed: int) -> None:
-    """Seed torch (CPU and CUDA) and require deterministic algorithms."""
-    torch.manual_seed(seed)
+def require_determinism() -> None:
+    """Require torch's deterministic algorithms. Nothing here seeds or draws from torch's process-wide
+    generator: each fit initialises its network, and draws its batches and views, from generators of its
+    own, so the fits dbt runs side by side in one process cannot interleave their draws."""
     torch.use_deterministic_algorithms(True)
 
 
-def _mlp(sizes: list[int]) -> nn.Sequential:
+def _linear(n_in: int, n_out: int, gen: torch.Generator) -> nn.Linear:
+    """nn.Linear with torch's default initialisation (Kaiming-uniform weights, uniform biases, in that
+    order) drawn from `gen` instead of the process-wide generator: the same weights as nn.Linear built
+    right after torch.manual_seed of gen's seed, without touching the shared state."""
+    layer = torch.nn.utils.skip_init(nn.Linear, n_in, n_out)
+    with torch.no_grad():
+        nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=gen)
+        bound = 1.0 / math.sqrt(n_in) if n_in > 0 else 0.0
+        layer.bias.uniform_(-bound, bound, generator=gen)
+    return layer
+
+
+def _mlp(sizes: list[int], gen: torch.Generator) -> nn.Sequential:
     layers: list[nn.Module] = []
     for i in range(len(sizes) - 1):
-        layers.append(nn.Linear(sizes[i], sizes[i + 1]))
+        layers.append(_linear(sizes[i], sizes[i + 1], gen))
         if i < len(sizes) - 2:
             layers.append(nn.ReLU())
     return nn.Sequential(*layers)
@@ -50,12 +63,19 @@ class AutoencoderNet(nn.Module):
     """Symmetric MLP autoencoder: `encoder` to the embedding, `decoder` back to the inputs."""
 
     def __init__(
-        self, n_features: int, hidden: tuple[int, ...], embedding_dim: int, normalize: bool = False
+        self,
+        n_features: int,
+        hidden: tuple[int, ...],
+        embedding_dim: int,
+        normalize: bool = False,
+        seed: int = 0,
     ) -> None:
+        """The initial weights are drawn from a generator seeded with `seed` (encoder then decoder)."""
         super().__init__()
         sizes = [n_features, *hidden, embedding_dim]
-        self.encoder = _mlp(sizes)
-        self.decoder = _mlp(sizes[::-1])
+        gen = torch.Generator().manual_seed(seed)
+        self.encoder = _mlp(sizes, gen)
+        self.decoder = _mlp(sizes[::-1], gen)
         self.normalize = normalize
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
@@ -186,7 +206,7 @@ class AdversarialAutoencoder:
     def fit(self, X: np.ndarray, progress: Progress = None) -> AdversarialAutoencoder:
         """Pretrain on the float matrix X with the adversarial reconstruction objective."""
         cfg = self._cfg
-        seed_everything(self.seed)
+        require_determinism()
         self.device_ = resolve_device(self.device)
         gen = torch.Generator().manual_seed(self.seed)
         X_t = torch.as_tensor(np.ascontiguousarray(X, dtype=np.float32))
@@ -198,7 +218,7 @@ class AdversarialAutoencoder:
         X_val = X_t[val_idx].to(self.device_) if n_val else X_train
         self.n_features_in_ = int(X_t.shape[1])
         self.net_ = AutoencoderNet(
-            self.n_features_in_, tuple(cfg.hidden), cfg.embedding_dim, cfg.contrastive_weight > 0
+            self.n_features_in_, tuple(cfg.hidden), cfg.embedding_dim, cfg.contrastive_weight > 0, self.seed
         ).to(self.device_)
         opt = torch.optim.Adam(self.net_.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
         stopping = EarlyStopping(self.net_, cfg)
@@ -299,7 +319,7 @@ class AdversarialAutoencoder:
         """
         self._check_fitted()
         cfg, dcfg = self._cfg, self.dec or DECConfig()
-        seed_everything(self.seed + 1)
+        require_determinism()
         gen = torch.Generator().manual_seed(self.seed + 1)
         X_t = torch.as_tensor(np.ascontiguousarray(X, dtype=np.float32)).to(self.device_)
         z0 = self.transform(X)

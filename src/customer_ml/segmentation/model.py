@@ -82,8 +82,6 @@ class SegmentationModel:
         cfg = self._cfg
         say = progress or (lambda _msg: None)
         t_start = time.perf_counter()
-        np.random.seed(cfg.seed)  # noqa: NPY002 - seeds any library code that still uses the global RNG
-        torch.manual_seed(cfg.seed)
         rows = self.training_rows(table.num_rows)
         train = table.take(pa.array(rows)) if len(rows) < table.num_rows else table
         self.preprocessor_ = FeaturePreprocessor(cfg.preprocessing).fit(train, load_catalog(catalog))
