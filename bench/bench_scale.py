@@ -4,7 +4,6 @@ Usage::
 
     PYTHONPATH=src .venv/bin/python bench/bench_scale.py --customers 100000 [--customers 1000000]
         [--work /tmp/segmentation_scale] [--no-notebook] [--no-build] [--threads N] [--memory-limit 6GB]
-        [--dbt-threads N]
 
 For each N: generates N demo customers (``tools.demo_data``, seed 42; reused when the manifest
 matches), runs the full ``dbt build`` (every model and test) on a fresh DuckDB file under ``--work`` (its
@@ -222,8 +221,6 @@ def dbt_build(
         env["SEGMENTATION_DUCKDB_THREADS"] = str(args.threads)
     if args.memory_limit:
         env["SEGMENTATION_DUCKDB_MEMORY_LIMIT"] = args.memory_limit
-    if args.dbt_threads:
-        extra = (*extra, "--threads", str(args.dbt_threads))
     command = [
         DBT,
         "build",
@@ -473,7 +470,6 @@ def main() -> None:
     parser.add_argument("--no-notebook", action="store_true")
     parser.add_argument("--no-build", action="store_true")
     parser.add_argument("--threads", type=int, help="DuckDB threads (env SEGMENTATION_DUCKDB_THREADS)")
-    parser.add_argument("--dbt-threads", type=int, help="models dbt runs at once (profiles.yml: 2)")
     parser.add_argument("--memory-limit", help="DuckDB memory_limit (env SEGMENTATION_DUCKDB_MEMORY_LIMIT)")
     parser.add_argument(
         "--notebook-only", nargs=2, type=Path, metavar=("RAW", "OUT_JSON"), help=argparse.SUPPRESS

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -33,20 +32,6 @@ def test_training_progress_reaches_the_dbt_log(demo_build: Build) -> None:
     # The twins are evaluation after the fit; applying reports rows done.
     assert "segmentation: robustness twins: robustness_plain=" in log
     assert "segmentation: assigning segments: " in log
-
-
-def test_the_build_starts_segmentation_before_churn_and_value(demo_build: Build) -> None:
-    """Of the fits ready together, dbt starts first the one with the most work behind it (the segments
-    feed the assignments, the map and the recommender's steps): the plugin module
-    dbt_customer_segmentation. dbt's own order started churn and value first, by name."""
-    results = json.loads((demo_build.database.parent / "target" / "run_results.json").read_text())["results"]
-    started = {
-        r["unique_id"].split(".")[-1]: timing["started_at"]
-        for r in results
-        for timing in r["timing"]
-        if timing["name"] == "execute" and r["unique_id"].startswith("model.")
-    }
-    assert started["segmentation_model_versions"] <= started["churn_value_model_versions"]
 
 
 def test_profiles_describe_segments_in_words_with_numbers(demo_build: Build) -> None:
