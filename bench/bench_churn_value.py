@@ -2,7 +2,7 @@
 backtest it stores.
 
     PYTHONPATH=src .venv/bin/python bench/bench_churn_value.py WAREHOUSE.duckdb [--fit-customers N]
-        [--value-fit-customers N] [--save-version FILE]
+        [--value-fit-customers N] [--backtest-customers N] [--save-version FILE]
     PYTHONPATH=src .venv/bin/python bench/bench_churn_value.py WAREHOUSE.duckdb --score FILE|stored
 
 The first form reads what `churn_value_model_versions` reads (the backtest and training snapshots of
@@ -28,7 +28,7 @@ import time
 import duckdb
 
 from customer_ml.registry import latest_version
-from customer_ml.value.churn import ChurnConfig, ValueConfig
+from customer_ml.value.churn import BACKTEST_EVAL_CUSTOMERS, ChurnConfig, ValueConfig
 from customer_ml.value.predictions import APPLY_BATCH_ROWS, KIND, apply_version, train_version
 from customer_ml.warehouse.arrow import (
     current_as_of_date,
@@ -69,6 +69,7 @@ def train(con: duckdb.DuckDBPyConnection, args: argparse.Namespace) -> None:
         cap,
         as_of_date,
         max_value_fit_customers=args.value_fit_customers,
+        max_backtest_customers=args.backtest_customers or None,
     )
     print(
         f"train_version (read included): wall {time.perf_counter() - wall:.1f} s, "
@@ -105,6 +106,12 @@ def main() -> None:
     parser.add_argument("warehouse")
     parser.add_argument("--fit-customers", type=int, default=ChurnConfig.max_fit_customers)
     parser.add_argument("--value-fit-customers", type=int, default=ValueConfig.max_fit_customers)
+    parser.add_argument(
+        "--backtest-customers",
+        type=int,
+        default=BACKTEST_EVAL_CUSTOMERS,
+        help="customers the backtest is evaluated on at most (0: every one)",
+    )
     parser.add_argument("--horizon-days", type=int, default=90)
     parser.add_argument("--save-version", help="write the trained version row (pickle) to this file")
     parser.add_argument("--score", help="score with the version in this file ('stored': the warehouse's)")

@@ -24,7 +24,11 @@ def model(dbt, session):
     outcomes = snapshot_tables(dbt.ref("int_customers_outcomes"))
     purchases = purchase_log(dbt.ref("stg_raw__transactions"))
     horizon = int(dbt.config.meta_get("prediction_horizon_days"))
-    caps = fit_caps(dbt.config.meta_get("churn_fit_customers"), dbt.config.meta_get("value_fit_customers"))
+    caps = fit_caps(
+        dbt.config.meta_get("churn_fit_customers"),
+        dbt.config.meta_get("value_fit_customers"),
+        dbt.config.meta_get("backtest_customers"),
+    )
     return train_version(
         features,
         outcomes,
@@ -37,4 +41,5 @@ def model(dbt, session):
         max_fit_customers=caps[0],
         as_of_date=as_of_date,
         max_value_fit_customers=caps[1],
+        max_backtest_customers=caps[2],
     )

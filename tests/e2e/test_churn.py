@@ -414,3 +414,35 @@ def test_scoring_in_batches_gives_the_one_shot_scores(snap, churn_fit, value_fit
     monkeypatch.setattr(predictions_module, "APPLY_BATCH_ROWS", 700)  # a table is scored in slices
     assert apply_version(version, raw, snap["transactions"]).equals(one_shot)
     np.testing.assert_array_equal(one_shot.column("churn_risk").to_numpy(), churn_fit.churn_risk(whole))
+
+
+def test_backtest_evaluates_a_seeded_sample_when_the_snapshot_is_larger_than_the_cap(snap):
+    kwargs = dict(
+        churn_config=ChurnConfig(max_iter=60, learning_rate=0.2, calibration_folds=2),
+        value_config=ValueConfig(max_iter=60, learning_rate=0.2, target="poisson"),
+        catalog=snap["catalog"],
+    )
+    args = (
+        snap["features"]["backtest"],
+        snap["labels"]["backtest"],
+        snap["features"]["training"],
+        snap["labels"]["training"],
+    )
+    whole = backtest(*args, max_eval_customers=None, **kwargs)
+    cap = snap["features"]["training"].num_rows // 3
+    sampled = backtest(*args, max_eval_customers=cap, **kwargs)
+    assert sampled == backtest(*args, max_eval_customers=cap, **kwargs)  # seeded
+
+    def counts(rows):
+        return {(r["task"], r["model"]): r["value"] for r in rows if r["metric"] == "n"}
+
+    # The models and every baseline are scored on the same sampled customers, fewer than all of them.
+    for task in ("churn", "value"):
+        assert len({n for (t, _), n in counts(sampled).items() if t == task}) == 1
+    assert all(0 < n <= cap for n in counts(sampled).values())
+    assert all(counts(sampled)[key] < n for key, n in counts(whole).items())
+    # What the backtest chose is untouched: the models are fitted before the evaluation.
+    method = {(r["task"], r["model"]): r["value"] for r in whole if r["metric"] == "method"}
+    assert method == {(r["task"], r["model"]): r["value"] for r in sampled if r["metric"] == "method"}
+    # A cap above the snapshot's size changes nothing.
+    assert backtest(*args, max_eval_customers=10**9, **kwargs) == whole

@@ -24,6 +24,7 @@ from customer_ml.nn.device import cpu_threads
 from customer_ml.registry import model_inputs, version_row
 from customer_ml.serialization import jsonable
 from customer_ml.value.churn import (
+    BACKTEST_EVAL_CUSTOMERS,
     SCORE_BATCH_ROWS,
     BTYDConfig,
     ChurnConfig,
@@ -90,12 +91,14 @@ def _train_version(
     max_fit_customers: int | None = ChurnConfig.max_fit_customers,
     as_of_date: Any = None,
     max_value_fit_customers: int | None = ValueConfig.max_fit_customers,
+    max_backtest_customers: int | None = BACKTEST_EVAL_CUSTOMERS,
 ) -> pa.Table:
     """Backtest, then fit churn and value models on the training snapshot: one registry row. `features`
     and `outcomes` are multi-snapshot tables or {snapshot name: table} (the 'current' snapshot may be left
     out when `as_of_date` is given: only its date is read). `say` receives progress lines (step done,
     elapsed, estimate); the churn model is fitted on a seeded sample of at most `max_fit_customers`
-    labelled customers, the value model on at most `max_value_fit_customers` (None: all). The final
+    labelled customers, the value model on at most `max_value_fit_customers` (None: all), and the backtest
+    evaluated on a seeded sample of at most `max_backtest_customers` of the training snapshot. The final
     models take the method, value target and BG/NBD weight that the backtest chose (the same recipe one
     horizon earlier) instead of comparing the candidates again."""
     specs = model_inputs(catalog)
@@ -137,6 +140,7 @@ def _train_version(
             btyd_config=btyd_cfg,
             step=progress.step,
             models=chosen,
+            max_eval_customers=max_backtest_customers,
         )
         del past
         progress.step("backtest evaluated")
