@@ -28,7 +28,8 @@ churn_value_evaluation as (
         try_cast(value as double) as value,
         model_version,
         as_of_date,
-        'backtest: fit as of T - 2h, evaluated on the outcomes of [T - h, T)' as note
+        'backtest: fit as of T - 2h, evaluated on the outcomes of [T - h, T) of n customers (a seeded '
+        || 'sample when the snapshot holds more than var backtest_customers)' as note
     from ({{ latest_version_metric_rows('churn_value_model_versions', '$.backtest', 'JSON') }})
     where try_cast(value as double) is not null
 ),
