@@ -444,5 +444,7 @@ def test_backtest_evaluates_a_seeded_sample_when_the_snapshot_is_larger_than_the
     # What the backtest chose is untouched: the models are fitted before the evaluation.
     method = {(r["task"], r["model"]): r["value"] for r in whole if r["metric"] == "method"}
     assert method == {(r["task"], r["model"]): r["value"] for r in sampled if r["metric"] == "method"}
-    # A cap above the snapshot's size changes nothing.
+    # A cap above the snapshot's size changes nothing; a cap under one customer is refused.
     assert backtest(*args, max_eval_customers=10**9, **kwargs) == whole
+    with pytest.raises(ValueError, match="backtest_customers"):
+        backtest(*args, max_eval_customers=0, **kwargs)

@@ -1171,6 +1171,11 @@ def backtest(
     evaluation snapshot in batches of :data:`SCORE_BATCH_ROWS` rows; with more than `max_eval_customers`
     rows, a seeded sample of that many (the models and every baseline are evaluated on the same rows).
     """
+    if max_eval_customers is not None and max_eval_customers < 1:
+        raise ValueError(
+            f"the backtest needs at least one customer to evaluate on, not {max_eval_customers} "
+            "(var backtest_customers: a positive number, or null for every customer)"
+        )
     step = step or (lambda note: None)
     ccfg = churn_config or ChurnConfig()
     vcfg = value_config or ValueConfig()
