@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 
 from customer_ml.registry import RetrainPolicy, decide_retrain, latest_version
-from customer_ml.value.predictions import KIND, snapshot
+from customer_ml.value.predictions import KIND, snapshot, training_caps
 from customer_ml.warehouse.arrow import current_batches, row_count, snapshot_tables
 
 AS_OF = dt.date(2026, 9, 30)
@@ -161,3 +161,12 @@ def test_boosters_score_column_major_matrices_the_same() -> None:
     assert joined.flags["F_CONTIGUOUS"] and joined.dtype == np.float64
     assert np.array_equal(joined, np.column_stack([X[:, :11].astype(np.float32), extra]), equal_nan=True)
     assert np.array_equal(tree_input(np.zeros((4, 0), np.float32), np.arange(4.0)), np.arange(4.0)[:, None])
+
+
+def test_training_caps_read_the_versions_models_vars_as_train_versions_keywords():
+    assert training_caps("100000", "null", "200000") == {
+        "max_fit_customers": 100_000,
+        "max_value_fit_customers": None,
+        "max_backtest_customers": 200_000,
+    }
+    assert set(training_caps(None, "", "None").values()) == {None}

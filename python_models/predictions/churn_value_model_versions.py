@@ -2,7 +2,7 @@
 says so (no model, changed inputs, age, or when asked to)."""
 
 from customer_ml.registry import RetrainPolicy, empty_registry, model_inputs, retrain_step
-from customer_ml.value.predictions import KIND, fit_caps, train_version
+from customer_ml.value.predictions import KIND, train_version, training_caps
 from customer_ml.warehouse.arrow import current_as_of_date, feature_catalog, purchase_log, snapshot_tables
 
 
@@ -24,22 +24,12 @@ def model(dbt, session):
     outcomes = snapshot_tables(dbt.ref("int_customers_outcomes"))
     purchases = purchase_log(dbt.ref("stg_raw__transactions"))
     horizon = int(dbt.config.meta_get("prediction_horizon_days"))
-    caps = fit_caps(
+    # The meta keys are read one literal call each: dbt passes a Python model only the meta keys it finds
+    # in dbt.config.meta_get("...") calls.
+    caps = training_caps(
         dbt.config.meta_get("churn_fit_customers"),
         dbt.config.meta_get("value_fit_customers"),
         dbt.config.meta_get("backtest_customers"),
     )
-    return train_version(
-        features,
-        outcomes,
-        purchases,
-        catalog,
-        previous,
-        horizon,
-        reason=decision.reason,
-        say=say,
-        max_fit_customers=caps[0],
-        as_of_date=as_of_date,
-        max_value_fit_customers=caps[1],
-        max_backtest_customers=caps[2],
-    )
+    args = (features, outcomes, purchases, catalog, previous, horizon)
+    return train_version(*args, reason=decision.reason, say=say, as_of_date=as_of_date, **caps)

@@ -193,6 +193,13 @@ def fit_caps(*values: Any) -> list[int | None]:
     return [None if value in (None, "", "None", "none", "null") else int(value) for value in values]
 
 
+def training_caps(churn: Any, value: Any, backtest: Any) -> dict[str, int | None]:
+    """`train_version`'s sample caps as keyword arguments, from the versions model's meta (text from the
+    dbt vars churn_fit_customers, value_fit_customers and backtest_customers; see `fit_caps`)."""
+    keys = ("max_fit_customers", "max_value_fit_customers", "max_backtest_customers")
+    return dict(zip(keys, fit_caps(churn, value, backtest), strict=True))
+
+
 def _backtest_choices(
     churn_cfg: ChurnConfig, value_cfg: ValueConfig, models: dict[str, Any]
 ) -> tuple[ChurnConfig, ValueConfig]:
