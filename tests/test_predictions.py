@@ -163,6 +163,57 @@ def test_boosters_score_column_major_matrices_the_same() -> None:
     assert np.array_equal(tree_input(np.zeros((4, 0), np.float32), np.arange(4.0)), np.arange(4.0)[:, None])
 
 
+def test_boosters_give_the_same_numbers_on_binned_input() -> None:
+    """booster_output: the public method's numbers bit for bit, for classifiers and regressors, with
+    values missing where the fit saw none, outside the fitted range and on the bin thresholds; wrappers
+    and categorical boosters go through the public method; the model is left as it was."""
+    import numpy as np
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+    from customer_ml.features.preprocessing import booster_output, tree_input
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(4000, 6))
+    X[:, 5] = rng.integers(0, 4, size=4000)  # few distinct values: one bin each
+    X[rng.random(X.shape) < 0.05] = np.nan
+    X[:, 4] = rng.normal(size=4000)  # no missing value in the fit
+    y = (np.nan_to_num(X[:, 0]) + X[:, 4] + rng.normal(size=4000) > 0).astype(int)
+    revenue = np.exp(np.nan_to_num(X[:, 1])) * (y + 0.5)
+    models = {
+        "classifier": HistGradientBoostingClassifier(max_iter=40, random_state=0).fit(X, y),
+        "regressor": HistGradientBoostingRegressor(max_iter=40, random_state=0).fit(X, np.log1p(revenue)),
+        "poisson": HistGradientBoostingRegressor(loss="poisson", max_iter=40, random_state=0).fit(X, revenue),
+    }
+    new = rng.normal(scale=3.0, size=(3000, 6))
+    new[:50] = 1e12
+    new[50:100] = -1e12
+    new[100:150, 4] = np.nan
+    new[150:200, 5] = 7.0
+    thresholds = models["classifier"]._bin_mapper.bin_thresholds_
+    new[200 : 200 + len(thresholds[0]), 0] = thresholds[0]
+    new[rng.random(new.shape) < 0.05] = np.nan
+    for name, model in models.items():
+        method = "predict_proba" if name == "classifier" else "predict"
+        for data in (new, tree_input(new), new.astype(np.float32)):
+            assert np.array_equal(booster_output(model, data, method), getattr(model, method)(data)), name
+        assert not hasattr(model, "_in_fit")
+    # The plain boosters did take the binned path.
+    mapper, binned = models["classifier"]._bin_mapper, []
+    transform = mapper.transform
+    mapper.transform = lambda Z: binned.append(len(Z)) or transform(Z)
+    booster_output(models["classifier"], new)
+    del mapper.transform
+    assert binned == [len(new)]
+    calibrated = CalibratedClassifierCV(HistGradientBoostingClassifier(max_iter=10, random_state=0), cv=3)
+    filled, new_filled = np.nan_to_num(X), np.nan_to_num(new)
+    calibrated.fit(filled, y)
+    assert np.array_equal(booster_output(calibrated, new_filled), calibrated.predict_proba(new_filled))
+    categorical = HistGradientBoostingClassifier(max_iter=10, categorical_features=[5], random_state=0)
+    categorical.fit(filled, y)
+    assert np.array_equal(booster_output(categorical, new_filled), categorical.predict_proba(new_filled))
+
+
 def test_training_caps_read_the_versions_models_vars_as_train_versions_keywords():
     assert training_caps("100000", "null", "200000") == {
         "max_fit_customers": 100_000,

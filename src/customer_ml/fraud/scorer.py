@@ -60,7 +60,7 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
-from customer_ml.features.preprocessing import MISSING_SUFFIX, FeaturePreprocessor, tree_input
+from customer_ml.features.preprocessing import MISSING_SUFFIX, FeaturePreprocessor, booster_output, tree_input
 from customer_ml.fraud.config import RULES, FraudConfig
 from customer_ml.fraud.evaluation import evaluation_rows
 from customer_ml.fraud.flagging import (
@@ -484,7 +484,7 @@ class FraudScorer:
         """Supervised fraud probability; NaN without a supervised model."""
         if self.supervised_ is None:
             return np.full(X.shape[0], np.nan)
-        return self.supervised_.predict_proba(self._supervised_inputs(X, anomaly))[:, 1]
+        return booster_output(self.supervised_, self._supervised_inputs(X, anomaly))[:, 1]
 
     def _blend(self, signals: Signals) -> tuple[np.ndarray, np.ndarray]:
         """(fraud score 0-1, contributions n x (1 + len(RULES) + 1): anomaly, rules, supervised)."""
@@ -532,7 +532,7 @@ class FraudScorer:
         if self.supervised_ is None or not len(rows) or reference is None or not groups:
             return [g for g, _ in groups], np.zeros((len(rows), len(groups)))
         Z = self._supervised_inputs(X[rows], anomaly[rows])
-        base = logit(self.supervised_.predict_proba(Z)[:, 1])
+        base = logit(booster_output(self.supervised_, Z)[:, 1])
         effects = np.zeros((len(rows), len(groups)))
         for k, (_, cols) in enumerate(groups):
             changed = np.any(Z[:, cols] != reference[cols], axis=1)
@@ -540,7 +540,8 @@ class FraudScorer:
                 continue
             Zk = Z[changed].copy()
             Zk[:, cols] = reference[cols]
-            effects[changed, k] = base[changed] - logit(self.supervised_.predict_proba(tree_input(Zk))[:, 1])
+            changed_proba = booster_output(self.supervised_, tree_input(Zk))[:, 1]
+            effects[changed, k] = base[changed] - logit(changed_proba)
         return [g for g, _ in groups], effects
 
     # -- applying --------------------------------------------------------------------------------------

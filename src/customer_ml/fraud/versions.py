@@ -82,12 +82,14 @@ _SCORING_SOURCES = ("fraud", "features", "nn")
 _SCORING_LIBRARIES = ("numpy", "scikit-learn", "torch", "pyarrow")
 
 
-def risk_columns(risk: Any) -> Any:
+def risk_columns(risk: Any, ordered: bool = True) -> Any:
     """A relation of int_transactions_risk without the column that says how its features were computed
     (features_fingerprint: a 32-character text on every row, 0.3 GB more at 1,000,000 customers for
-    nothing the scorer reads), in transaction_id order."""
+    nothing the scorer reads), in transaction_id order unless `ordered` is false (for a caller that
+    sorts what it derives from it: DuckDB would sort the rows twice)."""
     names = [c for c in risk.columns if c != "features_fingerprint"]
-    return risk.project(", ".join(f'"{c}"' for c in names)).order("transaction_id")
+    columns = risk.project(", ".join(f'"{c}"' for c in names))
+    return columns.order("transaction_id") if ordered else columns
 
 
 def risk_rows(risk: Any, connection: Any) -> RiskRows:
@@ -154,7 +156,7 @@ def score_relation(
     scorer = load_scorer(version)
     label = pa.scalar(version["model_version"], pa.string())
     fingerprint = scoring_fingerprint(version)
-    risk = risk_columns(risk)
+    risk = risk_columns(risk, ordered=False)
     names = risk.columns
     quoted = ", ".join(f'"{c}"' for c in names)
     # DuckDB's 64-bit hash shifted into a signed BIGINT: Spark, parquet readers and most BI tools have no

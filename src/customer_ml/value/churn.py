@@ -37,7 +37,13 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict, train_te
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from customer_ml.features.preprocessing import FeaturePreprocessor, load_catalog, numeric_column, tree_input
+from customer_ml.features.preprocessing import (
+    FeaturePreprocessor,
+    booster_output,
+    load_catalog,
+    numeric_column,
+    tree_input,
+)
 from customer_ml.value.btyd import BetaGeometricNBD, GammaGamma, rfm_summary
 
 __all__ = [
@@ -906,11 +912,11 @@ class _ValueRegressor:
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         X = tree_input(X)
-        pred = self.model.predict(X)
+        pred = booster_output(self.model, X, "predict")
         if self.target == "log1p":
             pred = np.expm1(pred) * self.smearing
         elif self.target == "hurdle":
-            pred = self.buyer.predict_proba(X)[:, 1] * np.exp(pred) * self.smearing
+            pred = booster_output(self.buyer, X)[:, 1] * np.exp(pred) * self.smearing
         return np.clip(pred, 0.0, None)
 
 
