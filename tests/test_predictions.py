@@ -163,7 +163,7 @@ def test_boosters_score_column_major_matrices_the_same() -> None:
     assert np.array_equal(tree_input(np.zeros((4, 0), np.float32), np.arange(4.0)), np.arange(4.0)[:, None])
 
 
-def test_boosters_give_the_same_numbers_on_binned_input() -> None:
+def test_boosters_give_the_same_numbers_on_binned_input(monkeypatch: pytest.MonkeyPatch) -> None:
     """booster_output: the public method's numbers bit for bit, for classifiers and regressors, with
     values missing where the fit saw none, outside the fitted range and on the bin thresholds; wrappers
     and categorical boosters go through the public method; the model is left as it was."""
@@ -203,8 +203,13 @@ def test_boosters_give_the_same_numbers_on_binned_input() -> None:
     transform = mapper.transform
     mapper.transform = lambda Z: binned.append(len(Z)) or transform(Z)
     booster_output(models["classifier"], new)
-    del mapper.transform
     assert binned == [len(new)]
+    # Under a scikit-learn release it was not checked against: the public method.
+    monkeypatch.setattr("customer_ml.features.preprocessing.BINNED_PREDICTION_VERSIONS", ("0.0.",))
+    assert np.array_equal(booster_output(models["classifier"], new), models["classifier"].predict_proba(new))
+    assert binned == [len(new)]
+    monkeypatch.undo()
+    del mapper.transform
     calibrated = CalibratedClassifierCV(HistGradientBoostingClassifier(max_iter=10, random_state=0), cv=3)
     filled, new_filled = np.nan_to_num(X), np.nan_to_num(new)
     calibrated.fit(filled, y)
