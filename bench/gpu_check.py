@@ -1,14 +1,18 @@
 """GPU check: trains the segmentation model on CUDA and on the CPU on the same demo features and prints
 both speeds and the same metrics (segments, recovery of the demo's hidden kinds, robustness with and
-without the adversarial term). Meant for a lent GPU machine; about a minute there.
+without the adversarial term), and whether the stored model applies to the same segments on its own
+device and on the CPU. Meant for a lent GPU machine; measured there (an H200, README "Running on a
+GPU"): about 100 s for the CUDA half and 55 s for the CPU half at 10,000 demo customers.
 
-    .venv/bin/python bench/gpu_check.py [--customers N]        (default 10000)
+    .venv/bin/python bench/gpu_check.py [--customers N] [--devices cuda,cpu] [--repeat]
 
-builds the demo features with the project's dbt models, then trains. A GPU machine often has torch,
-scikit-learn and pyarrow but neither dbt nor DuckDB; then build the features here and carry them:
+builds the demo features with the project's dbt models (default 10000 customers), then trains on each
+device in `--devices` order; `--repeat` fits twice on each and says whether the weights are the same. A
+GPU machine often has torch, scikit-learn and pyarrow but neither dbt nor DuckDB; then build the
+features here and carry them:
 
-    .venv/bin/python bench/gpu_check.py --export DIR             (here: features, kinds, catalog parquet)
-    PYTHONPATH=src python3 bench/gpu_check.py --features DIR     (there: no dbt, no DuckDB needed)
+    .venv/bin/python bench/gpu_check.py --export DIR                  (here: features, kinds, catalog)
+    PYTHONPATH=src:bench python3 bench/gpu_check.py --features DIR    (there: no dbt, no DuckDB needed)
 
 Needs a CUDA build of torch (see README, "Running on a GPU"); without CUDA it says so and runs the CPU
 half only.
@@ -22,9 +26,11 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
+from sklearn.metrics import adjusted_rand_score
 
 from customer_ml.registry import model_inputs
 from customer_ml.segmentation.config import SegmentationConfig
@@ -43,22 +49,37 @@ def demo_inputs(n_customers: int) -> tuple[pa.Table, pa.Table, pa.Table]:
     return features, catalog, kinds
 
 
-def run(device: str, features: pa.Table, catalog: list, kinds: pa.Table) -> dict:
+def run(device: str, features: pa.Table, catalog: list, kinds: pa.Table, repeat: bool = False) -> dict:
+    """Fit on `device`, apply, and check what a build relies on: the stored record applies to the same
+    segments on the same device and on the CPU (a model trained on a GPU is applied by CPU builds), and,
+    with `repeat`, a second fit gives the same weights."""
     start = time.perf_counter()
     model = SegmentationModel(SegmentationConfig(device=device)).fit(features, catalog)
-    seconds = time.perf_counter() - start
+    fit_seconds = time.perf_counter() - start
+    start = time.perf_counter()
     assignments = model.predict(features)
+    predict_seconds = time.perf_counter() - start
+    segments = assignments.column("segment_id").to_numpy()
+    record = model.to_record()
+    reloaded = {
+        target: _same(SegmentationModel.from_record(record, device=target).predict(features), segments)
+        for target in dict.fromkeys((device, "cpu"))
+    }
     ari = {
         row["model"]: row["value"]
         for row in segmentation_evaluation(model, features, assignments, kinds)
         if row["metric"] == "adjusted_rand_index"
     }
+    start = time.perf_counter()
     metrics = {**model.metrics_, **robustness_twins(model, features)}
-    return {
+    twins_seconds = time.perf_counter() - start
+    result = {
         "device": device,
         "trained_on": str(model.autoencoder_.device_),
-        "fit_seconds": round(seconds, 1),
+        "fit_seconds": round(fit_seconds, 1),
         "seconds_by_stage": {k: round(v, 1) for k, v in metrics["seconds"].items()},
+        "predict_seconds": round(predict_seconds, 1),
+        "twins_seconds": round(twins_seconds, 1),
         "autoencoder_epochs": metrics.get("autoencoder_epochs"),
         "segments": metrics.get("n_segments"),
         "representation": metrics.get("representation"),
@@ -67,7 +88,18 @@ def run(device: str, features: pa.Table, catalog: list, kinds: pa.Table) -> dict
         "ari_kmeans_rfm": _round(ari.get("kmeans_rfm")),
         "robustness_adversarial": _round(metrics.get("robustness_adversarial")),
         "robustness_plain": _round(metrics.get("robustness_plain")),
+        "reloaded_same_segments": reloaded,
     }
+    if repeat:
+        again = SegmentationModel(SegmentationConfig(device=device)).fit(features, catalog)
+        result["repeat_same_weights"] = again.to_record()["weights"] == record["weights"]
+        result["repeat_same_segments"] = _same(again.predict(features), segments)
+    return result | {"_segments": segments}
+
+
+def _same(assignments: pa.Table, segments: np.ndarray) -> float:
+    """Share of customers given the same segment as `segments`."""
+    return round(float((assignments.column("segment_id").to_numpy() == segments).mean()), 6)
 
 
 def _round(value: float | None) -> float | None:
@@ -81,6 +113,8 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=10000, help="demo customers to generate")
     parser.add_argument("--export", type=Path, help="build the inputs, save them in this folder, stop")
     parser.add_argument("--features", type=Path, help="folder of inputs saved by --export")
+    parser.add_argument("--devices", default="cpu,cuda", help="devices to train on, in this order")
+    parser.add_argument("--repeat", action="store_true", help="fit twice on each device: same weights?")
     args = parser.parse_args()
 
     t0 = time.perf_counter()
@@ -102,15 +136,19 @@ def main() -> None:
         print(f"GPU: {torch.cuda.get_device_name(0)}")
     print(f"{features.num_rows} customers; {source}")
     specs = model_inputs(catalog)
-    results = [run("cpu", features, specs, kinds)]
-    if torch.cuda.is_available():
-        results.append(run("cuda", features, specs, kinds))
-    else:
-        print("CUDA is not available: CPU half only (install a CUDA build of torch, see the README)")
-    for result in results:
-        print(json.dumps(result), flush=True)
+    results = []
+    for device in args.devices.split(","):
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            print("CUDA is not available: no CUDA half (install a CUDA build of torch, see the README)")
+            continue
+        results.append(run(device, features, specs, kinds, args.repeat))
+        print(json.dumps({k: v for k, v in results[-1].items() if k != "_segments"}), flush=True)
     if len(results) == 2:
-        print(f"speed-up on CUDA: {results[0]['fit_seconds'] / results[1]['fit_seconds']:.2f}x")
+        first, second = results
+        agreement = adjusted_rand_score(first["_segments"], second["_segments"])
+        print(f"{first['device']} and {second['device']} segments agree: ARI {agreement:.4f}")
+        speed = first["fit_seconds"] / second["fit_seconds"]
+        print(f"fit on {second['device']} against {first['device']}: {speed:.2f}x")
 
 
 if __name__ == "__main__":

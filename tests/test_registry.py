@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
+import torch
 
 from customer_ml.features.preprocessing import FeatureSpec
 from customer_ml.registry import (
@@ -154,3 +155,18 @@ def test_a_retrain_records_its_parent_and_keeps_ids(planted, first_version) -> N
     assert all(b == a for b, a in unchanged), (unchanged, pairs)
     both = pa.concat_tables([first_version, second])
     assert latest_version(both, "segmentation")["version_number"] == 2
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="the case is a machine without the stored device")
+def test_a_version_trained_on_a_gpu_retrains_and_applies_on_a_cpu_machine(planted, first_version) -> None:
+    # A version fitted where `device: cuda` was set keeps that in its config; a CPU build with `auto`
+    # must still load it, both to apply it and as the parent whose segment ids a retrain keeps.
+    table, catalog = planted
+    previous = latest_version(first_version, "segmentation")
+    on_gpu = previous | {"config": json.dumps(json.loads(previous["config"]) | {"device": "cuda"})}
+    with pytest.raises(RuntimeError, match="CUDA is not available"):
+        load_model(on_gpu)
+    applied = load_model(on_gpu, device="auto").predict(table)
+    assert applied.equals(load_model(previous).predict(table))
+    second = train_version(table, catalog, on_gpu, FAST, AS_OF, "retrain is 'always'")
+    assert second.to_pylist()[0]["parent_version"] == "segmentation-0001"

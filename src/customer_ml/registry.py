@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -102,6 +101,8 @@ def latest_version(versions: Any, kind: str) -> dict[str, Any] | None:
     if versions is None:
         return None
     if isinstance(versions, pa.Table):
+        import duckdb  # here, not at the top: bench/gpu_check.py runs the models where DuckDB is absent
+
         versions = duckdb.from_arrow(versions)
     quoted = "'" + kind.replace("'", "''") + "'"
     newest = versions.filter(f"model_kind = {quoted}").order("version_number desc").limit(1)

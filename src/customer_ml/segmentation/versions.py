@@ -35,7 +35,7 @@ def train_version(
     # The robustness twins (config.train_twin) are trained by segmentation_model_robustness, beside the
     # nodes that apply this version rather than before them.
     if previous is not None:
-        parent = load_model(previous)
+        parent = load_model(previous, device=config.device)  # not the device it was trained on
         mapping = model.align_to(parent)
         if progress:
             progress(f"segment ids matched to {previous['model_version']}: {mapping}")
