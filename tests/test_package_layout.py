@@ -1,9 +1,13 @@
 """The runtime package stands alone: nothing in customer_ml imports the development tools (the demo
-generator in tools/), and every Python model calls the package rather than holding logic of its own."""
+generator in tools/), every Python model calls the package rather than holding logic of its own, and
+the models load where neither dbt nor DuckDB is installed (a GPU machine running bench/gpu_check.py)."""
 
 from __future__ import annotations
 
 import ast
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,3 +64,22 @@ def test_python_models_read_each_meta_key_with_a_literal_call():
         if None in (keys := _meta_keys_read(path))
     }
     assert offenders == {}
+
+
+def test_the_models_train_and_apply_where_neither_dbt_nor_duckdb_is_installed():
+    # A GPU machine often has torch, scikit-learn and pyarrow but no dbt or DuckDB: bench/gpu_check.py
+    # --features trains and applies the segmentation model there. Blocking those imports in a fresh
+    # interpreter shows the modules it needs load without them.
+    code = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('duckdb', 'dbt', 'plotly'):\n"
+        "            raise ImportError('blocked: ' + name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "import customer_ml.registry, customer_ml.segmentation.model, customer_ml.segmentation.evaluation\n"
+        "import customer_ml.segmentation.versions\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
