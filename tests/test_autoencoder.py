@@ -9,7 +9,15 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 from customer_ml.features.preprocessing import FeaturePreprocessor
 from customer_ml.nn import device
-from customer_ml.nn.autoencoder import AdversarialAutoencoder, batch_size_for, fgsm, info_nce, scarf_view
+from customer_ml.nn.autoencoder import (
+    AdversarialAutoencoder,
+    attack_leaf,
+    batch_size_for,
+    fgsm,
+    fgsm_of,
+    info_nce,
+    scarf_view,
+)
 from customer_ml.nn.device import cpu_threads, resolve_device
 from customer_ml.segmentation.clustering import one_blas_thread
 from customer_ml.segmentation.config import AutoencoderConfig, DECConfig
@@ -74,6 +82,28 @@ def test_fgsm_perturbation_has_max_norm_epsilon(X):
     x = torch.randn(5, 3)
     out = fgsm(x, lambda t: (t * torch.tensor([1.0, -2.0, 0.5])).sum(), 0.1)
     torch.testing.assert_close(out - x, torch.tensor([0.1, -0.1, 0.1]).expand(5, 3))
+
+
+def test_a_step_attacks_with_its_own_forward_pass_what_a_separate_attack_would(X):
+    # A training step reuses its forward pass for the FGSM attack (fgsm_of): the same perturbation, bit for
+    # bit, as running the network again (fgsm), and, for the contrastive term, the same as attacking the
+    # view against the other view's detached codes; the step's backward pass still has its graph.
+    ae = AdversarialAutoencoder(CONTRASTIVE, seed=0, device="cpu").fit(X[:200])
+    xb = torch.as_tensor(X[:64])
+    x_in = attack_leaf(xb, True)
+    loss = torch.nn.functional.mse_loss(ae.net_(x_in)[1], xb)
+    reused = fgsm_of(x_in, loss, 0.1)
+    separate = fgsm(xb, lambda x: torch.nn.functional.mse_loss(ae.net_(x)[1], xb), 0.1)
+    assert torch.equal(reused, separate)
+    enc = ae.net_.encoder
+    v1, v2 = attack_leaf(xb.roll(1, dims=0), True), xb
+    z2 = enc(v2)
+    con = info_nce(enc(v1), z2, 0.2)
+    against_detached = fgsm(v1, lambda v: info_nce(enc(v), z2.detach(), 0.2), 0.1)
+    assert torch.equal(fgsm_of(v1, con, 0.1), against_detached)
+    con.backward(inputs=list(enc.parameters()))
+    assert all(p.grad is not None for p in enc.parameters()) and v1.grad is None
+    assert attack_leaf(xb, False) is xb
 
 
 def test_dec_learns_centroids_and_sharpens(X):

@@ -105,8 +105,20 @@ def target_distribution(q: torch.Tensor) -> torch.Tensor:
 def fgsm(x: torch.Tensor, loss_fn: Callable[[torch.Tensor], torch.Tensor], epsilon: float) -> torch.Tensor:
     """x + epsilon * sign(grad_x loss_fn(x)), detached: the FGSM perturbation of `x`."""
     x_req = x.detach().clone().requires_grad_(True)
-    (grad,) = torch.autograd.grad(loss_fn(x_req), x_req)
-    return (x_req + epsilon * grad.sign()).detach()
+    return fgsm_of(x_req, loss_fn(x_req), epsilon)
+
+
+def fgsm_of(x: torch.Tensor, loss: torch.Tensor, epsilon: float) -> torch.Tensor:
+    """The FGSM perturbation of the leaf `x` (which requires grad) against `loss`, a loss already computed
+    from it: a training step reuses its own forward pass for the attack instead of running the network
+    twice, and keeps the graph for the step's backward pass."""
+    (grad,) = torch.autograd.grad(loss, x, retain_graph=True)
+    return (x + epsilon * grad.sign()).detach()
+
+
+def attack_leaf(x: torch.Tensor, attacked: bool) -> torch.Tensor:
+    """`x` as a leaf that requires grad where the step attacks it with FGSM (see fgsm_of), else `x`."""
+    return x.detach().clone().requires_grad_(True) if attacked else x
 
 
 def scarf_view(x: torch.Tensor, rate: float, gen: torch.Generator) -> torch.Tensor:
@@ -220,7 +232,9 @@ class AdversarialAutoencoder:
         self.net_ = AutoencoderNet(
             self.n_features_in_, tuple(cfg.hidden), cfg.embedding_dim, cfg.contrastive_weight > 0, self.seed
         ).to(self.device_)
-        opt = torch.optim.Adam(self.net_.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
+        params = list(self.net_.parameters())
+        opt = torch.optim.Adam(params, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
+        attacked = cfg.adversarial_weight > 0 and cfg.epsilon > 0
         stopping = EarlyStopping(self.net_, cfg)
         self.history_: list[dict[str, float]] = []
         for epoch in range(1, cfg.max_epochs + 1):
@@ -229,14 +243,15 @@ class AdversarialAutoencoder:
             tot, tot_adv, tot_con, seen = 0.0, 0.0, 0.0, 0
             for idx in self._batches(X_train.shape[0], gen):
                 xb = X_train[idx.to(self.device_)]
-                loss = self._recon(xb, xb)
+                x_in = attack_leaf(xb, attacked)
+                loss = self._recon(x_in, xb)
                 adv = torch.zeros((), device=self.device_)
-                if cfg.adversarial_weight > 0 and cfg.epsilon > 0:
-                    x_adv = fgsm(xb, lambda x, xb=xb: self._recon(x, xb), cfg.epsilon)
-                    adv = self._recon(x_adv, xb)
+                if attacked:
+                    adv = self._recon(fgsm_of(x_in, loss, cfg.epsilon), xb)
                 con = self._contrastive(xb, gen) if cfg.contrastive_weight > 0 else torch.zeros(())
                 opt.zero_grad(set_to_none=True)
-                (loss + cfg.adversarial_weight * adv + cfg.contrastive_weight * con).backward()
+                total = loss + cfg.adversarial_weight * adv + cfg.contrastive_weight * con
+                total.backward(inputs=params)
                 opt.step()
                 tot += float(loss.detach()) * len(idx)
                 tot_adv += float(adv.detach()) * len(idx)
@@ -269,13 +284,15 @@ class AdversarialAutoencoder:
         so the encoder keeps what tells customers apart and ignores small perturbations."""
         cfg = self._cfg
         enc = self.net_.encoder
-        v1 = scarf_view(xb, cfg.corruption_rate, gen)
+        attacked = cfg.adversarial_weight > 0 and cfg.epsilon > 0
+        v1 = attack_leaf(scarf_view(xb, cfg.corruption_rate, gen), attacked)
         v2 = scarf_view(xb, cfg.corruption_rate, gen)
         z2 = enc(v2)
         loss = info_nce(enc(v1), z2, cfg.temperature)
-        if cfg.adversarial_weight > 0 and cfg.epsilon > 0:
-            z2d = z2.detach()
-            v1_adv = fgsm(v1, lambda v: info_nce(enc(v), z2d, cfg.temperature), cfg.epsilon)
+        if attacked:
+            # The attack's gradient is the view's own: v2 does not depend on v1, so the loss's gradient
+            # with respect to v1 is that of the loss against the detached other view.
+            v1_adv = fgsm_of(v1, loss, cfg.epsilon)
             loss = loss + cfg.adversarial_weight * info_nce(enc(v1_adv), z2, cfg.temperature)
         return loss
 
@@ -335,6 +352,7 @@ class AdversarialAutoencoder:
         mu = nn.Parameter(torch.as_tensor(start, dtype=torch.float32, device=self.device_))
         params = [*self.net_.encoder.parameters(), *self.net_.decoder.parameters(), mu]
         opt = torch.optim.Adam(params, lr=dcfg.learning_rate)
+        attacked = cfg.adversarial_weight > 0 and cfg.epsilon > 0
         prev_labels = torch.as_tensor(init_labels, device=self.device_)
         self.dec_history_: list[dict[str, float]] = []
         p_all = None
@@ -361,26 +379,26 @@ class AdversarialAutoencoder:
                 idx = idx.to(self.device_)
                 xb, pb = X_t[idx], p_all[idx]
 
-                def objective(x: torch.Tensor, xb: torch.Tensor = xb, pb: torch.Tensor = pb) -> torch.Tensor:
+                def objective(
+                    x: torch.Tensor, xb: torch.Tensor = xb, pb: torch.Tensor = pb
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+                    """(reconstruction + weighted KL(p||q), the KL) of the inputs x against the batch xb."""
                     z, xr = self.net_(x)
                     q = student_t(z, mu, dcfg.alpha)
                     kl = (pb * (torch.log(pb + 1e-12) - torch.log(q + 1e-12))).sum(dim=1).mean()
-                    return nn.functional.mse_loss(xr, xb) + dcfg.cluster_weight * kl
+                    return nn.functional.mse_loss(xr, xb) + dcfg.cluster_weight * kl, kl
 
-                z, xr = self.net_(xb)
-                q = student_t(z, mu, dcfg.alpha)
-                kl = (pb * (torch.log(pb + 1e-12) - torch.log(q + 1e-12))).sum(dim=1).mean()
-                loss = nn.functional.mse_loss(xr, xb) + dcfg.cluster_weight * kl
+                x_in = attack_leaf(xb, attacked)
+                loss, kl = objective(x_in)
                 adv = torch.zeros((), device=self.device_)
-                if cfg.adversarial_weight > 0 and cfg.epsilon > 0:
-                    x_adv = fgsm(xb, objective, cfg.epsilon)
-                    adv = objective(x_adv)
+                if attacked:
+                    adv = objective(fgsm_of(x_in, loss, cfg.epsilon))[0]
                 if cfg.contrastive_weight > 0:
                     # The contrastive term stays on while fine-tuning: it keeps what tells customers
                     # apart, so the clustering term cannot press the embedding onto its first clustering.
                     loss = loss + cfg.contrastive_weight * self._contrastive(xb, gen)
                 opt.zero_grad(set_to_none=True)
-                (loss + cfg.adversarial_weight * adv).backward()
+                (loss + cfg.adversarial_weight * adv).backward(inputs=params)
                 opt.step()
                 tot += float(loss.detach()) * len(idx)
                 tot_kl += float(kl.detach()) * len(idx)
