@@ -11,6 +11,7 @@ from customer_ml.features.preprocessing import FeaturePreprocessor
 from customer_ml.nn import device
 from customer_ml.nn.autoencoder import (
     AdversarialAutoencoder,
+    LossSums,
     attack_leaf,
     batch_size_for,
     fgsm,
@@ -104,6 +105,21 @@ def test_a_step_attacks_with_its_own_forward_pass_what_a_separate_attack_would(X
     con.backward(inputs=list(enc.parameters()))
     assert all(p.grad is not None for p in enc.parameters()) and v1.grad is None
     assert attack_leaf(xb, False) is xb
+
+
+def test_an_epochs_loss_sums_stay_on_the_device_and_equal_python_floats():
+    # The epoch's figures are read once at its end (a GPU then need not wait on every step), and they are
+    # the same doubles as summing each step's losses as Python floats.
+    gen = torch.Generator().manual_seed(3)
+    rows_per_step = torch.randint(1, 500, (40,), generator=gen)
+    steps = [(int(rows), torch.rand(3, generator=gen)) for rows in rows_per_step]
+    sums = LossSums(3, torch.device("cpu"))
+    totals, seen = [0.0, 0.0, 0.0], 0
+    for rows, losses in steps:
+        sums.add(rows, *losses.unbind())
+        totals = [t + float(v) * rows for t, v in zip(totals, losses, strict=True)]
+        seen += rows
+    assert sums.means() == [t / seen for t in totals]
 
 
 def test_dec_learns_centroids_and_sharpens(X):

@@ -147,6 +147,23 @@ def batch_size_for(n_rows: int, cfg: AutoencoderConfig) -> int:
     return max(cfg.batch_size, math.ceil(n_rows / cfg.max_batches_per_epoch))
 
 
+class LossSums:
+    """Row-weighted sums of an epoch's losses, kept on the training device and read once at the epoch's
+    end: reading each step's losses as Python numbers would make a GPU wait for every step to finish.
+    In float64, added in the same order as Python floats would be: the same figures on the CPU."""
+
+    def __init__(self, n_losses: int, device: torch.device) -> None:
+        self.sums = torch.zeros(n_losses, dtype=torch.float64, device=device)
+        self.rows = 0
+
+    def add(self, rows: int, *losses: torch.Tensor) -> None:
+        self.sums += torch.stack([loss.detach() for loss in losses]).double() * rows
+        self.rows += rows
+
+    def means(self) -> list[float]:
+        return [total / self.rows for total in self.sums.tolist()]
+
+
 class EarlyStopping:
     """Early stopping of the autoencoder's pretraining, for the single-process fit and the data-parallel one
     (customer_ml.distributed.ddp): keeps the weights of the epoch with the lowest validation loss, and stops
@@ -240,7 +257,7 @@ class AdversarialAutoencoder:
         for epoch in range(1, cfg.max_epochs + 1):
             t0 = time.perf_counter()
             self.net_.train()
-            tot, tot_adv, tot_con, seen = 0.0, 0.0, 0.0, 0
+            sums = LossSums(3, self.device_)
             for idx in self._batches(X_train.shape[0], gen):
                 xb = X_train[idx.to(self.device_)]
                 x_in = attack_leaf(xb, attacked)
@@ -248,21 +265,23 @@ class AdversarialAutoencoder:
                 adv = torch.zeros((), device=self.device_)
                 if attacked:
                     adv = self._recon(fgsm_of(x_in, loss, cfg.epsilon), xb)
-                con = self._contrastive(xb, gen) if cfg.contrastive_weight > 0 else torch.zeros(())
+                con = (
+                    self._contrastive(xb, gen)
+                    if cfg.contrastive_weight > 0
+                    else torch.zeros((), device=self.device_)
+                )
                 opt.zero_grad(set_to_none=True)
                 total = loss + cfg.adversarial_weight * adv + cfg.contrastive_weight * con
                 total.backward(inputs=params)
                 opt.step()
-                tot += float(loss.detach()) * len(idx)
-                tot_adv += float(adv.detach()) * len(idx)
-                tot_con += float(con.detach()) * len(idx)
-                seen += len(idx)
+                sums.add(len(idx), loss, adv, con)
             val = self._eval_loss(X_val)
+            train_loss, adversarial_loss, contrastive_loss = sums.means()
             rec = {
                 "epoch": epoch,
-                "train_loss": tot / seen,
-                "adversarial_loss": tot_adv / seen,
-                "contrastive_loss": tot_con / seen,
+                "train_loss": train_loss,
+                "adversarial_loss": adversarial_loss,
+                "contrastive_loss": contrastive_loss,
                 "val_loss": val,
                 "seconds": time.perf_counter() - t0,
             }
@@ -374,7 +393,7 @@ class AdversarialAutoencoder:
                         progress(f"dec stop at epoch {epoch}: {changed:.4f} of assignments changed")
                     break
             self.net_.train()
-            tot, tot_kl, tot_adv, seen = 0.0, 0.0, 0.0, 0
+            sums = LossSums(3, self.device_)
             for idx in self._batches(X_t.shape[0], gen):
                 idx = idx.to(self.device_)
                 xb, pb = X_t[idx], p_all[idx]
@@ -400,15 +419,13 @@ class AdversarialAutoencoder:
                 opt.zero_grad(set_to_none=True)
                 (loss + cfg.adversarial_weight * adv).backward(inputs=params)
                 opt.step()
-                tot += float(loss.detach()) * len(idx)
-                tot_kl += float(kl.detach()) * len(idx)
-                tot_adv += float(adv.detach()) * len(idx)
-                seen += len(idx)
+                sums.add(len(idx), loss, kl, adv)
+            train_loss, kl_loss, adversarial_loss = sums.means()
             rec = {
                 "epoch": epoch,
-                "train_loss": tot / seen,
-                "kl": tot_kl / seen,
-                "adversarial_loss": tot_adv / seen,
+                "train_loss": train_loss,
+                "kl": kl_loss,
+                "adversarial_loss": adversarial_loss,
                 "confidence": confidence,
                 "seconds": time.perf_counter() - t0,
             }
