@@ -88,7 +88,7 @@ class _ShardObjective(nn.Module):
 
         loss = recon_share(x)
         adv = torch.zeros(())
-        if cfg.adversarial_weight > 0 and cfg.epsilon > 0:
+        if cfg.attacks:
             adv = recon_share(fgsm(x, recon_share, cfg.epsilon))
         con = torch.zeros(())
         if cfg.contrastive_weight > 0:
@@ -96,7 +96,7 @@ class _ShardObjective(nn.Module):
             z2 = _gather_rows(enc(v2[own]), sizes, rank)
             z1 = _gather_rows(enc(v1[own]), sizes, rank)
             con = info_nce(z1, z2, cfg.temperature)
-            if cfg.adversarial_weight > 0 and cfg.epsilon > 0:
+            if cfg.attacks:
                 z2d, others = z2.detach(), z1.detach()
 
                 def against_view(v: torch.Tensor) -> torch.Tensor:

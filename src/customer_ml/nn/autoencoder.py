@@ -251,7 +251,7 @@ class AdversarialAutoencoder:
         ).to(self.device_)
         params = list(self.net_.parameters())
         opt = torch.optim.Adam(params, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
-        attacked = cfg.adversarial_weight > 0 and cfg.epsilon > 0
+        attacked = cfg.attacks
         stopping = EarlyStopping(self.net_, cfg)
         self.history_: list[dict[str, float]] = []
         for epoch in range(1, cfg.max_epochs + 1):
@@ -303,7 +303,7 @@ class AdversarialAutoencoder:
         so the encoder keeps what tells customers apart and ignores small perturbations."""
         cfg = self._cfg
         enc = self.net_.encoder
-        attacked = cfg.adversarial_weight > 0 and cfg.epsilon > 0
+        attacked = cfg.attacks
         v1 = attack_leaf(scarf_view(xb, cfg.corruption_rate, gen), attacked)
         v2 = scarf_view(xb, cfg.corruption_rate, gen)
         z2 = enc(v2)
@@ -371,7 +371,7 @@ class AdversarialAutoencoder:
         mu = nn.Parameter(torch.as_tensor(start, dtype=torch.float32, device=self.device_))
         params = [*self.net_.encoder.parameters(), *self.net_.decoder.parameters(), mu]
         opt = torch.optim.Adam(params, lr=dcfg.learning_rate)
-        attacked = cfg.adversarial_weight > 0 and cfg.epsilon > 0
+        attacked = cfg.attacks
         prev_labels = torch.as_tensor(init_labels, device=self.device_)
         self.dec_history_: list[dict[str, float]] = []
         p_all = None

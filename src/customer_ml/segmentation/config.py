@@ -55,6 +55,11 @@ class AutoencoderConfig:
     temperature: float = 0.2
     """InfoNCE temperature."""
 
+    @property
+    def attacks(self) -> bool:
+        """Whether training adds the FGSM (adversarial) terms: a positive weight and step size."""
+        return self.adversarial_weight > 0 and self.epsilon > 0
+
 
 @dataclass(frozen=True)
 class DECConfig:
