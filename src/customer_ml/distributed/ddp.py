@@ -43,7 +43,8 @@ from customer_ml.nn.autoencoder import (
     AutoencoderNet,
     EarlyStopping,
     Progress,
-    fgsm,
+    attack_leaf,
+    fgsm_of,
     info_nce,
     require_determinism,
     scarf_view,
@@ -86,24 +87,24 @@ class _ShardObjective(nn.Module):
         def recon_share(inputs: torch.Tensor) -> torch.Tensor:
             return ((self.net(inputs)[1] - x) ** 2).sum() / elements
 
-        loss = recon_share(x)
+        # The attacks take their input gradients from this step's own forward passes (fgsm_of), as the
+        # one-process loop does: the network runs once per view, not again for each attack.
+        x_in = attack_leaf(x, cfg.attacks)
+        loss = recon_share(x_in)
         adv = torch.zeros(())
         if cfg.attacks:
-            adv = recon_share(fgsm(x, recon_share, cfg.epsilon))
+            adv = recon_share(fgsm_of(x_in, loss, cfg.epsilon))
         con = torch.zeros(())
         if cfg.contrastive_weight > 0:
             enc = self.net.encoder
+            v1_own = attack_leaf(v1[own], cfg.attacks)
             z2 = _gather_rows(enc(v2[own]), sizes, rank)
-            z1 = _gather_rows(enc(v1[own]), sizes, rank)
+            z1 = _gather_rows(enc(v1_own), sizes, rank)
             con = info_nce(z1, z2, cfg.temperature)
             if cfg.attacks:
-                z2d, others = z2.detach(), z1.detach()
-
-                def against_view(v: torch.Tensor) -> torch.Tensor:
-                    codes = torch.cat([others[: own.start], enc(v), others[own.stop :]])
-                    return info_nce(codes, z2d, cfg.temperature)
-
-                v1_adv = fgsm(v1[own], against_view, cfg.epsilon)
+                # The other processes' rows arrive without a gradient path and v2 does not depend on v1:
+                # the loss's gradient with respect to this process's rows of v1 is its attack's.
+                v1_adv = fgsm_of(v1_own, con, cfg.epsilon)
                 con = con + cfg.adversarial_weight * info_nce(
                     _gather_rows(enc(v1_adv), sizes, rank), z2, cfg.temperature
                 )
@@ -133,7 +134,8 @@ def _train(
         ae.n_features_in_, tuple(cfg.hidden), cfg.embedding_dim, cfg.contrastive_weight > 0, seed
     )
     model = DistributedDataParallel(_ShardObjective(ae.net_, cfg, rank, world_size))
-    opt = torch.optim.Adam(ae.net_.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
+    params = list(ae.net_.parameters())
+    opt = torch.optim.Adam(params, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
     stopping = EarlyStopping(ae.net_, cfg)
     ae.history_ = []
     for epoch in range(1, cfg.max_epochs + 1):
@@ -149,7 +151,7 @@ def _train(
                 v1 = v2 = xb
             total, stats = model(xb, v1, v2)
             opt.zero_grad(set_to_none=True)
-            total.backward()
+            total.backward(inputs=params)  # the parameters only, not the attacked inputs
             opt.step()
             dist.all_reduce(stats)
             sums += stats.double() * len(idx)
