@@ -10,7 +10,7 @@ social_edges as (
     select * from {{ ref('stg_raw__social_edges') }}
 ),
 
-customers_rfm as (
+customers_rfm as {{ not_materialized() }} (
     select * from {{ ref('int_customers_rfm') }}
 ),
 
@@ -23,7 +23,7 @@ customers as (
     from customers_rfm
 ),
 
-visible_edges as (
+visible_edges as {{ not_materialized() }} (
     {{ rows_as_of('social_edges', 'created_at', ['as_of_date', 'horizon_days'], keep_undated=true) }}
 ),
 

@@ -17,7 +17,7 @@ scores as (
     select * from {{ ref('int_customers_recommendation_scores') }}
 ),
 
-candidates as (
+candidates as {{ not_materialized() }} (
     select * from {{ ref('int_customers_recommendation_candidates') }}
 ),
 
@@ -29,7 +29,7 @@ items_statistics as (
     select * from {{ ref('int_items_statistics') }}
 ),
 
-past_candidates as (
+past_candidates as {{ not_materialized() }} (
     select * from candidates
     where snapshot_name = 'training'
 ),

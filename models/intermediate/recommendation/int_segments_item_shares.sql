@@ -2,10 +2,13 @@
     Share of each segment's customers who bought each item before each as-of date: one row per snapshot,
     segment and item bought in it. Segments are today's at every snapshot; only purchases before each
     snapshot are counted. The segment-affinity signal of the recommender.
+
+    The item history is read twice (sizes and shares) rather than copied whole: at 1,000,000 customers
+    DuckDB's copy of its 41 M rows, every column, was half of this model's CPU (21.5 CPU s, 9.8 without).
 -#}
 with
 
-customers_item_history as (
+customers_item_history as {{ not_materialized() }} (
     select * from {{ ref('int_customers_item_history') }}
 ),
 

@@ -11,7 +11,7 @@ customers_item_spend as (
     where snapshot_name = 'current'
 ),
 
-segment_assignments as (
+segment_assignments as {{ not_materialized() }} (
     select * from {{ ref('segmentation_model_assignments') }}
 ),
 
