@@ -59,9 +59,19 @@ ranked as (
     from scored
 ),
 
-final as (
+kept as (
     select * from ranked
     where related_rank <= {{ var('recommendation_related_items') | int }}
+),
+
+final as (
+    select
+        *,
+        -- The cosine's place among the snapshot's (1 for the highest, equal cosines share it): an integer
+        -- that orders pairs exactly as the cosine does, for keys that must be one number (see
+        -- int_customers_copurchase_signals).
+        dense_rank() over (partition by snapshot_name order by cosine desc) as cosine_order
+    from kept
 )
 
 select * from final
