@@ -72,3 +72,21 @@
     inner join {{ customer_keys }}
         on {{ segment_assignments }}.customer_id = {{ customer_keys }}.customer_id
 {%- endmacro %}
+
+{% macro snapshot_key(expression) -%}
+    {#- A snapshot name (int_as_of_dates: 'backtest', 'training', 'current') as the recommender keys its
+        tables by it. On DuckDB an ENUM, one byte compared and hashed instead of a string: the recommender
+        joins and groups tens of millions of rows on (snapshot_name, customer_key, item_key), and its
+        candidates query took 80 CPU s with text keys against 61 with the ENUM at 1,000,000 customers (the
+        same rows). The values are in alphabetical order, so the ENUM sorts as the text does. Spark: the
+        text. -#}
+    {{ return(adapter.dispatch('snapshot_key', 'customer_segmentation')(expression)) }}
+{%- endmacro %}
+
+{% macro default__snapshot_key(expression) -%}
+    {{ expression }}
+{%- endmacro %}
+
+{% macro duckdb__snapshot_key(expression) -%}
+    cast({{ expression }} as enum('backtest', 'current', 'training'))
+{%- endmacro %}

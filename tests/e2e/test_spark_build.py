@@ -231,7 +231,7 @@ def results_of_tests(run_results: Path) -> dict[str, tuple[str, int | None]]:
 
 def _rows(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str]) -> list[tuple]:
     """The rows of relation with every column comparable across engines: timestamps as UTC text,
-    decimals and integers as doubles, sorted on every column."""
+    decimals and integers as doubles, dates and enums as text, sorted on every column."""
     types = dict(
         con.execute(f"select column_name, column_type from (describe select * from {relation})").fetchall()
     )
@@ -244,7 +244,8 @@ def _rows(con: duckdb.DuckDBPyConnection, relation: str, columns: list[str]) -> 
             ("DECIMAL", "HUGEINT", "BIGINT", "INTEGER", "SMALLINT", "TINYINT", "DOUBLE", "FLOAT")
         ):
             selected.append(f'cast("{column}" as double)')
-        elif kind == "DATE":
+        elif kind == "DATE" or kind.startswith("ENUM"):
+            # ENUM: the recommender's snapshot key on DuckDB (macro snapshot_key), text on Spark.
             selected.append(f'cast("{column}" as varchar)')
         else:
             selected.append(f'"{column}"')

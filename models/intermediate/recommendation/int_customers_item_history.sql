@@ -89,7 +89,7 @@ customer_items as (
 
 final as (
     select
-        periods.snapshot_name,
+        {{ snapshot_key("periods.snapshot_name") }} as snapshot_name,
         periods.as_of_date,
         customer_items.customer_key,
         customer_items.item_key,

@@ -24,7 +24,7 @@ window_lines as (
 
 final as (
     select
-        window_lines.snapshot_name,
+        {{ snapshot_key("window_lines.snapshot_name") }} as snapshot_name,
         window_lines.as_of_date,
         customer_keys.customer_key,
         item_keys.item_key,

@@ -25,7 +25,7 @@ customer_keys as (
 
 ranked as (
     select
-        customers_features.snapshot_name,
+        {{ snapshot_key("customers_features.snapshot_name") }} as snapshot_name,
         customer_keys.customer_key,
         segment_assignments.segment_id,
         row_number() over (
