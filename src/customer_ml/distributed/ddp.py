@@ -42,6 +42,7 @@ from customer_ml.nn.autoencoder import (
     AdversarialAutoencoder,
     AutoencoderNet,
     EarlyStopping,
+    LossSums,
     Progress,
     attack_leaf,
     fgsm_of,
@@ -141,7 +142,7 @@ def _train(
     for epoch in range(1, cfg.max_epochs + 1):
         t0 = time.perf_counter()
         ae.net_.train()
-        sums, seen = torch.zeros(3, dtype=torch.float64), 0
+        sums = LossSums(3, torch.device("cpu"))
         for idx in ae._batches(X_train.shape[0], gen):
             xb = X_train[idx]
             if cfg.contrastive_weight > 0:
@@ -154,14 +155,14 @@ def _train(
             total.backward(inputs=params)  # the parameters only, not the attacked inputs
             opt.step()
             dist.all_reduce(stats)
-            sums += stats.double() * len(idx)
-            seen += len(idx)
+            sums.add(len(idx), *stats.unbind())
         val = ae._eval_loss(X_val)
+        train_loss, adversarial_loss, contrastive_loss = sums.means()
         rec = {
             "epoch": epoch,
-            "train_loss": float(sums[0]) / seen,
-            "adversarial_loss": float(sums[1]) / seen,
-            "contrastive_loss": float(sums[2]) / seen,
+            "train_loss": train_loss,
+            "adversarial_loss": adversarial_loss,
+            "contrastive_loss": contrastive_loss,
             "val_loss": val,
             "seconds": time.perf_counter() - t0,
         }
