@@ -238,6 +238,51 @@ def test_customer_rollup_takes_the_riskiest_three_transactions_reasons():
     assert out["top_reasons"] == ["old device", "amount 2.0 up; 12 tx; new device", None]
 
 
+def test_customer_rollup_in_duckdb_is_the_arrow_rollup(demo, fitted):
+    """The customers model groups the transaction scores in DuckDB (customer_rollup_relation): the same
+    table as the Arrow rollup, on the demo's scores and on ties (equal scores: transaction_id order
+    decides which three are the riskiest), a NaN score, a null customer and empty reasons."""
+    import duckdb
+
+    from customer_ml.fraud.reasons import customer_rollup, customer_rollup_relation
+
+    _, risk = demo
+    scored = fitted.score(risk).select(
+        ["transaction_id", "customer_id", "fraud_score", "is_flagged", "top_reasons"]
+    )
+    ties = pa.table(
+        {
+            "transaction_id": ["t9", "t1", "t5", "t3", "t7", "t2", "t4", "t6", "t8"],
+            "customer_id": ["b", "b", "b", "b", "a", None, None, "a", "c"],
+            "fraud_score": [0.5, 0.5, 0.5, 0.5, float("nan"), 0.2, 0.2, 0.1, 0.0],
+            "is_flagged": [True, True, False, True, False, False, True, False, False],
+            "top_reasons": [
+                "9 tx",
+                "1 tx; device",
+                "5 tx; amount",
+                "3 tx; foreign",
+                "nan",
+                "",
+                "x",
+                "a",
+                None,
+            ],
+        }
+    )
+    for table in (scored, ties):
+        with duckdb.connect() as con:
+            relation = con.from_arrow(table)
+            ordered = table.sort_by("transaction_id").select(
+                ["customer_id", "fraud_score", "is_flagged", "top_reasons"]
+            )
+            expected = customer_rollup(ordered, 3)
+            assert customer_rollup_relation(relation, 3).equals(expected)
+            assert fitted.customer_scores(relation).equals(expected)
+    got = customer_rollup(ties.sort_by("transaction_id"), 3).to_pydict()
+    assert got["top_reasons"][0] == "a; nan"  # a: 0.1 ("a") before the NaN (Arrow sorts NaN last)
+    assert got["top_reasons"][1] == "1 tx; device; foreign"  # b: t1, t3, t5 of the four tied at 0.5
+
+
 def test_scores_stream_from_duckdb_in_batches(demo, fitted, monkeypatch):
     """The Python model's path: the risk relation read in batches, scored, and read back by DuckDB from
     the returned record batch reader, gives the table scoring everything at once gives."""

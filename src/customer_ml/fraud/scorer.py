@@ -79,7 +79,7 @@ from customer_ml.fraud.inputs import (
     join_labels,
     pick_catalog,
 )
-from customer_ml.fraud.reasons import customer_rollup, write_reasons
+from customer_ml.fraud.reasons import customer_rollup, customer_rollup_relation, write_reasons
 from customer_ml.fraud.rules import rule_strengths
 from customer_ml.fraud.signals import Signals, logit, stack_inputs
 from customer_ml.nn.autoencoder import AdversarialAutoencoder, AutoencoderNet
@@ -638,9 +638,13 @@ class FraudScorer:
         with cpu_threads(max(1, self._cfg.n_threads)):
             return self._baseline(self.preprocessor_.transform(conform(risk)))
 
-    def customer_scores(self, transaction_scores: pa.Table) -> pa.Table:
-        """One row per customer: see `reasons.customer_rollup`."""
-        return customer_rollup(transaction_scores, self._cfg.n_reasons)
+    def customer_scores(self, transaction_scores: Any) -> pa.Table:
+        """One row per customer: see `reasons.customer_rollup`. `transaction_scores`: an Arrow table of
+        `score`'s output, or a DuckDB relation of it (grouped in DuckDB: `reasons.customer_rollup_relation`,
+        the same table)."""
+        if isinstance(transaction_scores, pa.Table):
+            return customer_rollup(transaction_scores, self._cfg.n_reasons)
+        return customer_rollup_relation(transaction_scores, self._cfg.n_reasons)
 
     # -- evaluation ------------------------------------------------------------------------------------
     def _evaluation_rows(
