@@ -6,7 +6,8 @@ BUILD is the folder of a finished ``dbt build`` (``target/compiled`` and ``wareh
 ``bench/bench_scale.py`` leaves them in ``<work>/build_<N>``; for the demo build, the repository root with
 ``--database segmentation.duckdb``). MODEL is a model's name (``int_segments_item_shares``). Each query
 runs as ``create table ... as`` on a fresh scratch file with the warehouse attached read-only, with the
-profile's DuckDB settings (2 threads, 4 GB; ``--threads``, ``--memory-limit``), so a node's cost is
+profile's DuckDB settings (2 threads, 4 GB; ``--threads``, ``--memory-limit``; any other with
+``--setting NAME=VALUE``), so a node's cost is
 measured without the rest of the build beside it. Prints per run: wall and CPU seconds, the rows written,
 and, from DuckDB's JSON profile, the heaviest operators and the CTEs DuckDB materialized (each a copy of
 every column it reads, held for the whole query: ``not_materialized()`` in ``macros/`` makes it read
@@ -47,11 +48,17 @@ def operators(node: dict) -> list[dict]:
     return out
 
 
-def run(database: Path, sql: str, threads: int, memory_limit: str, top: int) -> tuple[str, dict]:
-    """Runs `sql` alone; returns (the fingerprint of its rows, its figures)."""
+def run(
+    database: Path, sql: str, threads: int, memory_limit: str, top: int, settings: tuple[str, ...] = ()
+) -> tuple[str, dict]:
+    """Runs `sql` alone, after `set NAME = VALUE` for each of `settings`; returns (the fingerprint of its
+    rows, its figures)."""
     with tempfile.TemporaryDirectory() as scratch:
         con = duckdb.connect(str(Path(scratch) / "scratch.duckdb"))
         con.execute(f"set threads = {threads}; set memory_limit = '{memory_limit}'")
+        for setting in settings:
+            name, value = setting.split("=", 1)
+            con.execute(f"set {name} = {value}")
         con.execute(f"attach '{database}' as warehouse (read_only)")
         profile = Path(scratch) / "profile.json"
         con.execute(f"pragma enable_profiling = 'json'; pragma profiling_output = '{profile}'")
@@ -93,6 +100,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--memory-limit", default="4GB")
     parser.add_argument("--top", type=int, default=6, help="operators to list per run")
+    parser.add_argument(
+        "--setting", action="append", default=[], metavar="NAME=VALUE", help="a DuckDB setting for every run"
+    )
     args = parser.parse_args()
     database = (args.build / args.database).resolve()
     variants = dict(v.split("=", 1) for v in args.variant)
@@ -103,7 +113,9 @@ def main() -> None:
         prints: dict[str, str] = {}
         for attempt in range(args.repeat):
             for label, sql in queries:
-                fingerprint, figures = run(database, sql, args.threads, args.memory_limit, args.top)
+                fingerprint, figures = run(
+                    database, sql, args.threads, args.memory_limit, args.top, tuple(args.setting)
+                )
                 prints[label] = fingerprint
                 print(
                     f"{model} [{label}, run {attempt + 1}]: {figures['wall']:.1f} s wall, "
