@@ -286,7 +286,7 @@ def _apply_version(
             ("value_method", models["value"].method_),
             ("model_version", version["model_version"]),
         ):
-            columns[name].append(pa.array([value] * n, pa.string()))
+            columns[name].append(pa.repeat(pa.scalar(value, pa.string()), n))
         progress.update(progress.done + n)
     key = pa.field("customer_id", columns["customer_id"][0].type if columns["customer_id"] else key_type)
     schema = pa.schema([key, *_SCORES])
