@@ -118,7 +118,7 @@ BAD_TRANSACTIONS = [
 EXPECTED_TABLES = {
     "staging.stg_raw__transactions",
     "staging.transactions_rejected",
-    "staging.stg_raw__events",
+    "staging.base_raw__events",
     "intermediate.int_as_of_dates",
     "intermediate.int_top_categories",
     "intermediate.int_customers_features",
