@@ -27,6 +27,9 @@ __all__ = [
     "write_reasons",
 ]
 
+RISKIEST_TRANSACTIONS = 3
+"""A customer's reasons come from this many of their riskiest transactions (both rollups below)."""
+
 FEATURE_RULE = {
     "customer_transactions_last_hour": "velocity",
     "customer_transactions_last_day": "velocity",
@@ -208,14 +211,14 @@ def customer_rollup(transaction_scores: pa.Table, n_reasons: int) -> pa.Table:
     score = numeric_column(t, "fraud_score")
     flagged = np.asarray(t.column("is_flagged").to_numpy(zero_copy_only=False), dtype=bool)
     n_flagged = np.add.reduceat(flagged.astype(np.int64), starts)
-    top = np.flatnonzero((np.arange(n) - np.repeat(starts, ends - starts)) < 3)  # each one's three riskiest
+    top = np.flatnonzero((np.arange(n) - np.repeat(starts, ends - starts)) < RISKIEST_TRANSACTIONS)
     reasons = t.column("top_reasons").combine_chunks()
     texts = {
         int(i): text for i, text in zip(top, reasons.take(pa.array(top)).to_pylist(), strict=True) if text
     }
     customer_reasons: list[str | None] = [None] * len(starts)
     for c in np.unique(np.searchsorted(starts, np.fromiter(texts, np.int64, len(texts)), side="right") - 1):
-        riskiest = range(starts[c], min(ends[c], starts[c] + 3))
+        riskiest = range(starts[c], min(ends[c], starts[c] + RISKIEST_TRANSACTIONS))
         customer_reasons[c] = merged_reasons([texts.get(i) for i in riskiest], n_reasons)
     return pa.table(
         {
@@ -244,7 +247,8 @@ def customer_rollup_relation(scores: Any, n_reasons: int) -> pa.Table:
     grouped = ranked.aggregate(
         "customer_id, arg_min(fraud_score, risk_rank) as fraud_score, count(*) as n_transactions, "
         "count(*) filter (where is_flagged) as n_flagged, "
-        "list(top_reasons order by risk_rank) filter (where risk_rank <= 3 and top_reasons != '') as reasons",
+        "list(top_reasons order by risk_rank) filter ("
+        f"where risk_rank <= {RISKIEST_TRANSACTIONS} and top_reasons != '') as reasons",
         "customer_id",
     ).order("customer_id nulls last")
     table = to_arrow(grouped)
