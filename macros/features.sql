@@ -137,6 +137,7 @@
     select
         snapshot_name,
         as_of_date,
+        sample_share,
         row_number() over (order by as_of_date) as period,
         lag(as_of_date) over (order by as_of_date) as period_start_date
     from {{ ref('int_as_of_dates') }}
@@ -154,8 +155,29 @@
     select
         {{ periods }}.snapshot_name,
         {{ periods }}.as_of_date,
+        {{ periods }}.sample_share,
         earlier.period
     from {{ periods }}
     inner join {{ periods }} as earlier
         on {{ periods }}.period >= earlier.period
+{%- endmacro %}
+
+{% macro customer_sample_key(customer_id) -%}
+    {#- The salted customer id whose sample_hash orders customers for the seeded samples of customers:
+        the recommender's past snapshots take the first var recommendation_sample_customers of them, the
+        feature models' past snapshots those below a share (in_snapshot_sample). -#}
+    {{ customer_id }} || '#recommendation-sample'
+{%- endmacro %}
+
+{% macro in_snapshot_sample(customer_id, as_of='snapshot_periods') -%}
+    {#- Join condition: the customer is kept at the as-of date of the `as_of` row (a row of
+        int_as_of_dates, as_of_periods or snapshot_periods): everyone at 'current' (sample_share 1), a
+        seeded sample at the past dates (about var past_snapshot_customers customers; see
+        int_as_of_dates; a null share keeps everyone). The same customers at every past date and in
+        every feature model, so the models' snapshots join row for row; and the customers first in the
+        recommender's sample order (customer_sample_key), so its past sample
+        (int_customers_recommendation_population) lies inside this one and does not change with it. Put it where a model's per-customer rows meet the as-of dates
+        (never where rows are assigned to periods: 'current' adds up every period). -#}
+    (coalesce({{ as_of }}.sample_share, 1) >= 1
+        or {{ sample_unit(customer_sample_key(customer_id)) }} < {{ as_of }}.sample_share)
 {%- endmacro %}

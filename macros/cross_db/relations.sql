@@ -82,6 +82,20 @@
     xxhash64({{ expression }})
 {%- endmacro %}
 
+{#- sample_hash as a number in [0, 1] (DuckDB's hash() is unsigned, Spark's xxhash64() signed): a row
+    whose number is below a share is in a seeded sample of about that share. -#}
+{% macro sample_unit(expression) -%}
+    {{ return(adapter.dispatch('sample_unit', 'customer_segmentation')(expression)) }}
+{%- endmacro %}
+
+{% macro default__sample_unit(expression) -%}
+    (cast({{ sample_hash(expression) }} as double) / 1.8446744073709552e19)
+{%- endmacro %}
+
+{% macro spark__sample_unit(expression) -%}
+    (cast({{ sample_hash(expression) }} as double) / 1.8446744073709552e19 + 0.5)
+{%- endmacro %}
+
 {#- Semi and anti joins (the left rows with, or without, a match): DuckDB's `semi join` and
     `anti join`, Spark's `left semi join` and `left anti join`. -#}
 {% macro semi_join() -%}

@@ -10,6 +10,9 @@ scores are computed only for the transactions whose customer, device or risk row
 `--full-refresh` and `incremental_fraud_scores: false` (every row validated, every risk feature computed
 and every transaction scored again). Every table of the two must be the same, bit for bit, except the
 build's own log and times.
+
+All three builds keep a seeded half of the customers at the past as-of dates (var
+past_snapshot_customers), so the sampled path is built, trained on and compared too.
 """
 
 from __future__ import annotations
@@ -69,17 +72,42 @@ def _reshape_transactions(yesterday: Path, today: Path, old_rows: int) -> None:
     )
 
 
+# About half of the 800 generated customers at the past as-of dates (int_as_of_dates.sample_share).
+PAST_SAMPLE = {"past_snapshot_customers": 400}
+
+
 def test_a_day_more_built_incrementally_gives_the_full_rebuild(days, tmp_path):
     yesterday, today = days
-    first = dbt_build(tmp_path / "yesterday", yesterday)
+    first = dbt_build(tmp_path / "yesterday", yesterday, PAST_SAMPLE)
     assert first.returncode == 0, first.output[-6000:]
     assert REVALIDATING not in first.output
+    # The past snapshots hold the sampled customers only, the same ones in every feature model; the
+    # current one everyone.
+    share = first.scalar("select max(sample_share) from intermediate.int_as_of_dates where not is_current")
+    assert 0.3 < share < 0.7
+    for snapshot, (low, high) in {"training": (0.25, 0.8), "current": (1, 1)}.items():
+        held = first.scalar(
+            f"select count(*) from intermediate.int_customers_features where snapshot_name = '{snapshot}'"
+        )
+        could = first.scalar(
+            "select count(distinct customer_id) from staging.stg_raw__transactions, "
+            f"intermediate.int_as_of_dates where snapshot_name = '{snapshot}' and transacted_at < as_of_date"
+        )
+        assert low * could <= held <= high * could, (snapshot, held, could)
+    for model in ("int_customers_spend", "int_customers_category_mix", "int_customers_basket"):
+        assert (
+            first.scalar(
+                f"select count(*) from intermediate.{model} left join intermediate.int_customers_rfm "
+                "using (as_of_date, customer_id) where int_customers_rfm.customer_id is null"
+            )
+            == 0
+        ), model
     for name in ("daily", "full"):
         (tmp_path / name).mkdir()
         shutil.copy(first.database, tmp_path / name / "warehouse.duckdb")
     # Today's two builds apply the stored models and skip the data tests (the first build ran them; the
     # tables are what is compared).
-    stored_models = {"retrain": "never"}
+    stored_models = {"retrain": "never", **PAST_SAMPLE}
     # Staging's reuse of unchanged rows is off by default (it costs more than it saves, dbt_project.yml);
     # the daily build turns it on, so that it is shown to give the full rebuild's tables too.
     daily_vars = {**stored_models, "incremental_staging": True}

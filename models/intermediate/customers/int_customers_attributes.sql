@@ -26,7 +26,8 @@ aged as (
         customers.gender,
         customers.acquisition_channel
     from customers
-    cross join as_of_dates
+    inner join as_of_dates
+        on {{ in_snapshot_sample('customers.customer_id', 'as_of_dates') }}
 ),
 
 final as (

@@ -82,6 +82,7 @@ snapshot_sessions as (
     from session_first_periods
     inner join snapshot_periods
         on session_first_periods.first_period = snapshot_periods.period
+            and {{ in_snapshot_sample('session_first_periods.customer_id') }}
     group by snapshot_periods.as_of_date, session_first_periods.customer_id
 ),
 
@@ -97,6 +98,7 @@ recent_activity as (
     inner join periods
         on events.occurred_at < periods.as_of_date
             and events.occurred_at >= periods.as_of_date - interval 120 day
+            and {{ in_snapshot_sample('events.customer_id', 'periods') }}
     group by periods.as_of_date, events.customer_id
 ),
 
@@ -115,6 +117,7 @@ snapshot_totals as (
     from period_totals
     inner join snapshot_periods
         on period_totals.period = snapshot_periods.period
+            and {{ in_snapshot_sample('period_totals.customer_id') }}
     group by snapshot_periods.as_of_date, period_totals.customer_id
 ),
 

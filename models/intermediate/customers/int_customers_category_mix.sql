@@ -44,6 +44,7 @@ category_spend as (
     from period_spend
     inner join snapshot_periods
         on period_spend.period = snapshot_periods.period
+            and {{ in_snapshot_sample('period_spend.customer_id') }}
     group by snapshot_periods.as_of_date, period_spend.customer_id, period_spend.category
 ),
 

@@ -74,6 +74,7 @@ per_customer as (
     from period_totals
     inner join snapshot_periods
         on period_totals.period = snapshot_periods.period
+            and {{ in_snapshot_sample('period_totals.customer_id') }}
     group by snapshot_periods.as_of_date, period_totals.customer_id
 ),
 
@@ -115,6 +116,7 @@ distinct_values as (
     from first_periods
     inner join snapshot_periods
         on first_periods.first_period = snapshot_periods.period
+            and {{ in_snapshot_sample('first_periods.customer_id') }}
     group by snapshot_periods.as_of_date, first_periods.customer_id
 ),
 
@@ -133,6 +135,7 @@ recent_spend as (
     inner join periods
         on transactions.transacted_at < periods.as_of_date
             and transactions.transacted_at >= periods.as_of_date - interval 180 day
+            and {{ in_snapshot_sample('transactions.customer_id', 'periods') }}
     where transactions.is_purchase
     group by periods.as_of_date, transactions.customer_id
 ),
@@ -187,6 +190,7 @@ gap_statistics as (
     from period_gaps
     inner join snapshot_periods
         on period_gaps.period = snapshot_periods.period
+            and {{ in_snapshot_sample('period_gaps.customer_id') }}
     group by snapshot_periods.as_of_date, period_gaps.customer_id
 ),
 
@@ -214,6 +218,7 @@ payment_method_counts as (
     from period_payment_methods
     inner join snapshot_periods
         on period_payment_methods.period = snapshot_periods.period
+            and {{ in_snapshot_sample('period_payment_methods.customer_id') }}
     group by
         snapshot_periods.as_of_date,
         period_payment_methods.customer_id,

@@ -2,7 +2,9 @@
     The customers the recommender ranks items for at each as-of date, with their segment: one row per
     snapshot and customer (by its key, int_recommendation_customer_keys). 'current' holds every segmented
     customer; the past snapshots, which only train and backtest the blends, a seeded sample of var
-    recommendation_sample_customers customers (hash of the customer id). is_adoption_sample marks the same
+    recommendation_sample_customers customers (hash of the customer id, customer_sample_key: the first
+    of the order whose leading share the feature models keep at the past dates, so this sample lies
+    inside theirs). is_adoption_sample marks the same
     seeded sample in every snapshot: the customers category adoption is counted on (the rates are per
     category, so a sample is plenty and the cost stays flat as customers grow).
 
@@ -31,7 +33,7 @@ ranked as (
         row_number() over (
             partition by customers_features.snapshot_name
             order by
-                {{ sample_hash("customers_features.customer_id || '#recommendation-sample'") }},
+                {{ sample_hash(customer_sample_key('customers_features.customer_id')) }},
                 customers_features.customer_id
         ) as sample_rank
     from customers_features
