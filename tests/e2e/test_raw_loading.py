@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
+
 from tests.e2e.dbt_runner import Build, dbt_build
 
 
@@ -59,6 +61,49 @@ def test_missing_transaction_id_column_is_derived_from_the_row(tmp_path: Path) -
     assert build.returncode == 0, build.output[-3000:]
     ids = [i for (i,) in build.query("select transaction_id from staging.stg_raw__transactions")]
     assert len(ids) == 3 and len(set(ids)) == 3
+
+
+def test_past_snapshots_sampled_hold_the_full_build_s_rows(
+    demo_dir: Path, demo_build: Build, tmp_path: Path
+) -> None:
+    """var past_snapshot_customers below the customers: the past as-of dates keep a seeded share of
+    them, and every row kept is the row the demo build (every customer) holds, bit for bit; 'current'
+    and int_customers_rfm keep everyone (the social features look up unsampled linked customers)."""
+    sampled = dbt_build(
+        tmp_path / "sampled",
+        demo_dir,
+        {"past_snapshot_customers": 300},
+        args=("--select", "+int_customers_features", "+int_customers_outcomes"),
+    )
+    assert sampled.returncode == 0, sampled.output[-3000:]
+    with duckdb.connect() as con:
+        con.execute(f"attach '{sampled.database}' as sampled (read_only)")
+        con.execute(f"attach '{demo_build.database}' as full_build (read_only)")
+        current = con.execute(
+            "select as_of_date from full_build.intermediate.int_as_of_dates where is_current"
+        ).fetchone()[0]
+        for model in ("int_customers_features", "int_customers_outcomes", "int_customers_social"):
+            rows = {
+                build: dict(
+                    con.execute(
+                        f"select as_of_date, count(*) from {build}.intermediate.{model} group by 1"
+                    ).fetchall()
+                )
+                for build in ("sampled", "full_build")
+            }
+            assert rows["sampled"].get(current) == rows["full_build"].get(current), model
+            for date, count in rows["full_build"].items():
+                if date != current:
+                    assert 0 < rows["sampled"][date] < count, (model, date)
+            extra = con.execute(
+                f"select count(*) from (select * from sampled.intermediate.{model} "
+                f"except all select * from full_build.intermediate.{model})"
+            ).fetchone()[0]
+            assert extra == 0, model
+        rfm = "select count(*) from {}.intermediate.int_customers_rfm"
+        assert (
+            con.execute(rfm.format("sampled")).fetchone() == con.execute(rfm.format("full_build")).fetchone()
+        )
 
 
 def test_as_of_date_replays_the_past(demo_dir: Path, demo_build: Build, tmp_path: Path) -> None:

@@ -18,18 +18,22 @@ customers_rfm as (
     select * from {{ ref('int_customers_rfm') }}
 ),
 
-customers as (
-    -- Whether there is an events table at all, beside every customer of int_customers_rfm.
-    select
-        {{ source_has_rows(ref('stg_raw__events')) }} as has_events_source,
-        as_of_date,
-        customer_id,
-        frequency
-    from customers_rfm
-),
-
 periods as (
     {{ as_of_periods() }}
+),
+
+customers as (
+    -- Whether there is an events table at all, beside every customer of int_customers_rfm (at the past
+    -- dates, the sampled ones: in_snapshot_sample).
+    select
+        {{ source_has_rows(ref('stg_raw__events')) }} as has_events_source,
+        customers_rfm.as_of_date,
+        customers_rfm.customer_id,
+        customers_rfm.frequency
+    from customers_rfm
+    inner join periods
+        on customers_rfm.as_of_date = periods.as_of_date
+            and {{ in_snapshot_sample('customers_rfm.customer_id', 'periods') }}
 ),
 
 snapshot_periods as (

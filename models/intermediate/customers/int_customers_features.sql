@@ -1,7 +1,9 @@
 {#-
     The wide customer feature table the Python models read: one row per customer with a transaction
-    before each as-of date, RFM joined with spend dynamics, behaviour, category mix, basket composition,
-    attributes and social links. int_feature_catalog describes every feature column.
+    before each as-of date (at the past dates, a seeded sample of them beyond var
+    past_snapshot_customers customers: in_snapshot_sample), RFM joined with spend dynamics, behaviour,
+    category mix, basket composition, attributes and social links. int_feature_catalog describes every
+    feature column.
 -#}
 {#- The feature models joined to RFM, each one row per as-of date and customer. -#}
 {%- set feature_models = [
@@ -68,6 +70,7 @@ final as (
     from customers_rfm
     inner join as_of_dates
         on customers_rfm.as_of_date = as_of_dates.as_of_date
+            and {{ in_snapshot_sample('customers_rfm.customer_id', 'as_of_dates') }}
     {%- for feature_model in feature_models %}
     left join {{ feature_model }}
         on {{ same_keys('customers_rfm', feature_model, ['as_of_date', 'customer_id']) }}

@@ -1,6 +1,7 @@
 {#-
     What happened in the prediction window after each past as-of date (training and backtest snapshots),
-    for every customer with a transaction before it: the labels churn and value models learn from.
+    for every customer with a transaction before it (the sampled ones: in_snapshot_sample): the labels
+    churn and value models learn from.
 -#}
 with
 
@@ -47,6 +48,7 @@ final as (
     from customers_rfm
     inner join past_snapshots
         on customers_rfm.as_of_date = past_snapshots.as_of_date
+            and {{ in_snapshot_sample('customers_rfm.customer_id', 'past_snapshots') }}
     left join window_totals
         on {{ same_keys('customers_rfm', 'window_totals', ['as_of_date', 'customer_id']) }}
 )

@@ -57,7 +57,6 @@ per_customer as (
     from period_totals
     inner join snapshot_periods
         on period_totals.period = snapshot_periods.period
-            and {{ in_snapshot_sample('period_totals.customer_id') }}
     group by snapshot_periods.as_of_date, period_totals.customer_id
 ),
 

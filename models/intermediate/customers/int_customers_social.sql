@@ -14,17 +14,28 @@ customers_rfm as {{ not_materialized() }} (
     select * from {{ ref('int_customers_rfm') }}
 ),
 
+as_of_dates as (
+    select * from {{ ref('int_as_of_dates') }}
+),
+
 customers as (
-    -- Whether there is a social_edges table at all, beside every customer of int_customers_rfm.
+    -- Whether there is a social_edges table at all, beside every customer of int_customers_rfm (at the
+    -- past dates, the sampled ones: in_snapshot_sample). The customers they are linked to are looked up
+    -- among all of them, sampled or not.
     select
         {{ source_has_rows(ref('stg_raw__social_edges')) }} as has_social_source,
-        as_of_date,
-        customer_id
+        customers_rfm.as_of_date,
+        customers_rfm.customer_id
     from customers_rfm
+    inner join as_of_dates
+        on customers_rfm.as_of_date = as_of_dates.as_of_date
+            and {{ in_snapshot_sample('customers_rfm.customer_id', 'as_of_dates') }}
 ),
 
 visible_edges as {{ not_materialized() }} (
-    {{ rows_as_of('social_edges', 'created_at', ['as_of_date', 'horizon_days'], keep_undated=true) }}
+    {{ rows_as_of(
+        'social_edges', 'created_at', ['as_of_date', 'horizon_days', 'sample_share'], keep_undated=true
+    ) }}
 ),
 
 -- Each link seen from both ends: the customer, the other customer, and which way it points.
@@ -32,6 +43,7 @@ link_ends as (
     select
         as_of_date,
         horizon_days,
+        sample_share,
         customer_id,
         related_customer_id as other_customer_id,
         relation,
@@ -41,6 +53,7 @@ link_ends as (
     select
         as_of_date,
         horizon_days,
+        sample_share,
         related_customer_id as customer_id,
         customer_id as other_customer_id,
         relation,
@@ -63,6 +76,7 @@ linked as (
     left join customers_rfm as others
         on link_ends.as_of_date = others.as_of_date
             and link_ends.other_customer_id = others.customer_id
+    where {{ in_snapshot_sample('link_ends.customer_id', 'link_ends') }}
 ),
 
 per_customer as (
