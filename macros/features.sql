@@ -176,8 +176,9 @@
         int_as_of_dates; a null share keeps everyone). The same customers at every past date and in
         every feature model, so the models' snapshots join row for row; and the customers first in the
         recommender's sample order (customer_sample_key), so its past sample
-        (int_customers_recommendation_population) lies inside this one and does not change with it. Put it where a model's per-customer rows meet the as-of dates
-        (never where rows are assigned to periods: 'current' adds up every period). -#}
+        (int_customers_recommendation_population) lies inside this one and does not change with it.
+        Put it where a model's per-customer rows meet the as-of dates (never where rows are assigned to
+        periods: 'current' adds up every period). -#}
     (coalesce({{ as_of }}.sample_share, 1) >= 1
         or {{ sample_unit(customer_sample_key(customer_id)) }} < {{ as_of }}.sample_share)
 {%- endmacro %}
