@@ -534,14 +534,25 @@ class FraudScorer:
         Z = self._supervised_inputs(X[rows], anomaly[rows])
         base = logit(booster_output(self.supervised_, Z)[:, 1])
         effects = np.zeros((len(rows), len(groups)))
-        for k, (_, cols) in enumerate(groups):
-            changed = np.any(Z[:, cols] != reference[cols], axis=1)
-            if not changed.any():
-                continue
-            Zk = Z[changed].copy()
+        # Every feature's changed rows go through the booster in one call: its predictions are row by
+        # row, so the numbers are those of one call per feature (the same bit for bit), without a call's
+        # fixed cost paid once per feature: on four batches of 250,000 transactions of the 1,000,000-
+        # customer build, 1.29 CPU s against 1.73 (docs/measurements.md, "tenth session").
+        changed_rows: list[np.ndarray] = []
+        changed_inputs: list[np.ndarray] = []
+        for _, cols in groups:
+            changed = np.flatnonzero(np.any(Z[:, cols] != reference[cols], axis=1))
+            Zk = Z[changed]
             Zk[:, cols] = reference[cols]
-            changed_proba = booster_output(self.supervised_, tree_input(Zk))[:, 1]
-            effects[changed, k] = base[changed] - logit(changed_proba)
+            changed_rows.append(changed)
+            changed_inputs.append(Zk)
+        if sum(len(changed) for changed in changed_rows):
+            proba = booster_output(self.supervised_, tree_input(np.concatenate(changed_inputs)))[:, 1]
+            start = 0
+            for k, changed in enumerate(changed_rows):
+                stop = start + len(changed)
+                effects[changed, k] = base[changed] - logit(proba[start:stop])
+                start = stop
         return [g for g, _ in groups], effects
 
     # -- applying --------------------------------------------------------------------------------------
