@@ -522,17 +522,18 @@ class FraudScorer:
         return [(k, np.asarray(v)) for k, v in groups.items()]
 
     def _feature_effects(
-        self, X: np.ndarray, anomaly: np.ndarray, rows: np.ndarray
+        self, X: np.ndarray, anomaly: np.ndarray, supervised: np.ndarray, rows: np.ndarray
     ) -> tuple[list[str], np.ndarray]:
         """(features, effects rows x features): how much each input feature raised the supervised model's
         log-odds for each of `rows`, measured by setting it to its typical value (the training median,
-        or the most common category) and scoring again."""
+        or the most common category) and scoring again. `supervised`: the supervised score of every row
+        of X (`_supervised`), the baseline each effect is measured from."""
         groups = self._feature_groups()
         reference = getattr(self, "feature_reference_", None)
         if self.supervised_ is None or not len(rows) or reference is None or not groups:
             return [g for g, _ in groups], np.zeros((len(rows), len(groups)))
         Z = self._supervised_inputs(X[rows], anomaly[rows])
-        base = logit(booster_output(self.supervised_, Z)[:, 1])
+        base = logit(supervised[rows])
         effects = np.zeros((len(rows), len(groups)))
         # Every feature's changed rows go through the booster in one call: its predictions are row by
         # row, so the numbers are those of one call per feature (the same bit for bit), without a call's
@@ -546,13 +547,12 @@ class FraudScorer:
             Zk[:, cols] = reference[cols]
             changed_rows.append(changed)
             changed_inputs.append(Zk)
-        if sum(len(changed) for changed in changed_rows):
+        sizes = [len(changed) for changed in changed_rows]
+        if sum(sizes):
             proba = booster_output(self.supervised_, tree_input(np.concatenate(changed_inputs)))[:, 1]
-            start = 0
-            for k, changed in enumerate(changed_rows):
-                stop = start + len(changed)
-                effects[changed, k] = base[changed] - logit(proba[start:stop])
-                start = stop
+            parts = np.split(proba, np.cumsum(sizes)[:-1])
+            for k, (changed, changed_proba) in enumerate(zip(changed_rows, parts, strict=True)):
+                effects[changed, k] = base[changed] - logit(changed_proba)
         return [g for g, _ in groups], effects
 
     # -- applying --------------------------------------------------------------------------------------
@@ -624,7 +624,7 @@ class FraudScorer:
             flagged,
             cfg,
             None if self.supervised_ is None else self._stacked_supervised_weight(),
-            lambda rows: self._feature_effects(X, anomaly, rows),
+            lambda rows: self._feature_effects(X, anomaly, signals.supervised, rows),
         )
         cols: dict[str, Any] = {
             "transaction_id": table.column("transaction_id"),
