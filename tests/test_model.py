@@ -200,6 +200,14 @@ def test_not_fitted_and_map_2d(planted, fitted):
     assert x.shape == y.shape == (400,)
     x, y, idx = map_2d(emb, "tsne", sample_size=120, seed=0, return_index=True)
     assert x.shape == (120,) and len(np.unique(idx)) == 120
+    # The gradient steps are the caller's (var tsne_iterations): more steps, another layout of the same
+    # sample; fewer than early exaggeration's 250 are refused with the reason.
+    x_long, _, idx_long = map_2d(
+        emb, "tsne", sample_size=120, seed=0, return_index=True, tsne_iterations=1000
+    )
+    assert np.array_equal(idx, idx_long) and not np.array_equal(x, x_long)
+    with pytest.raises(ValueError, match="at least 250"):
+        map_2d(emb, "tsne", sample_size=120, seed=0, tsne_iterations=100)
     with pytest.raises(ValueError):
         map_2d(emb, "umap")
 

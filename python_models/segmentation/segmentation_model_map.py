@@ -10,4 +10,5 @@ def model(dbt, session):
         assignments,
         tsne_sample_size=int(dbt.config.meta_get("tsne_sample_size")),
         seed=int(dbt.config.meta_get("seed")),
+        tsne_iterations=int(dbt.config.meta_get("tsne_iterations")),
     )

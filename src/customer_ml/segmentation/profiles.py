@@ -10,7 +10,7 @@ import pyarrow as pa
 
 from customer_ml.features.preprocessing import numeric_column
 from customer_ml.nn.device import cpu_threads
-from customer_ml.segmentation.model import MIN_ROWS_TO_SEGMENT, map_2d
+from customer_ml.segmentation.model import MIN_ROWS_TO_SEGMENT, TSNE_ITERATIONS, map_2d
 
 # Words for a segment that stands out on a feature: (when higher than average, when lower). Features not
 # listed fall back to "high <label>" / "low <label>".
@@ -247,7 +247,12 @@ def _name(
     return base if base not in taken else f"{base} ({suffix})"
 
 
-def map_2d_table(assignments: pa.Table, tsne_sample_size: int = 3000, seed: int = 42) -> pa.Table:
+def map_2d_table(
+    assignments: pa.Table,
+    tsne_sample_size: int = 3000,
+    seed: int = 42,
+    tsne_iterations: int = TSNE_ITERATIONS,
+) -> pa.Table:
     """customer_id, segment_id, PCA coordinates for everyone and t-SNE coordinates for a seeded sample."""
     columns = [c for c in assignments.column_names if c.startswith("embedding_")]
     columns.sort(key=lambda c: int(c.removeprefix("embedding_")))
@@ -259,7 +264,14 @@ def map_2d_table(assignments: pa.Table, tsne_sample_size: int = 3000, seed: int 
         # One thread: t-SNE's OpenMP threads spin-wait while dbt runs another model on the other core
         # (46.6 s against 1.0 s for 275 points on a busy 2-core machine).
         with cpu_threads(1):
-            x, y, idx = map_2d(embeddings, "tsne", sample_size=tsne_sample_size, seed=seed, return_index=True)
+            x, y, idx = map_2d(
+                embeddings,
+                "tsne",
+                sample_size=tsne_sample_size,
+                seed=seed,
+                return_index=True,
+                tsne_iterations=tsne_iterations,
+            )
         tsne_x[idx], tsne_y[idx] = x, y
     in_sample = ~np.isnan(tsne_x)
     return pa.table(
