@@ -28,7 +28,7 @@ CPU with AVX2: the AVX2 ones, also where the CPU has AVX-512. Left to choose, ea
 kernels by the CPU's instruction set, and floats summed in another order moved the segmentation of the
 same data, vars and seed between machines: the demo's 5,000 customers gave 9 segments on the scaled
 features (ARI 0.438) on an AVX-512 machine and 12 on the joint representation (ARI 0.377) with these
-pins, as on the AVX2 machines the README's figures come from (docs/measurements.md, eleventh session).
+pins, as on the machines the README's figures come from (docs/measurements.md, eleventh session).
 No slower on the one-thread fits measured. Environment variables the user set win (setdefault);
 SEGMENTATION_CPU_KERNELS=native skips the pins (the CPU's own kernels: the same from run to run on that
 machine, not across machines)."""
