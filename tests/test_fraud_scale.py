@@ -12,6 +12,7 @@ from fraud_configs import FAST
 from fraud_review import population_report, risk_table, truth_of
 
 from customer_ml.fraud.flagging import choose_threshold
+from customer_ml.fraud.inputs import float_time
 from customer_ml.fraud.scorer import FraudScorer
 from tools.demo_data import generate
 
@@ -55,8 +56,13 @@ def test_sampled_fit_flags_like_the_full_fit(population, fits):
     # The population figures come from the sampled customers and stand for everyone: the flag rate the
     # fit read is the one scoring everyone gives, flags per day are scaled up to all transactions.
     assert sampled.flag_rate_ == pytest.approx(report["flag_rate"], rel=0.25)
+    # Against the flags per day the sampled model gives when it scores everyone, not against the full fit's:
+    # the two fits' thresholds differ by more than the sample's error (0.425 from the sample, 0.366 from
+    # everyone, 0.329 from the full fit; 0.310 from the full fit under MKL's AVX2 kernels).
     expected = sampled.population_
-    assert expected["flags_per_day"] == pytest.approx(full.population_["flags_per_day"], rel=0.3)
+    ts = float_time(risk)
+    everyone_per_day = report["flag_rate"] * risk.num_rows / ((np.nanmax(ts) - np.nanmin(ts)) / 86400e6)
+    assert expected["flags_per_day"] == pytest.approx(everyone_per_day, rel=0.3)
     assert expected["expected_precision_lower"] <= expected["expected_precision"]
     assert expected["expected_precision"] <= expected["expected_precision_upper"]
     assert expected["expected_recall"] == pytest.approx(report["recall"], abs=0.15)

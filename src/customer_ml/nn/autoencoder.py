@@ -21,6 +21,34 @@ from customer_ml.segmentation.config import AutoencoderConfig, DECConfig
 Progress = Callable[[str], None] | None
 F = TypeVar("F", bound=Callable[..., Any])
 
+BLOCK_ROWS = 4_096
+TAIL_ROWS = 512
+"""The fitted network is applied to blocks of exactly BLOCK_ROWS rows: up to BLOCK_ROWS - TAIL_ROWS rows of
+data, then zero rows whose outputs are dropped. A matrix product's BLAS kernel computes most rows alike
+wherever they stand, but it chooses kernels by the number of rows, and not the last ones alike: one or
+two rows take a matrix-vector path, and MKL's AVX2 kernels (what AMD CPUs and Intel CPUs without AVX-512
+run) compute the rows of the last panels, up to about a hundred rows from the end, with other kernels
+that sum in another order. Without the blocks a row's embedding or reconstruction error moved in its last
+bits with the batch it came in, so rescoring only the new transactions (the daily build) could differ from
+a full rebuild. One shape for every product, and data only where that shape's main kernel computes it,
+makes every row's output the same bits whatever batch it comes in (tests/test_autoencoder.py checks it
+under the CPU's own MKL kernels and under the AVX2 ones, a subprocess each). A tail of 64 rows after
+batches of any size was not enough under AVX2: rows 94 from the end of 3,064 differed."""
+
+
+def _blockwise(apply: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    """apply(block) for the blocks of BLOCK_ROWS rows that hold x's rows: the outputs of x's rows."""
+    rows = BLOCK_ROWS - TAIL_ROWS
+    block = x.new_zeros((BLOCK_ROWS, x.shape[1]))
+    out = []
+    for start in range(0, x.shape[0], rows):
+        part = x[start : start + rows]
+        block[: len(part)] = part
+        if len(part) < rows:
+            block[len(part) :] = 0.0
+        out.append(apply(block)[: len(part)])
+    return torch.cat(out) if out else apply(block)[:0]
+
 
 def _threaded(method: F) -> F:
     @functools.wraps(method)
@@ -450,7 +478,7 @@ class AdversarialAutoencoder:
         out = []
         for start in range(0, X.shape[0], batch_size):
             xb = torch.as_tensor(np.ascontiguousarray(X[start : start + batch_size], dtype=np.float32))
-            out.append(self.net_.embed(xb.to(self.device_)).cpu().numpy())
+            out.append(_blockwise(self.net_.embed, xb.to(self.device_)).cpu().numpy())
         if not out:
             return np.zeros((0, self._cfg.embedding_dim), dtype=np.float32)
         return np.concatenate(out)
@@ -473,7 +501,8 @@ class AdversarialAutoencoder:
             xb = rows(X, start)
             tb = xb if target is None else rows(target, start)
             xb, tb = xb.to(self.device_), tb.to(self.device_)
-            out.append(((self.net_(xb)[1] - tb) ** 2).mean(dim=1).cpu().numpy())
+            xr = _blockwise(lambda block: self.net_(block)[1], xb)
+            out.append(((xr - tb) ** 2).mean(dim=1).cpu().numpy())
         return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
 
     @_threaded
