@@ -7,7 +7,3 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-
-# Before any test module loads numpy or torch: the package pins the CPU kernels on import
-# (customer_ml.pin_cpu_kernels), so the tests run on the kernels a build runs on.
-import customer_ml  # noqa: E402, F401
