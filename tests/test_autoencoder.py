@@ -298,7 +298,7 @@ print("ok")
 @pytest.mark.parametrize("kernels", ["native", "AVX2"])
 def test_outputs_of_a_row_do_not_depend_on_the_batch_it_is_applied_in(kernels):
     """Every row's embedding and reconstruction error are the same bits whatever batch it comes in, from
-    one row to all of them (TAIL_ROWS): with the CPU's own MKL kernels, and with the AVX2 kernels AMD CPUs
+    one row to all of them (BLOCK_ROWS): with the CPU's own MKL kernels, and with the AVX2 kernels AMD CPUs
     and Intel CPUs without AVX-512 run (forced here; elsewhere than x86 MKL ignores the setting)."""
     import os
     import subprocess
