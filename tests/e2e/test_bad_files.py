@@ -151,7 +151,9 @@ def test_the_encoding_var_reads_other_encodings(tmp_path: Path, encoding: str) -
     # A folder whose name holds a single quote, a double quote and glob characters.
     raw = tmp_path / 'it\'s a "quoted" [folder]*' / "raw"
     _write(raw, "transactions.csv", (HEADER + "".join(_rows(12, "é"))).encode(encoding))
-    build = dbt_build(tmp_path / "build", raw, {"raw_file_encoding": encoding}, args=STAGING)
+    # The folder named as it is (no link beside the build): its quotes and glob characters reach the SQL.
+    variables = {"raw_file_encoding": encoding}
+    build = dbt_build(tmp_path / "build", raw, variables, args=STAGING, shared_parse=False)
     assert build.returncode == 0, build.output[-4000:]
     assert (
         build.scalar("select count(*) from staging.stg_raw__transactions where customer_id like '%é'") == 12
@@ -168,7 +170,8 @@ def test_the_encoding_var_reads_other_encodings(tmp_path: Path, encoding: str) -
 def test_header_only_transactions_stop_with_the_file_named(tmp_path: Path) -> None:
     raw = tmp_path / "raw"
     _write(raw, "transactions.csv", HEADER.encode())
-    build = dbt_build(tmp_path / "build", raw)  # the whole build: nothing past staging may start
+    # The whole build: nothing past staging may start. The folder named as given, as in the message.
+    build = dbt_build(tmp_path / "build", raw, shared_parse=False)
     assert build.returncode != 0
     _assert_no_traceback(build)
     assert f"No transactions to build on: {raw / 'transactions.csv'} has no data rows" in build.output
@@ -184,7 +187,7 @@ def test_unreadable_files_stop_with_the_file_and_the_problem(tmp_path: Path) -> 
     _write(raw, "transactions.csv", (HEADER + "".join(_rows(5))).encode("utf-16"))
     _write(raw, "customers.csv", b"c1,2025-01-01\nc2,2025-01-02\n")
     _write(raw, "items.csv", b"")
-    build = dbt_build(tmp_path / "build", raw, args=STAGING)
+    build = dbt_build(tmp_path / "build", raw, args=STAGING, shared_parse=False)  # the folder named as given
     assert build.returncode != 0
     _assert_no_traceback(build)
     assert (

@@ -112,13 +112,11 @@ def test_rows_read_equal_accepted_plus_rejected(dirty_build: Build, table: str) 
     read, accepted, rejected = dirty_build.query(
         f"select rows_read, rows_accepted, rows_rejected from marts.data_quality where table_name = '{table}'"
     )[0]
-    with open(
-        Path(
-            dirty_build.query(f"select source_file from marts.data_quality where table_name = '{table}'")[0][
-                0
-            ]
-        )
-    ) as handle:
+    source_file = dirty_build.scalar(
+        f"select source_file from marts.data_quality where table_name = '{table}'"
+    )
+    # As the build names it: relative to the folder the build ran in (tests/e2e/dbt_runner.py).
+    with open(dirty_build.database.parent / source_file) as handle:
         lines_in_file = sum(1 for _ in csv.reader(handle)) - 1
     assert read == lines_in_file
     assert read == accepted + rejected

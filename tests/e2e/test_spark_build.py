@@ -276,11 +276,13 @@ def test_sql_models_build_on_spark_as_on_duckdb(small_raw_dir, tmp_path, monkeyp
     # DuckDB, every SQL model with its data tests and unit tests on Spark (both Spark builds in one
     # session), and the same tests on DuckDB meanwhile.
     earlier = {"as_of_date": EARLIER_AS_OF_DATE}
-    duck_earlier = dbt_build(tmp_path / "duckdb_build", small_raw_dir, earlier, args=EARLIER_SELECTION)
+    duck_earlier = dbt_build(
+        tmp_path / "duckdb_build", small_raw_dir, earlier, args=EARLIER_SELECTION, shared_parse=False
+    )
     assert duck_earlier.returncode == 0, duck_earlier.output[-6000:]
     earlier_outputs = tmp_path / "python_models_earlier"
     export_python_model_outputs(duck_earlier.database, earlier_outputs)
-    duck = dbt_build(tmp_path / "duckdb_build", small_raw_dir, args=DUCKDB_SELECTION)
+    duck = dbt_build(tmp_path / "duckdb_build", small_raw_dir, args=DUCKDB_SELECTION, shared_parse=False)
     assert duck.returncode == 0, duck.output[-6000:]
     python_outputs = tmp_path / "python_models"
     exported = export_python_model_outputs(duck.database, python_outputs)
