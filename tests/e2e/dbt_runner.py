@@ -108,9 +108,10 @@ def _cached_parse(command: list[str]) -> Path | None:
 
 
 def _reuse_parse(command: list[str], work_dir: Path) -> None:
-    """Put the cached parse of the command's vars in work_dir's target folder, where dbt looks for it."""
+    """Put the cached parse of the command's vars in work_dir's target folder, where dbt looks for it (over
+    the parse of an earlier build there, which may have had other vars)."""
     cached, mine = _cached_parse(command), work_dir / "target" / "partial_parse.msgpack"
-    if cached is not None and cached.exists() and not mine.exists():
+    if cached is not None and cached.exists():
         mine.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(cached, mine)
 
