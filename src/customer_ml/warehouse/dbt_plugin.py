@@ -1,10 +1,12 @@
 """A dbt-duckdb plugin (profiles.yml, `plugins:`) whose one job is to import numpy, scipy, scikit-learn and
-torch, in dbt's main thread when the first connection opens, before any model runs.
+torch when dbt-duckdb opens its first connection, before any model runs. That happens on one of dbt's
+threads (its first query lists the schemas), under dbt-duckdb's connection lock: every other thread waits
+on that lock or for the pool, so nothing else runs while the modules import.
 
 dbt runs models on worker threads. Importing numpy sets and then deletes two environment variables
 (OPENBLAS_MAIN_FREE, GOTOBLAS_MAIN_FREE); done on a worker thread while another thread reads the
 environment, it failed a build with KeyError: 'OPENBLAS_MAIN_FREE'. Two threads importing scikit-learn
-at once also met a half-initialised module. Imported here, both happen once, before the threads start.
+at once also met a half-initialised module. Imported here, both happen once, before any model runs.
 
 It also fixes the process's BLAS pools at one thread (customer_ml.nn.device.pin_blas_threads): a BLAS
 thread count is process-wide, so two models setting and restoring it around their own work changed it
