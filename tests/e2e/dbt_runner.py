@@ -125,6 +125,23 @@ def _keep_parse(command: list[str], work_dir: Path) -> None:
         os.replace(partial, cached)
 
 
+def _prepared(
+    work_dir: Path,
+    raw_data_path: Path | None,
+    extra_vars: dict | None,
+    args: tuple[str, ...],
+    shared_parse: bool,
+) -> tuple[list[str], dict, Path, bool]:
+    """`_dbt_build_command`'s command, environment and database, and whether the build shares a parse: then
+    it runs in work_dir, with the cached parse of its vars put in place. Without a raw folder the build
+    reads the demo data, named relative to the project folder, so it parses on its own."""
+    shared_parse = shared_parse and raw_data_path is not None
+    command, env, database = _dbt_build_command(work_dir, raw_data_path, extra_vars, args, shared_parse)
+    if shared_parse:
+        _reuse_parse(command, work_dir)
+    return command, env, database, shared_parse
+
+
 def dbt_build(
     work_dir: Path,
     raw_data_path: Path | None,
@@ -138,14 +155,10 @@ def dbt_build(
     it, reusing the parse of an earlier build with the same vars (see PARSE_CACHE); the raw files' names
     in the tables (source_file) and messages are then raw/<file>."""
     args = args if unit_tests else (*args, *WITHOUT_UNIT_TESTS)
-    # Without a raw folder the build reads the demo data, named relative to the project folder.
-    shared_parse = shared_parse and raw_data_path is not None
-    command, env, database = _dbt_build_command(work_dir, raw_data_path, extra_vars, args, shared_parse)
-    cwd = work_dir if shared_parse else PROJECT_DIR
-    if shared_parse:
-        _reuse_parse(command, work_dir)
+    command, env, database, shared = _prepared(work_dir, raw_data_path, extra_vars, args, shared_parse)
+    cwd = work_dir if shared else PROJECT_DIR
     done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=1800)
-    if shared_parse:
+    if shared:
         _keep_parse(command, work_dir)
     return Build(done.returncode, done.stdout + done.stderr, database)
 
@@ -156,10 +169,8 @@ def start_dbt_build(
     """The same `dbt build` (without the unit tests, sharing a parse), started and left running (to read or
     kill it meanwhile). Its console output goes to work_dir/console.log; dbt's own log is
     work_dir/logs/dbt.log."""
-    args, shared = (*args, *WITHOUT_UNIT_TESTS), raw_data_path is not None
-    command, env, _ = _dbt_build_command(work_dir, raw_data_path, extra_vars, args, shared_parse=shared)
-    if shared:
-        _reuse_parse(command, work_dir)
+    args = (*args, *WITHOUT_UNIT_TESTS)
+    command, env, _, shared = _prepared(work_dir, raw_data_path, extra_vars, args, shared_parse=True)
     console = (work_dir / "console.log").open("w")
     cwd = work_dir if shared else PROJECT_DIR
     return subprocess.Popen(command, cwd=cwd, env=env, stdout=console, stderr=subprocess.STDOUT, text=True)
