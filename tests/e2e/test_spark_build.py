@@ -65,9 +65,17 @@ from customer_ml.segmentation.config import (
 from customer_ml.segmentation.model import SegmentationModel
 from customer_ml.warehouse.arrow import current_snapshot
 from tests.e2e.dbt_runner import PROJECT_DIR, _dbt_build_command, dbt_build
+from tests.e2e.system_programs import java_runtime, require
 from tools import demo_data
 
 pytestmark = pytest.mark.spark
+
+
+@pytest.fixture(scope="module", autouse=True)
+def java_present() -> None:
+    """pyspark starts a JVM: `make test` installs Debian's Java runtime where none is found (Makefile)."""
+    require(java_runtime(), "A Java runtime (java on the PATH, or JAVA_HOME)", "test")
+
 
 # The Spark build: every SQL model and seed of the selector with its data tests and unit tests. A test
 # whose parents include a Python model or build_status is left out (--indirect-selection cautious in
