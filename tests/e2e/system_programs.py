@@ -2,9 +2,9 @@
 
 `make setup` installs Debian's chromium (the report's browser test) and `make test` Debian's
 openjdk-17-jre-headless (pyspark's Java, for the Spark build) when they are missing and apt-get is
-usable (root, or sudo without a password). A test that needs one of them fails when it is missing
-although apt-get could have installed it (the set-up went wrong), and skips, saying why, only where
-nothing could install it.
+usable (root, or sudo without a password). A test that needs one of them never skips: without it, it
+fails and says what is missing and how to install it (the set-up went wrong where apt-get is usable;
+elsewhere the program must be installed by hand).
 """
 
 from __future__ import annotations
@@ -26,13 +26,17 @@ def apt_usable() -> bool:
     return shutil.which("sudo") is not None and subprocess.run(["sudo", "-n", "true"]).returncode == 0
 
 
-def require(program: Path | None, what: str, make_target: str) -> None:
-    """Fail (apt-get usable: `make_target` should have installed it) or skip when `program` is missing."""
+def require(program: Path | None, what: str, make_target: str, package: str) -> None:
+    """Fail, saying what to do, when `program` is missing: `make_target` installs Debian's `package` where
+    apt-get is usable; elsewhere it has to be installed by hand."""
     if program is not None and program.exists():
         return
     if apt_usable():
         pytest.fail(f"{what} is missing although apt-get is usable here: `make {make_target}` installs it")
-    pytest.skip(f"{what} is missing and apt-get is not usable here (no apt-get, or not root)")
+    pytest.fail(
+        f"{what} is missing and apt-get is not usable here (no apt-get, or not root): install {package} "
+        "(or its equivalent) and run the tests again"
+    )
 
 
 def java_runtime() -> Path | None:

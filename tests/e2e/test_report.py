@@ -185,7 +185,7 @@ def test_the_add_up_test_fails_when_sizes_and_transitions_disagree(history: dict
 
 
 def test_report_opens_offline_and_draws_every_chart(history: dict, tmp_path: Path) -> None:
-    require(CHROMIUM, str(CHROMIUM), "setup")
+    require(CHROMIUM, str(CHROMIUM), "setup", "chromium")
     from playwright.sync_api import sync_playwright
 
     page_path = tmp_path / "segmentation_report.html"

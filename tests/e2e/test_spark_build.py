@@ -74,7 +74,9 @@ pytestmark = pytest.mark.spark
 @pytest.fixture(scope="module", autouse=True)
 def java_present() -> None:
     """pyspark starts a JVM: `make test` installs Debian's Java runtime where none is found (Makefile)."""
-    require(java_runtime(), "A Java runtime (java on the PATH, or JAVA_HOME)", "test")
+    require(
+        java_runtime(), "A Java runtime (java on the PATH, or JAVA_HOME)", "test", "openjdk-17-jre-headless"
+    )
 
 
 # The Spark build: every SQL model and seed of the selector with its data tests and unit tests. A test
