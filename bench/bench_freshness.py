@@ -3,6 +3,7 @@
 Usage::
 
     PYTHONPATH=src .venv/bin/python bench/bench_freshness.py --customers 100000 [--work DIR]
+        [--no-full-refresh]
 
 For N customers: the demo data (as bench_scale.py generates it, reused when its manifest matches), cut
 into yesterday's and today's exports (tools/daily_export.py: today = yesterday's rows, then the last
@@ -74,6 +75,11 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--work", type=Path, default=Path("/tmp/segmentation_fresh"), help="scratch folder")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--no-full-refresh",
+        action="store_true",
+        help="skip the --full-refresh build and the comparison (the daily build against the first only)",
+    )
     args = parser.parse_args()
     print(f"load average before: {os.getloadavg()[0]:.1f}")
     raw = generate(args.customers, args.work, args.seed)
@@ -86,6 +92,13 @@ def main() -> None:
     report("yesterday, from scratch (models trained)", first)
     daily = build(today, args.work / "fresh_daily", start_from=first["warehouse"])
     report("today, daily build", daily)
+    if args.no_full_refresh:
+        print(
+            f"  daily / from scratch: {daily['wall_s'] / first['wall_s']:.2f} wall, "
+            f"{daily['cpu_s'] / first['cpu_s']:.2f} CPU"
+        )
+        print(f"load average after: {os.getloadavg()[0]:.1f}")
+        return
     full = build(
         today,
         args.work / "fresh_full",

@@ -44,7 +44,7 @@ def render_model(path: Path) -> str:
     for macro_file in sorted(macros_dir.rglob("*.sql")):
         for name in re.findall(r"\{%-?\s*macro\s+(\w+)\s*\(", macro_file.read_text()):
             defined[name] = macro_file
-    called = set(re.findall(r"\{\{-?\s*(\w+)\s*\(", text)) - {"ref", "log"}
+    called = set(re.findall(r"\{\{-?\s*(\w+)\s*\(", text)) - {"ref", "log", "config"}
     missing = called - set(defined)
     if missing:
         raise RuntimeError(f"{path.name} calls {sorted(missing)}, which are not project macros")
@@ -60,10 +60,12 @@ def render_model(path: Path) -> str:
     # dbt's `return()` hands a macro's value back; rendered, that is the value's text.
     environment.globals["return"] = lambda value: value
     adapter = _DuckDBDispatch()
-    # dbt's context where a model reads it: no stored table to build on (var() gives false: the
-    # incremental_ switches), the model's code for its fingerprint, log() silent.
+    # dbt's context where a model reads it: no stored table to build on (var() and is_incremental() give
+    # false: the incremental_ switches), the model's code for its fingerprint, log() and config() silent.
     context = {
         "ref": lambda name: name,
+        "config": lambda **settings: "",
+        "is_incremental": lambda: False,
         "adapter": adapter,
         "var": lambda name, default=None: False,
         "log": lambda message, info=False: "",

@@ -357,6 +357,22 @@ def test_stored_scores_are_kept_only_where_the_risk_row_and_the_version_are_unch
     other = score_relation(_version_of(fitted, "v2"), con.table("today"), stored=con.table("stored"))
     other = other.read_all()
     assert other.column("fraud_score").equals(expected.column("fraud_score"))
+    # The incremental model's path: only the transactions scored now come back (the 300 new ones and the
+    # changed 20th), and with the stored rows they replace they make the table above.
+    lines.clear()
+    changed = score_relation(
+        version, con.table("today"), lines.append, con.table("stored"), changed_only=True
+    )
+    changed = changed.read_all()
+    assert changed.column("transaction_id").to_pylist() == (
+        [today.column("transaction_id")[20].as_py()] + today.column("transaction_id").to_pylist()[-300:]
+    )
+    ids = set(changed.column("transaction_id").to_pylist())
+    kept = stored.filter(pc.invert(pc.is_in(stored.column("transaction_id"), pa.array(sorted(ids)))))
+    merged = pa.concat_tables([kept, changed]).sort_by("transaction_id")
+    assert merged.equals(out)
+    assert f"kept the stored scores of {risk.num_rows - 301:,} of {risk.num_rows:,}" in lines[-1]
+    assert lines[-2].startswith("scoring: 301 of 301 transactions")
 
 
 def test_fitting_from_the_warehouse_by_sampled_rows_equals_fitting_the_whole_table(demo):

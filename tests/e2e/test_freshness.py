@@ -2,7 +2,8 @@
 
 Generated data (independent of the demo build's seed and size) is cut at its last day
 (tools/daily_export.py): the files of 'yesterday' hold every row dated before that day, and today's files
-are yesterday's with the last day's rows appended, as a daily export grows. Yesterday is built from
+are yesterday's with the last day's rows appended, as a daily export grows (with a late transaction, a
+corrected one, a duplicate and two customers' rows corrected). Yesterday is built from
 scratch (models trained); its warehouse is copied twice and today's files are built into both copies with
 the stored models (`retrain: never`): once as a daily build does with every incremental path on
 (staging validates only the new and changed rows, var incremental_staging; the risk features and fraud
@@ -17,6 +18,7 @@ past_snapshot_customers), so the sampled path is built, trained on and compared 
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import shutil
 from pathlib import Path
@@ -40,7 +42,26 @@ def days(tmp_path_factory) -> tuple[Path, Path]:
     before, after = daily_export.split_folder(raw, root / "yesterday", root / "today")
     assert 0 < before < after
     _reshape_transactions(root / "yesterday", root / "today", before)
+    _correct_customers(root / "today")
     return root / "yesterday", root / "today"
+
+
+def _correct_customers(today: Path) -> None:
+    """Two corrections in today's customers file: the first customer's country (which of their
+    transactions count as from a foreign IP) and the second one's sign-up date (their transactions' account
+    age); the risk features of those customers' old transactions change though none of them did."""
+    customers = pq.read_table(today / "customers.parquet")
+    countries = customers["country"].to_pylist()
+    countries[0] = "FR" if countries[0] != "FR" else "DE"
+    signed_up = customers["signed_up_at"].to_pylist()
+    signed_up[1] = signed_up[1] - dt.timedelta(days=3)
+    customers = customers.set_column(customers.column_names.index("country"), "country", pa.array(countries))
+    customers = customers.set_column(
+        customers.column_names.index("signed_up_at"),
+        "signed_up_at",
+        pa.array(signed_up, customers.schema.field("signed_up_at").type),
+    )
+    pq.write_table(customers, today / "customers.parquet")
 
 
 def _reshape_transactions(yesterday: Path, today: Path, old_rows: int) -> None:

@@ -141,6 +141,7 @@ def score_relation(
     risk: Any,
     say: Say | None = None,
     stored: Any | None = None,
+    changed_only: bool = False,
 ) -> pa.RecordBatchReader:
     """The scores of every transaction of `risk` (a DuckDB relation of int_transactions_risk) by a
     registry row's scorer, with its model_version, in transaction_id order: a reader that streams batches
@@ -152,7 +153,12 @@ def score_relation(
     scored with the same scoring_fingerprint; only the other transactions go through the scorer. Every
     output is a function of its own row, in any batch (tests/test_fraud.py), so the table is the one
     scoring every transaction gives. Each row carries its risk_row_hash and scoring_fingerprint for the
-    next build."""
+    next build.
+
+    `changed_only` (with `stored`): the reader holds only the transactions scored now, not the kept ones,
+    for a table that keeps its rows in place and replaces those (an incremental model, delete+insert on
+    transaction_id): at 1,000,000 customers a daily build spent 40 s in the node to score 9,802 new
+    transactions, streaming the 8.7 M kept scores back through Python and writing them again."""
     scorer = load_scorer(version)
     label = pa.scalar(version["model_version"], pa.string())
     fingerprint = scoring_fingerprint(version)
@@ -167,22 +173,27 @@ def score_relation(
     total = row_count(risk)
     schema = FraudScorer.score_schema(to_arrow(risk.limit(0)).schema)
     score_names = schema.names
+    kept_before = 0  # stored scores kept without reading them (changed_only)
     if stored is not None and "scoring_fingerprint" in stored.columns:
         kept_names = [c for c in score_names if c not in ("transaction_id", "customer_id")]
-        joined = hashed.set_alias("r").join(
-            stored.filter(f"scoring_fingerprint = '{fingerprint}'").set_alias("s"),
-            "r.transaction_id = s.transaction_id and r.risk_row_hash = s.risk_row_hash",
-            how="left",
-        )
-        hashed = joined.project(
-            "r.*, s.transaction_id is not null as stored__kept, "
-            + ", ".join(f's."{c}" as "stored__{c}"' for c in kept_names)
-        )
+        same = "r.transaction_id = s.transaction_id and r.risk_row_hash = s.risk_row_hash"
+        current = stored.filter(f"scoring_fingerprint = '{fingerprint}'").set_alias("s")
+        if changed_only:
+            hashed = hashed.set_alias("r").join(current, same, how="anti").project("r.*")
+            kept_before = total - row_count(hashed)
+            total -= kept_before
+        else:
+            joined = hashed.set_alias("r").join(current, same, how="left")
+            hashed = joined.project(
+                "r.*, s.transaction_id is not null as stored__kept, "
+                + ", ".join(f's."{c}" as "stored__{c}"' for c in kept_names)
+            )
     hashed = hashed.order("transaction_id")
     progress = Progress(say, "scoring", total, unit="transactions")
 
     def scored_tables() -> Any:
-        done = kept_total = 0
+        done = 0
+        kept_total = kept_before
         for batch in batches(hashed, SCORE_BATCH_ROWS):
             kept = (
                 batch.column("stored__kept").to_numpy(zero_copy_only=False)
@@ -218,7 +229,10 @@ def score_relation(
             progress.update(done)
             yield table
         if say is not None and stored is not None:
-            say(f"kept the stored scores of {kept_total:,} of {done:,} transactions, scored the rest")
+            say(
+                f"kept the stored scores of {kept_total:,} of {done + kept_before:,} transactions,"
+                " scored the rest"
+            )
         if not done:
             table = schema.empty_table().append_column("model_version", pa.repeat(label, 0))
             table = table.append_column("risk_row_hash", pa.array([], pa.int64()))
