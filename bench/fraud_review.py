@@ -61,10 +61,12 @@ def render_model(path: Path) -> str:
     environment.globals["return"] = lambda value: value
     adapter = _DuckDBDispatch()
     # dbt's context where a model reads it: no stored table to build on (var() and is_incremental() give
-    # false: the incremental_ switches), the model's code for its fingerprint, log() and config() silent.
+    # false: the incremental_ switches), DuckDB as the target, the model's code for its fingerprint, log()
+    # and config() silent.
     context = {
         "ref": lambda name: name,
         "config": lambda **settings: "",
+        "target": {"type": "duckdb"},
         "is_incremental": lambda: False,
         "adapter": adapter,
         "var": lambda name, default=None: False,
