@@ -35,6 +35,12 @@
         "{% endif %}"
     ),
 ) }}
+{#- The columns read from the customers table, for a transaction aliased {0} joined to `customers`: computed
+    in final, and compared with the stored rows to find the customers whose row changed them. -#}
+{%- set customer_columns = {
+    'is_foreign_ip': '{0}.ip_country != customers.country',
+    'days_since_signup': days_between('cast({0}.transacted_at as date)', 'cast(customers.signed_up_at as date)'),
+} -%}
 {#- The device features, null for a transaction without a device_id. -#}
 {%- set device_features = [
     'device_transactions_last_hour', 'device_transactions_last_day', 'device_customers', 'device_prior_chargebacks',
@@ -106,10 +112,9 @@ customers_moved as (
     left join customers
         on stored.customer_id = customers.customer_id
     where
-        stored.is_foreign_ip is distinct from (stored.ip_country != customers.country)
-        or stored.days_since_signup is distinct from {{ days_between(
-            'cast(stored.transacted_at as date)', 'cast(customers.signed_up_at as date)'
-        ) }}
+        {%- for column, expression in customer_columns.items() %}
+        {{ 'or ' if not loop.first }}stored.{{ column }} is distinct from ({{ expression.format('stored') }})
+        {%- endfor %}
 ),
 
 changed_customers as (
@@ -247,10 +252,9 @@ final as (
         featured.amount_zscore,
         featured.amount_to_prior_mean,
         featured.is_first_device_use,
-        featured.ip_country != customers.country as is_foreign_ip,
-        {{ days_between(
-            'cast(featured.transacted_at as date)', 'cast(customers.signed_up_at as date)'
-        ) }} as days_since_signup,
+        {%- for column, expression in customer_columns.items() %}
+        {{ expression.format('featured') }} as {{ column }},
+        {%- endfor %}
         featured.customer_prior_transactions,
         featured.prior_purchases,
         featured.prior_refunds,

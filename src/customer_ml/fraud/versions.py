@@ -175,7 +175,6 @@ def score_relation(
     score_names = schema.names
     kept_before = 0  # stored scores kept without reading them (changed_only)
     if stored is not None and "scoring_fingerprint" in stored.columns:
-        kept_names = [c for c in score_names if c not in ("transaction_id", "customer_id")]
         same = "r.transaction_id = s.transaction_id and r.risk_row_hash = s.risk_row_hash"
         current = stored.filter(f"scoring_fingerprint = '{fingerprint}'").set_alias("s")
         if changed_only:
@@ -183,6 +182,7 @@ def score_relation(
             kept_before = total - row_count(hashed)
             total -= kept_before
         else:
+            kept_names = [c for c in score_names if c not in ("transaction_id", "customer_id")]
             joined = hashed.set_alias("r").join(current, same, how="left")
             hashed = joined.project(
                 "r.*, s.transaction_id is not null as stored__kept, "
