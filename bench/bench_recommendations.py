@@ -182,9 +182,8 @@ RECOMMENDATION_NODES = [
 
 def scale(n_customers: int, n_items: int, work: Path, seed: int) -> None:
     """Print seconds per recommendation node on `n_customers` demo customers and `n_items` items."""
-    demo_data.N_ITEMS = n_items  # the generator's catalogue size (2,000 by default)
     started = time.perf_counter()
-    raw = Path(demo_data.write(work / "raw", n_customers=n_customers, seed=seed))
+    raw = Path(demo_data.write(work / "raw", n_customers=n_customers, seed=seed, n_items=n_items))
     print(f"generated in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
     started = time.perf_counter()
     features = ["+int_order_lines", "+int_as_of_dates", "+int_customers_features"]

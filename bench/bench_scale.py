@@ -3,7 +3,8 @@
 Usage::
 
     PYTHONPATH=src .venv/bin/python bench/bench_scale.py --customers 100000 [--customers 1000000]
-        [--work /tmp/segmentation_scale] [--no-notebook] [--no-build] [--threads N] [--memory-limit 6GB]
+        [--work /tmp/segmentation_scale] [--items 5000] [--no-notebook] [--no-build] [--threads N]
+        [--memory-limit 6GB]
 
 For each N: generates N demo customers (``tools.demo_data``, seed 42; reused when the manifest
 matches), runs the full ``dbt build`` (every model and test) on a fresh DuckDB file under ``--work`` (its
@@ -172,8 +173,10 @@ def node_name(unique_id: str) -> str:
     return parts[2] if parts[0] in ("test", "unit_test") and len(parts) > 3 else parts[-1]
 
 
-def generate(n: int, work: Path, seed: int) -> Path:
-    raw = work / f"raw_{n}"
+def generate(n: int, work: Path, seed: int, items: int | None = None) -> Path:
+    """Demo data for `n` customers under `work` (`items`: the catalogue size, the generator's default when
+    None); returns its folder."""
+    raw = work / (f"raw_{n}" if items is None else f"raw_{n}_{items}_items")
     env = {**os.environ, "PYTHONPATH": str(PROJECT_DIR / "src")}
     started = time.perf_counter()
     subprocess.run(
@@ -187,6 +190,7 @@ def generate(n: int, work: Path, seed: int) -> Path:
             str(n),
             "--seed",
             str(seed),
+            *([] if items is None else ["--items", str(items)]),
         ],
         env=env,
         check=True,
@@ -406,7 +410,8 @@ def run_notebook(raw: Path, out: Path, seed: int) -> dict:
 
 
 def report(n: int, build: dict, nb: dict | None, raw: Path) -> None:
-    print(f"\n== {n:,} customers ==")
+    items = json.loads((raw / "_manifest.json").read_text())["row_counts"]["items"]
+    print(f"\n== {n:,} customers, {items:,} items ==")
     print(f"  load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (shared machine)")
     if build:
         failed = sorted(
@@ -467,6 +472,7 @@ def main() -> None:
     parser.add_argument("--customers", type=int, action="append", help="repeatable (default 100000)")
     parser.add_argument("--work", type=Path, default=Path("/tmp/segmentation_scale"))
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--items", type=int, help="catalogue size (default: the demo generator's 2,000)")
     parser.add_argument("--no-notebook", action="store_true")
     parser.add_argument("--no-build", action="store_true")
     parser.add_argument("--threads", type=int, help="DuckDB threads (env SEGMENTATION_DUCKDB_THREADS)")
@@ -479,9 +485,10 @@ def main() -> None:
         notebook(*args.notebook_only, seed=args.seed)
         return
     for n in args.customers or [100_000]:
-        raw = generate(n, args.work, args.seed)
-        build = {} if args.no_build else dbt_build(raw, args.work / f"build_{n}", args)
-        nb = None if args.no_notebook else run_notebook(raw, args.work / f"notebook_{n}", args.seed)
+        raw = generate(n, args.work, args.seed, args.items)
+        build = {} if args.no_build else dbt_build(raw, args.work / raw.name.replace("raw_", "build_"), args)
+        notebook_dir = args.work / raw.name.replace("raw_", "notebook_")
+        nb = None if args.no_notebook else run_notebook(raw, notebook_dir, args.seed)
         report(n, build, nb, raw)
 
 

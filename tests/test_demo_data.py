@@ -495,6 +495,8 @@ def test_write_skips_when_the_manifest_matches_and_csv_round_trips(tmp_path, mon
             write(tmp_path / "demo", n_customers=500, seed=1, force=True)
         with pytest.raises(AssertionError):
             write(tmp_path / "demo", n_customers=500, seed=2)
+        with pytest.raises(AssertionError):
+            write(tmp_path / "demo", n_customers=500, seed=1, n_items=300)  # another catalogue
 
     expected = generate(n_customers=500, seed=1)
     write(tmp_path / "demo", n_customers=500, seed=1, fmt="csv")
@@ -512,6 +514,28 @@ def test_write_skips_when_the_manifest_matches_and_csv_round_trips(tmp_path, mon
                 np.testing.assert_allclose(back[column].to_numpy(), original.to_numpy(), rtol=0, atol=1e-9)
             else:
                 assert back[column].cast(pa.string()).to_pylist() == original.cast(pa.string()).to_pylist()
+
+
+def test_catalogue_size_is_a_parameter():
+    """`n_items` sizes the catalogue (the scale benchmarks' 5,000 items); every category keeps items,
+    every order line buys one of them, and the default is the demo's catalogue."""
+    data = generate(n_customers=300, seed=3, n_items=5000)
+    con = duckdb.connect()
+    for name, table in data.tables.items():
+        con.register(name, table)
+    assert one(con, "select count(*), count(distinct item_id), min(item_id), max(item_id) from items") == (
+        5000,
+        5000,
+        "I00001",
+        "I05000",
+    )
+    assert one(con, "select count(distinct category) from items")[0] == len(demo_data.CATEGORIES)
+    unknown = "select count(*) from transaction_items where item_id not in (select item_id from items)"
+    assert one(con, unknown)[0] == 0
+    # items beyond the default catalogue's 2,000 are bought
+    assert one(con, "select count(distinct item_id) from transaction_items where item_id > 'I02000'")[0] > 500
+    with pytest.raises(ValueError, match="n_items"):
+        generate(n_customers=300, seed=3, n_items=50)
 
 
 def test_command_line(tmp_path, capsys):

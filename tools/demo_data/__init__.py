@@ -434,13 +434,13 @@ class _Items:
         return self.popularity[np.asarray(cats)[:, None], slot]
 
 
-def _make_items(rng: np.random.Generator) -> _Items:
-    counts = _counts_by_share(N_ITEMS, [c[3] for c in CATEGORIES])
+def _make_items(rng: np.random.Generator, n_items: int) -> _Items:
+    counts = _counts_by_share(n_items, [c[3] for c in CATEGORIES])
     category = np.repeat(np.arange(len(CATEGORIES)), counts)
     median = np.array([c[1] for c in CATEGORIES])[category]
     sigma = np.array([c[2] for c in CATEGORIES])[category]
-    price = np.maximum(np.round(median * np.exp(sigma * rng.standard_normal(N_ITEMS)), 2), 0.5)
-    brand_codes = np.empty(N_ITEMS, dtype=np.int64)
+    price = np.maximum(np.round(median * np.exp(sigma * rng.standard_normal(n_items)), 2), 0.5)
+    brand_codes = np.empty(n_items, dtype=np.int64)
     brand_names: list[str] = []
     start = 0
     for count in counts:
@@ -459,7 +459,7 @@ def _make_items(rng: np.random.Generator) -> _Items:
         start += count
     brand = [brand_names[b] for b in brand_codes]
     # Shuffle so that item ids do not follow categories.
-    perm = rng.permutation(N_ITEMS)
+    perm = rng.permutation(n_items)
     category, price, brand = category[perm], price[perm], [brand[i] for i in perm]
     # Zipf-like popularity within each category, as a lookup table of slots per item.
     popularity = np.empty((len(CATEGORIES), _POPULARITY_SLOTS), dtype=np.int32)
@@ -1052,16 +1052,20 @@ def generate(
     seed: int = 42,
     end_date: dt.date = DEFAULT_END_DATE,
     history_days: int = 730,
+    n_items: int = N_ITEMS,
 ) -> DemoData:
     """Generate the demo data set: ``n_customers`` customers (fraud accounts included) whose activity
-    covers the ``history_days`` days before ``end_date``. Deterministic in all four arguments."""
+    covers the ``history_days`` days before ``end_date``, buying from a catalogue of ``n_items`` items.
+    Deterministic in all five arguments."""
     if n_customers < 100:
         raise ValueError("n_customers must be at least 100")
     if history_days < 180:
         raise ValueError("history_days must be at least 180")
+    if n_items < 100:
+        raise ValueError("n_items must be at least 100")
     rng = np.random.default_rng(seed)
     cal = _Calendar(end_date, history_days)
-    items = _make_items(rng)
+    items = _make_items(rng, n_items)
     cust, layout, process = _make_customers(rng, cal, n_customers, end_date.year)
     legit = _legit_orders(rng, cal, items, cust, process)
     del process
@@ -1079,7 +1083,7 @@ def generate(
         customer_order=customer_order,
         device_number=rng.permutation(n_device_slots) + 1,
         device_width=_digits(n_device_slots, 6),
-        item_ids=_ids("I", np.arange(1, N_ITEMS + 1), _digits(N_ITEMS, 5)),
+        item_ids=_ids("I", np.arange(1, n_items + 1), _digits(n_items, 5)),
     )
     tables, tx_truth = _transaction_tables(rng, cal, cust, orders, ids)
     # Only what the events need stays.
@@ -1269,7 +1273,9 @@ def _event_table(
 # --------------------------------------------------------------------------------------------- writing
 
 
-def _params(n_customers: int, seed: int, fmt: str, end_date: dt.date, history_days: int) -> dict:
+def _params(
+    n_customers: int, seed: int, fmt: str, end_date: dt.date, history_days: int, n_items: int
+) -> dict:
     return {
         "generator_version": GENERATOR_VERSION,
         "n_customers": int(n_customers),
@@ -1277,6 +1283,7 @@ def _params(n_customers: int, seed: int, fmt: str, end_date: dt.date, history_da
         "format": fmt,
         "end_date": end_date.isoformat(),
         "history_days": int(history_days),
+        "n_items": int(n_items),
     }
 
 
@@ -1288,6 +1295,7 @@ def write(
     end_date: dt.date = DEFAULT_END_DATE,
     history_days: int = 730,
     force: bool = False,
+    n_items: int = N_ITEMS,
 ) -> Path:
     """Write the raw tables as ``<out_dir>/<table>.<fmt>`` (``parquet`` or ``csv``), the truth as
     ``<out_dir>/_truth/*.parquet`` and ``<out_dir>/_manifest.json``; returns ``out_dir``. Does nothing when
@@ -1296,7 +1304,7 @@ def write(
         raise ValueError(f"fmt must be 'parquet' or 'csv', not {fmt!r}")
     out = Path(out_dir)
     manifest_path = out / "_manifest.json"
-    params = _params(n_customers, seed, fmt, end_date, history_days)
+    params = _params(n_customers, seed, fmt, end_date, history_days, n_items)
     paths = [out / f"{t}.{fmt}" for t in RAW_TABLES] + [out / "_truth" / f"{t}.parquet" for t in TRUTH_TABLES]
     if not force and manifest_path.exists() and all(p.exists() for p in paths):
         try:
@@ -1305,7 +1313,9 @@ def write(
         except (json.JSONDecodeError, AttributeError):
             pass
     manifest_path.unlink(missing_ok=True)
-    data = generate(n_customers=n_customers, seed=seed, end_date=end_date, history_days=history_days)
+    data = generate(
+        n_customers=n_customers, seed=seed, end_date=end_date, history_days=history_days, n_items=n_items
+    )
     data.save(out, fmt)
     manifest = {
         "parameters": params,
@@ -1326,6 +1336,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--end-date", type=dt.date.fromisoformat, default=DEFAULT_END_DATE,
                         help="activity ends before this date (default: 2026-09-30)")  # fmt: skip
     parser.add_argument("--history-days", type=int, default=730, help="days of history (default: 730)")
+    parser.add_argument("--items", type=int, default=N_ITEMS, help=f"catalogue size (default: {N_ITEMS})")
     parser.add_argument("--force", action="store_true", help="regenerate even if the manifest matches")
     args = parser.parse_args(argv)
     manifest_path = Path(args.out) / "_manifest.json"
@@ -1338,6 +1349,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         end_date=args.end_date,
         history_days=args.history_days,
         force=args.force,
+        n_items=args.items,
     )
     manifest = json.loads(manifest_path.read_text())
     state = "up to date, not regenerated" if manifest_path.stat().st_mtime_ns == before else "written"
