@@ -77,7 +77,8 @@
     {#- The as-of filter of the feature and label models: the rows of `relation` (a CTE or relation) that
         each as-of date of int_as_of_dates sees, once per as-of date, with that date's `as_of_columns`
         first. window 'history': the rows dated before the start of the as-of date (keep_undated: rows
-        whose `time_column` is null count at every date). window 'label': the rows of the horizon after
+        whose `time_column` is null count at every date). window 'current': the 'history' rows of the
+        current as-of date only (what a build scores today). window 'label': the rows of the horizon after
         each past as-of date, [as_of_date, label_window_end_date), which labels learn from. -#}
     select
         {%- for column in as_of_columns %}
@@ -86,17 +87,20 @@
         {{ relation }}.*
     from {{ relation }}
     inner join {{ ref('int_as_of_dates') }} as as_of_dates
-    {%- if window == 'history' %}
+    {%- if window in ('history', 'current') %}
         on
             {%- if keep_undated %} {{ relation }}.{{ time_column }} is null or{% endif %}
             {{ relation }}.{{ time_column }} < as_of_dates.as_of_date
+    {%- if window == 'current' %}
+    where as_of_dates.is_current
+    {%- endif %}
     {%- elif window == 'label' %}
         on {{ relation }}.{{ time_column }} >= as_of_dates.as_of_date
             and {{ relation }}.{{ time_column }} < as_of_dates.label_window_end_date
     where not as_of_dates.is_current
     {%- else %}
     {{ exceptions.raise_compiler_error(
-        "rows_as_of: window must be 'history' or 'label', got '" ~ window ~ "'"
+        "rows_as_of: window must be 'history', 'current' or 'label', got '" ~ window ~ "'"
     ) }}
     {%- endif %}
 {%- endmacro %}

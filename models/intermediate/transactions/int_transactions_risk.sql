@@ -29,9 +29,8 @@
     post_hook=(
         "{% if is_incremental() %}"
         "delete from {{ this }} where transaction_id not in ("
-        "select transactions.transaction_id from {{ ref('stg_raw__transactions') }} as transactions"
-        " inner join {{ ref('int_as_of_dates') }} as as_of_dates"
-        " on transactions.transacted_at < as_of_dates.as_of_date where as_of_dates.is_current)"
+        "with transactions as (select * from {{ ref('stg_raw__transactions') }})"
+        " select transaction_id from ({{ rows_as_of('transactions', 'transacted_at', [], 'current') }}))"
         "{% endif %}"
     ),
 ) }}
@@ -72,16 +71,9 @@ customers as (
     select * from {{ ref('stg_raw__customers') }}
 ),
 
-as_of_dates as (
-    select * from {{ ref('int_as_of_dates') }}
-),
-
 visible_transactions as {{ not_materialized() }} (
-    select transactions.*
-    from transactions
-    inner join as_of_dates
-        on transactions.transacted_at < as_of_dates.as_of_date
-    where as_of_dates.is_current
+    -- The transactions the current as-of date sees; the post-hook keeps the table to these.
+    {{ rows_as_of('transactions', 'transacted_at', [], 'current') }}
 ),
 {%- if reuse %}
 
