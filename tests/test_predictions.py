@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 
 from customer_ml.registry import RetrainPolicy, decide_retrain, latest_version
-from customer_ml.value.predictions import KIND, snapshot, training_caps
+from customer_ml.value.predictions import KIND, config_change, snapshot, training_caps
 from customer_ml.warehouse.arrow import current_batches, row_count, snapshot_tables
 
 AS_OF = dt.date(2026, 9, 30)
@@ -226,3 +226,25 @@ def test_training_caps_read_the_versions_models_vars_as_train_versions_keywords(
         "max_backtest_customers": 200_000,
     }
     assert set(training_caps(None, "", "None").values()) == {None}
+
+
+def test_a_new_horizon_or_fit_size_retrains_the_churn_and_value_models():
+    """The stored models predict over the horizon they were trained on: a build with another
+    prediction_horizon_days (or other fit sizes) trains new ones instead of applying them."""
+    stored = {
+        "config": json.dumps(
+            {
+                "btyd": {"horizon_days": 90},
+                "churn": {"max_fit_customers": 100_000},
+                "value": {"max_fit_customers": 50_000},
+            }
+        )
+    }
+    caps = training_caps("100000", "50000", "200000")
+    assert config_change(stored, 90, caps) is None
+    assert config_change(stored, 90, training_caps("100000", "50000", "1000")) is None  # evaluation only
+    horizon = config_change(stored, 30, caps)
+    assert horizon == "configuration changed: prediction_horizon_days 90 -> 30"
+    assert decide_retrain(_version(), AS_OF, RetrainPolicy(), INPUTS, config_change=horizon).retrain
+    sizes = config_change(stored, 90, training_caps("null", "50000", "200000"))
+    assert sizes == "configuration changed: churn_fit_customers 100000 -> None"

@@ -24,7 +24,7 @@ from customer_ml.registry import (
     population_stability,
 )
 from customer_ml.segmentation.config import AutoencoderConfig, ClusteringConfig, DECConfig, SegmentationConfig
-from customer_ml.segmentation.versions import load_model, train_version
+from customer_ml.segmentation.versions import config_change, load_model, train_version
 from tests.planted import make_planted
 
 AS_OF = dt.date(2026, 10, 1)
@@ -170,3 +170,27 @@ def test_a_version_trained_on_a_gpu_retrains_and_applies_on_a_cpu_machine(plante
     assert applied.equals(load_model(previous).predict(table))
     second = train_version(table, catalog, on_gpu, FAST, AS_OF, "retrain is 'always'")
     assert second.to_pylist()[0]["parent_version"] == "segmentation-0001"
+
+
+def test_a_changed_segmentation_config_or_seed_retrains_and_says_what(planted, first_version) -> None:
+    """The var segmentation_config and the seed shape the model: a build that changes them trains a new
+    version (the decision says what changed); how it runs (device, threads, batch size) does not."""
+    table, catalog = planted
+    previous = latest_version(first_version, "segmentation")
+    assert config_change(previous, FAST) is None
+    runs_else = dataclasses.replace(FAST, device="cpu", cpu_threads=2, predict_batch_size=1000)
+    assert config_change(previous, runs_else) is None
+    fixed_k = dataclasses.replace(FAST, n_segments=4)
+    assert config_change(previous, fixed_k) == "configuration changed: n_segments None -> 4"
+    epochs = dataclasses.replace(
+        FAST, seed=4, autoencoder=dataclasses.replace(FAST.autoencoder, max_epochs=9)
+    )
+    assert (
+        config_change(previous, epochs) == "configuration changed: autoencoder.max_epochs 8 -> 9, seed 3 -> 4"
+    )
+    specs = _names(model_inputs(catalog))
+    change = config_change(previous, fixed_k)
+    decision = decide_retrain(previous, AS_OF, RetrainPolicy(), specs, table=table, config_change=change)
+    assert decision.retrain and decision.reason == change
+    unreadable = {**previous, "config": json.dumps({"no_such_setting": 1})}
+    assert "no longer reads" in config_change(unreadable, FAST)

@@ -76,7 +76,9 @@ def test_applying_the_stored_model_again_changes_nothing(
     again = dbt_build(tmp_path, demo_dir, args=MODELS_ONLY)
     assert again.returncode == 0, again.output[-4000:]
     assert "stored model applied" in again.output
-    assert again.scalar("select count(*) from ml.segmentation_model_versions") == 1
+    # Every kind: the same vars are the same configuration (the stored one is read back equal).
+    for registry in ("segmentation_model_versions", "churn_value_model_versions", "fraud_model_versions"):
+        assert again.scalar(f"select count(*) from ml.{registry}") == 1, registry
     # The twins are measured once per version, by the build that trained it, on its training data.
     assert again.query("select on_training_data from ml.segmentation_model_robustness") == [(True,)]
     assert _assignments(again) == before

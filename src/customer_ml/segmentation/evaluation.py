@@ -142,7 +142,23 @@ def segmentation_evaluation(
     `features` and `assignments` must list the same customers in the same order. The k-means baselines
     of the recovery rows are fitted on a seeded sample of at most `baseline_fit_size` customers and
     assign everyone (at 913,107 customers, fitting them on everyone took 26 of the node's 36 seconds).
+    On one thread, like every fit of the package: scikit-learn's k-means adds its threads' partial sums
+    in the order they finish, so on more than two cores the baselines' centres, and near a tie their
+    segments, could differ between two runs on the same data.
     """
+    with cpu_threads(1):
+        return _evaluation_rows(model, features, assignments, truth, seed, sample_size, baseline_fit_size)
+
+
+def _evaluation_rows(
+    model: SegmentationModel,
+    features: pa.Table,
+    assignments: pa.Table,
+    truth: pa.Table | None,
+    seed: int,
+    sample_size: int,
+    baseline_fit_size: int | None,
+) -> list[dict[str, Any]]:
     if features.column("customer_id") != assignments.column("customer_id"):
         raise ValueError("features and assignments must list the same customers in the same order")
     labels = assignments.column("segment_id").to_numpy()

@@ -13,9 +13,41 @@ from customer_ml.registry import feature_profile, model_inputs, version_row
 from customer_ml.segmentation.config import SegmentationConfig
 from customer_ml.segmentation.model import SegmentationModel
 
-__all__ = ["KIND", "load_model", "train_version"]
+__all__ = ["KIND", "config_change", "load_model", "train_version"]
 
 KIND = "segmentation"
+
+# Settings that say how a model runs, not what it learns: changing one is no reason to train again.
+RUNTIME_SETTINGS = ("device", "cpu_threads", "pretrain_processes", "predict_batch_size")
+
+
+def _flat(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in config.items():
+        if isinstance(value, dict):
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def config_change(stored: dict[str, Any], config: SegmentationConfig) -> str | None:
+    """What `config` (the build's var segmentation_config and seed) changes against a stored version's
+    configuration, in words, or None when nothing that shapes the model differs (a stored configuration
+    is read back with the current defaults for the settings it does not name)."""
+    try:
+        have = _flat(SegmentationConfig.from_dict(json.loads(stored["config"])).to_dict())
+    except (ValueError, TypeError) as exc:
+        return f"configuration changed (the stored one no longer reads: {exc})"
+    want = _flat(config.to_dict())
+    changed = sorted(
+        key
+        for key in have.keys() | want.keys()
+        if key.split(".")[0] not in RUNTIME_SETTINGS and have.get(key) != want.get(key)
+    )
+    if not changed:
+        return None
+    return "configuration changed: " + ", ".join(f"{k} {have.get(k)!r} -> {want.get(k)!r}" for k in changed)
 
 
 def train_version(

@@ -193,6 +193,24 @@ def fit_caps(*values: Any) -> list[int | None]:
     return [None if value in (None, "", "None", "none", "null") else int(value) for value in values]
 
 
+def config_change(stored: dict[str, Any], horizon_days: int, caps: Mapping[str, int | None]) -> str | None:
+    """What the build's vars change against a stored version's configuration, in words, or None: the
+    prediction horizon (the stored models predict over their own horizon, so a new one needs new models)
+    and the customers each model is fitted on (`caps`, from `training_caps`; the backtest's evaluation
+    sample is evaluation only and takes effect at the next training)."""
+    config = json.loads(stored["config"])
+    pairs = {
+        "prediction_horizon_days": (config.get("btyd", {}).get("horizon_days"), horizon_days),
+        "churn_fit_customers": (config.get("churn", {}).get("max_fit_customers"), caps["max_fit_customers"]),
+        "value_fit_customers": (
+            config.get("value", {}).get("max_fit_customers"),
+            caps["max_value_fit_customers"],
+        ),
+    }
+    changed = [f"{name} {have!r} -> {want!r}" for name, (have, want) in pairs.items() if have != want]
+    return "configuration changed: " + ", ".join(changed) if changed else None
+
+
 def training_caps(churn: Any, value: Any, backtest: Any) -> dict[str, int | None]:
     """`train_version`'s sample caps as keyword arguments, from the versions model's meta (text from the
     dbt vars churn_fit_customers, value_fit_customers and backtest_customers; see `fit_caps`)."""
