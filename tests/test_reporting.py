@@ -59,8 +59,41 @@ def test_names_stay_unique_when_two_segments_stand_out_the_same_way() -> None:
     table = _customers()
     twin = table.set_column(1, "segment_id", pa.array(np.repeat([0, 1, 1], 10)))
     twin = pa.concat_tables([twin, table.set_column(1, "segment_id", pa.array(np.repeat([3, 4, 5], 10)))])
-    names = [row["segment_name"] for row in describe_segments(twin, CATALOG).to_pylist()]
+    profiles = describe_segments(twin, CATALOG).to_pylist()
+    names = [row["segment_name"] for row in profiles]
     assert len(set(names)) == len(names)
+    # Descriptions too: two segments that stand out the same way on every feature say which they are.
+    by_id = {row["segment_id"]: row["description"] for row in profiles}
+    assert len(set(by_id.values())) == len(by_id)
+    assert by_id[0].endswith("(segment 0)") and by_id[3].endswith("(segment 3)")
+    assert by_id[0].removesuffix(" (segment 0)") == by_id[3].removesuffix(" (segment 3)")
+
+
+def test_descriptions_that_would_read_the_same_go_on_to_the_feature_that_tells_them_apart() -> None:
+    table = _customers()
+    # Segment 3: customers like segment 0's on orders, recency and store share, but who write to support.
+    like_zero = table.filter(pa.compute.equal(table.column("segment_id"), 0))
+    like_zero = like_zero.set_column(1, "segment_id", pa.array([3] * like_zero.num_rows))
+    both = pa.concat_tables([table, like_zero])
+    tickets = np.where(both.column("segment_id").to_numpy() == 3, 2.0, 0.1)
+    both = both.append_column("support_tickets", pa.array(tickets))
+    catalog = pa.concat_tables(
+        [
+            CATALOG,
+            pa.table(
+                {
+                    "entity": ["customer"],
+                    "feature_name": ["support_tickets"],
+                    "feature_group": ["support"],
+                    "transform": ["log"],
+                    "label": ["support tickets"],
+                }
+            ),
+        ]
+    )
+    by_id = {row["segment_id"]: row["description"] for row in describe_segments(both, catalog).to_pylist()}
+    assert len(set(by_id.values())) == len(by_id)
+    assert "support tickets" in by_id[3] and "(segment" not in by_id[3]
 
 
 def test_evaluation_rows_name_the_version_and_include_recovery_against_baselines() -> None:
@@ -259,9 +292,14 @@ def test_one_segment_is_named_for_everyone_and_says_why() -> None:
     one = table.set_column(
         table.schema.get_field_index("segment_id"), "segment_id", pa.array([0] * table.num_rows)
     )
-    profiles = describe_segments(one, CATALOG).to_pylist()
-    assert [row["segment_name"] for row in profiles] == ["All customers"]
-    assert "too few to learn segments from" in profiles[0]["description"]
+    few = describe_segments(one.slice(0, 20), CATALOG).to_pylist()
+    assert [row["segment_name"] for row in few] == ["All customers"]
+    assert few[0]["description"].startswith("All 20 customers in one segment: too few to learn segments from")
+    # Enough customers to learn from, all in one segment of the applied model: no false reason.
+    enough = describe_segments(one, CATALOG).to_pylist()
+    assert enough[0]["description"] == (
+        "All 30 customers in one segment: the applied model puts every one of them in the same segment"
+    )
 
 
 def test_two_levels_name_the_broad_segment_above_each_segment() -> None:

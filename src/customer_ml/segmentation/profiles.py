@@ -155,9 +155,13 @@ def describe_segments(table: pa.Table, catalog: pa.Table, segment_column: str = 
         descriptions[only] = (
             f"All {len(segments)} customers in one segment: too few to learn segments from "
             f"(segments are learned from {MIN_ROWS_TO_SEGMENT} customers or more)"
+            if len(segments) < MIN_ROWS_TO_SEGMENT
+            else f"All {len(segments)} customers in one segment: the applied model puts every one of them "
+            "in the same segment"
         )
         top_features[only] = ""
         gaps = {only: []}
+    phrases: dict[int, list[str]] = {}
     for s in sorted(gaps) if len(ids) > 1 else []:
         chosen: list[tuple[float, dict[str, Any], float, float, float]] = []
         per_group: dict[str, int] = {}
@@ -167,15 +171,16 @@ def describe_segments(table: pa.Table, catalog: pa.Table, segment_column: str = 
                 continue
             per_group[group] = per_group.get(group, 0) + 1
             chosen.append(item)
-        descriptions[s] = "; ".join(
+        phrases[s] = [
             _phrase(row["label"], seg, overall, row["transform"] == "passthrough") + _applies(applies)
-            for _gap, row, seg, overall, applies in chosen[:N_DESCRIBED]
-        )
+            for _gap, row, seg, overall, applies in chosen
+        ]
         top_features[s] = ", ".join(row["feature_name"] for _gap, row, *_rest in chosen[:N_DESCRIBED])
         nameable = [item for item in chosen if item[4] >= MIN_APPLIES_TO_NAME]
         recency = [item for item in gaps[s] if item[1]["feature_name"] == "recency_days"]
         lapsed = bool(recency) and recency[0][0] >= LAPSED_GAP and recency[0][4] >= MIN_APPLIES_TO_NAME
         names[s] = _name(nameable, set(names.values()), lifecycle="Lapsed" if lapsed else None)
+    descriptions.update(_unique_descriptions(phrases))
     counts = {int(s): int(c) for s, c in zip(*np.unique(segments, return_counts=True), strict=True)}
     return pa.table(
         {
@@ -205,6 +210,28 @@ def describe_two_levels(table: pa.Table, catalog: pa.Table) -> pa.Table:
     return fine.append_column("broad_segment_id", pa.array(broad_ids, pa.int64())).append_column(
         "broad_segment_name", pa.array([coarse_names[b] for b in broad_ids], pa.string())
     )
+
+
+def _unique_descriptions(phrases: dict[int, list[str]]) -> dict[int, str]:
+    """Each segment's first `N_DESCRIBED` phrases, joined; segments whose texts would read the same (two
+    segments of single-channel customers, say, whose top gaps are the same shares) get their next
+    distinguishing features until they differ, and, when they run out, their segment id."""
+    shown = {s: min(N_DESCRIBED, len(p)) for s, p in phrases.items()}
+    while True:
+        texts = {s: "; ".join(phrases[s][: shown[s]]) for s in phrases}
+        by_text: dict[str, list[int]] = {}
+        for s, text in texts.items():
+            by_text.setdefault(text, []).append(s)
+        shared = [group for group in by_text.values() if len(group) > 1]
+        longer = [s for group in shared for s in group if shown[s] < len(phrases[s])]
+        if not longer:
+            break
+        for s in longer:
+            shown[s] += 1
+    for group in shared:
+        for s in group:
+            texts[s] = f"{texts[s]} (segment {s})" if texts[s] else f"segment {s}"
+    return texts
 
 
 def _applies(share: float) -> str:
