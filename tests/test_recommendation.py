@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+from sklearn.linear_model import LogisticRegression
 
 from customer_ml.recommendation.blend import (
     BLEND_SIGNALS,
@@ -38,6 +39,19 @@ def test_weights_are_learned_monotone_and_deterministic() -> None:
     weights, method, rows, positives = fit_blend(table)
     assert method == "logistic regression, monotone" and rows == 4000 and 0 < positives < rows
     assert all(weights[name] >= 0 for name in BLEND_SIGNALS)
+    # Unconstrained, the signals without an effect here (bought_before, own_recency, copurchase_score)
+    # take small negative weights: the monotone blend drops them and refits the rest (its weights are the
+    # refit's), rather than clipping them to zero beside weights fitted with them.
+    X = np.column_stack([table.column(name).to_numpy() for name in BLEND_SIGNALS])
+    mean, scale, y = X.mean(axis=0), X.std(axis=0), table["is_bought_next"]
+    plain = LogisticRegression(max_iter=1000).fit((X - mean) / scale, y).coef_[0]
+    negative = [j for j, w in enumerate(plain) if w < 0]
+    kept = [j for j in range(len(BLEND_SIGNALS)) if j not in negative]
+    assert negative and all(weights[BLEND_SIGNALS[j]] == 0.0 for j in negative)
+    refit = LogisticRegression(max_iter=1000).fit((X[:, kept] - mean[kept]) / scale[kept], y).coef_[0]
+    learned = np.array([weights[BLEND_SIGNALS[j]] for j in kept])
+    assert (refit > 0).all() and np.allclose(learned, refit / scale[kept], rtol=1e-3)
+    assert not np.allclose(learned, plain[kept] / scale[kept], rtol=1e-2)
     assert weights["log_own_orders"] > 1.0  # the signal that drives the purchases is found
     assert fit_blend(table)[0] == weights
 
