@@ -31,7 +31,9 @@ churn_value_evaluation as (
         'backtest: fit as of T - 2h, evaluated on the outcomes of [T - h, T) of n customers (a seeded '
         || 'sample when the snapshot holds more than var backtest_customers)' as note
     from ({{ latest_version_metric_rows('churn_value_model_versions', '$.backtest', 'JSON') }})
-    where try_cast(value as double) is not null
+    -- The 'method' rows say which path each model took (text, in model_registry's metrics); a metric
+    -- that could not be measured (an AUC on customers of one class) stays, with a null value.
+    where metric != 'method'
 ),
 
 fraud_evaluation as (
