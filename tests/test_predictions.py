@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 
 from customer_ml.registry import RetrainPolicy, decide_retrain, latest_version
-from customer_ml.value.predictions import KIND, config_change, snapshot, training_caps
+from customer_ml.value.predictions import KIND, config_change, config_check, snapshot, training_caps
 from customer_ml.warehouse.arrow import current_batches, row_count, snapshot_tables
 
 AS_OF = dt.date(2026, 9, 30)
@@ -246,5 +246,6 @@ def test_a_new_horizon_or_fit_size_retrains_the_churn_and_value_models():
     horizon = config_change(stored, 30, caps)
     assert horizon == "configuration changed: prediction_horizon_days 90 -> 30"
     assert decide_retrain(_version(), AS_OF, RetrainPolicy(), INPUTS, config_change=horizon).retrain
+    assert config_check(30, caps)(stored) == horizon
     sizes = config_change(stored, 90, training_caps("null", "50000", "200000"))
     assert sizes == "configuration changed: churn_fit_customers 100000 -> None"

@@ -27,3 +27,68 @@ def test_progress_steps_log_every_step_with_a_note():
     assert lines[0].startswith("churn and value training: 1 of 2 steps, ")
     assert lines[0].endswith("left (backtest fitted)")
     assert lines[1].startswith("churn and value training: 2 of 2 steps, ") and lines[1].endswith("(done)")
+
+
+def test_long_sql_queries_get_a_line_every_interval_and_short_ones_none():
+    from customer_ml.warehouse.sql_progress import SqlProgress
+
+    now = [0.0]
+    running: list[tuple[str, str, float]] = []
+    lines: list[str] = []
+    watcher = SqlProgress(lambda: running, lines.append, after_s=15, interval_s=15, clock=lambda: now[0])
+    timeline = [
+        (0, [("t1", "int_customers_item_history", 0.0), ("t2", "stg_raw__items", 10.0)]),
+        (1, [("t1", "int_customers_item_history", 5.0), ("t2", "stg_raw__items", -1.0)]),  # items done
+        (15, [("t1", "int_customers_item_history", 40.0), ("t2", "int_order_lines", 0.0)]),
+        (20, [("t1", "int_customers_item_history", 50.0), ("t2", "int_order_lines", 60.0)]),
+        (30, [("t1", "int_customers_item_history", 99.5), ("t2", "int_order_lines", -1.0)]),
+        (31, [("t1", "int_customers_item_history", 2.0)]),  # the share falls back: the node's next query
+        (40, []),
+    ]
+    for seconds, state in timeline:
+        now[0] = seconds
+        running[:] = state
+        watcher.poll()
+    assert lines == [
+        "int_customers_item_history: 40% of its input read, 15 s elapsed, about 22 s left",
+        "int_customers_item_history: its input read, finishing, 30 s elapsed",
+    ]
+
+
+def test_sql_progress_reads_duckdbs_share_of_a_running_query():
+    """With the progress bar on and its printing off (profiles.yml), DuckDB reports the share of a running
+    query's input read to another thread; -1 when no query runs."""
+    import threading
+    import time
+
+    import duckdb
+
+    from customer_ml.warehouse.sql_progress import SqlProgress
+
+    con = duckdb.connect()
+    cursor = con.cursor()
+    cursor.execute("set enable_progress_bar = true")
+    cursor.execute("set enable_progress_bar_print = false")
+    cursor.execute("set threads = 1")
+    cursor.execute("create table numbers as select i from range(30000000) as r(i)")
+    assert cursor.query_progress() == -1
+    lines: list[str] = []
+    watcher = SqlProgress(lambda: [("t", "a_query", cursor.query_progress())], lines.append, 0.0, 0.0)
+    query = threading.Thread(
+        target=cursor.execute, args=("select count(distinct i % 1000003), sum(i * i % 7) from numbers",)
+    )
+    query.start()
+    while query.is_alive():
+        watcher.poll()
+        time.sleep(0.02)
+    query.join()
+    assert lines and all(line.startswith("a_query: ") for line in lines), lines
+    assert any("% of its input read" in line or "finishing" in line for line in lines), lines
+
+
+def test_python_models_are_left_to_their_own_lines(tmp_path):
+    from customer_ml.warehouse.sql_progress import python_model_names
+
+    (tmp_path / "python_models" / "fraud").mkdir(parents=True)
+    (tmp_path / "python_models" / "fraud" / "fraud_model_versions.py").write_text("")
+    assert python_model_names(tmp_path / "nowhere", tmp_path) == {"fraud_model_versions"}

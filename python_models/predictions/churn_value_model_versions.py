@@ -1,10 +1,8 @@
 """Churn and lifetime-value model versions: backtested and trained when the registry's retrain decision
 says so (no model, changed inputs, horizon or fit sizes, age, or when asked to)."""
 
-from functools import partial
-
 from customer_ml.registry import RetrainPolicy, empty_registry, model_inputs, retrain_step
-from customer_ml.value.predictions import KIND, config_change, train_version, training_caps
+from customer_ml.value.predictions import KIND, config_check, train_version, training_caps
 from customer_ml.warehouse.arrow import current_as_of_date, feature_catalog, purchase_log, snapshot_tables
 
 
@@ -25,7 +23,7 @@ def model(dbt, session):
         dbt.config.meta_get("value_fit_customers"),
         dbt.config.meta_get("backtest_customers"),
     )
-    change = partial(config_change, horizon_days=horizon, caps=caps)
+    change = config_check(horizon, caps)
     previous, decision, say = retrain_step(
         dbt, session, KIND, as_of_date, policy, inputs, config_change=change, topic="churn and value"
     )

@@ -12,7 +12,7 @@ import datetime as dt
 import io
 import json
 import pickle
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, replace
 from typing import Any
 
@@ -209,6 +209,11 @@ def config_change(stored: dict[str, Any], horizon_days: int, caps: Mapping[str, 
     }
     changed = [f"{name} {have!r} -> {want!r}" for name, (have, want) in pairs.items() if have != want]
     return "configuration changed: " + ", ".join(changed) if changed else None
+
+
+def config_check(horizon_days: int, caps: Mapping[str, int | None]) -> Callable[[dict[str, Any]], str | None]:
+    """`config_change` against this build's horizon and fit sizes, for `registry.retrain_step`."""
+    return lambda stored: config_change(stored, horizon_days, caps)
 
 
 def training_caps(churn: Any, value: Any, backtest: Any) -> dict[str, int | None]:

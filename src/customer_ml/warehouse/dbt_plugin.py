@@ -11,6 +11,9 @@ at once also met a half-initialised module. Imported here, both happen once, bef
 It also fixes the process's BLAS pools at one thread (customer_ml.nn.device.pin_blas_threads): a BLAS
 thread count is process-wide, so two models setting and restoring it around their own work changed it
 under a third, whose matrix products then summed in another order from build to build.
+
+And it starts the thread that writes the progress of long SQL queries to the dbt log
+(customer_ml.warehouse.sql_progress).
 """
 
 # The imports are the point (see above): the heavy third-party modules the Python models use.
@@ -33,6 +36,7 @@ import torch  # noqa: F401
 from dbt.adapters.duckdb.plugins import BasePlugin
 
 from customer_ml.nn.device import pin_blas_threads
+from customer_ml.warehouse.sql_progress import watch_dbt_queries
 
 
 class Plugin(BasePlugin):
@@ -41,3 +45,5 @@ class Plugin(BasePlugin):
     def initialize(self, plugin_config: dict) -> None:
         # One BLAS thread for every Python model of the build, set once (see the module's docstring).
         pin_blas_threads(1)
+        # Long SQL queries report their progress in the dbt log (customer_ml.warehouse.sql_progress).
+        watch_dbt_queries()

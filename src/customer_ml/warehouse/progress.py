@@ -39,7 +39,8 @@ def quiet(message: str) -> None:
     """A progress callable that says nothing (the default outside dbt)."""
 
 
-def _duration(seconds: float) -> str:
+def duration(seconds: float) -> str:
+    """Seconds in words: "42 s", or "3 min 05 s" from 90 s on."""
     seconds = max(0.0, seconds)
     if seconds < 90:
         return f"{seconds:.0f} s"
@@ -73,9 +74,9 @@ class Progress:
     def line(self, done: int, note: str = "") -> str:
         """The progress line for `done` units (no logging)."""
         elapsed = self.clock() - self.started
-        text = f"{self.stage}: {done:,} of {self.total:,} {self.unit}, {_duration(elapsed)} elapsed"
+        text = f"{self.stage}: {done:,} of {self.total:,} {self.unit}, {duration(elapsed)} elapsed"
         if 0 < done < self.total:
-            text += f", about {_duration(elapsed / done * (self.total - done))} left"
+            text += f", about {duration(elapsed / done * (self.total - done))} left"
         if note:
             text += f" ({note})"
         return text
