@@ -40,10 +40,11 @@ def test_long_sql_queries_get_a_line_every_interval_and_short_ones_none():
         (0, [("t1", "int_customers_item_history", 0.0), ("t2", "stg_raw__items", 10.0)]),
         (1, [("t1", "int_customers_item_history", 5.0), ("t2", "stg_raw__items", -1.0)]),  # items done
         (15, [("t1", "int_customers_item_history", 40.0), ("t2", "int_order_lines", 0.0)]),
-        (20, [("t1", "int_customers_item_history", 50.0), ("t2", "int_order_lines", 60.0)]),
-        (30, [("t1", "int_customers_item_history", 99.5), ("t2", "int_order_lines", -1.0)]),
-        (31, [("t1", "int_customers_item_history", 2.0)]),  # the share falls back: the node's next query
-        (40, []),
+        (20, [("t1", "int_customers_item_history", 40.0), ("t2", "int_order_lines", 60.0)]),
+        (30, [("t1", "int_customers_item_history", 40.2), ("t2", "int_order_lines", -1.0)]),
+        (45, [("t1", "int_customers_item_history", 99.5)]),
+        (46, [("t1", "int_customers_item_history", 2.0)]),  # the share falls back: the node's next query
+        (55, []),
     ]
     for seconds, state in timeline:
         now[0] = seconds
@@ -51,7 +52,9 @@ def test_long_sql_queries_get_a_line_every_interval_and_short_ones_none():
         watcher.poll()
     assert lines == [
         "int_customers_item_history: 40% of its input read, 15 s elapsed, about 22 s left",
-        "int_customers_item_history: its input read, finishing, 30 s elapsed",
+        "int_customers_item_history: 40% of its input read (the same for 15 s: working on what it read), "
+        "30 s elapsed",
+        "int_customers_item_history: its input read, finishing, 45 s elapsed",
     ]
 
 

@@ -316,9 +316,10 @@ final as (
         metric_name || '_at_' || k as metric,
         cast(value as double) as value,
         'backtest: lists as of T - h (blend learned as of T - 2h), scored on purchases in [T - h, T); '
-        || customers || ' customers' as note
+        || customers || ' customers'
+        || case when value is null then ' (not measurable: no hit, or no list, to count it on)' else '' end
+            as note
     from metrics
-    where value is not null
 )
 
 select * from final

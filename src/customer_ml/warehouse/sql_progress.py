@@ -43,6 +43,7 @@ class _Query:
     started: float
     progress: float
     said: float = -float("inf")
+    said_progress: float = -1.0
 
 
 class SqlProgress:
@@ -78,17 +79,25 @@ class SqlProgress:
             seen.add(key)
             elapsed = now - query.started
             if elapsed >= self.after_s and now - query.said >= self.interval_s:
-                query.said = now
-                self.say(line(node, progress, elapsed))
+                # A share that has not moved since the last line (a sort, a window, an aggregate's
+                # groups after the read) gives no estimate: it would only grow with the time elapsed.
+                stalled = now - query.said if progress < query.said_progress + 0.5 else None
+                query.said, query.said_progress = now, progress
+                self.say(line(node, progress, elapsed, stalled))
         for key in set(self._queries) - seen:
             del self._queries[key]
 
 
-def line(node: str, progress: float, elapsed: float) -> str:
-    """The progress line of a query of `node` that has read `progress` percent of its input."""
+def line(node: str, progress: float, elapsed: float, stalled: float | None = None) -> str:
+    """The progress line of a query of `node` that has read `progress` percent of its input; `stalled`:
+    the seconds the share has not moved (None: it has)."""
     if progress >= FINISHING:
         return f"{node}: its input read, finishing, {duration(elapsed)} elapsed"
-    text = f"{node}: {progress:.0f}% of its input read, {duration(elapsed)} elapsed"
+    text = f"{node}: {progress:.0f}% of its input read"
+    if stalled is not None:
+        text += f" (the same for {duration(stalled)}: working on what it read)"
+        return f"{text}, {duration(elapsed)} elapsed"
+    text += f", {duration(elapsed)} elapsed"
     if progress >= 1.0:
         text += f", about {duration(elapsed * (100.0 - progress) / progress)} left"
     return text
