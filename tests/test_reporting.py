@@ -75,7 +75,10 @@ def test_descriptions_that_would_read_the_same_go_on_to_the_feature_that_tells_t
     like_zero = table.filter(pa.compute.equal(table.column("segment_id"), 0))
     like_zero = like_zero.set_column(1, "segment_id", pa.array([3] * like_zero.num_rows))
     both = pa.concat_tables([table, like_zero])
-    tickets = np.where(both.column("segment_id").to_numpy() == 3, 2.0, 0.1)
+    # Tickets vary within every segment alike (0 or 1); segment 3's customers write a little more often,
+    # a smaller gap than its orders, recency and store share, which are segment 0's.
+    tickets = np.tile([0.0, 1.0], both.num_rows // 2)
+    tickets[np.flatnonzero(both.column("segment_id").to_numpy() == 3)[[0, 2]]] = 1.0
     both = both.append_column("support_tickets", pa.array(tickets))
     catalog = pa.concat_tables(
         [
@@ -91,9 +94,15 @@ def test_descriptions_that_would_read_the_same_go_on_to_the_feature_that_tells_t
             ),
         ]
     )
-    by_id = {row["segment_id"]: row["description"] for row in describe_segments(both, catalog).to_pylist()}
+    rows = {row["segment_id"]: row for row in describe_segments(both, catalog).to_pylist()}
+    by_id = {s: row["description"] for s, row in rows.items()}
     assert len(set(by_id.values())) == len(by_id)
+    assert by_id[0].startswith(by_id[3].rsplit("; ", 1)[0])  # the first three read the same
     assert "support tickets" in by_id[3] and "(segment" not in by_id[3]
+    assert by_id[3].count("; ") == 3
+    # The features named are the ones the description shows.
+    assert rows[3]["distinguishing_features"].split(", ")[-1] == "support_tickets"
+    assert len(rows[3]["distinguishing_features"].split(", ")) == by_id[3].count("; ") + 1
 
 
 def test_evaluation_rows_name_the_version_and_include_recovery_against_baselines() -> None:

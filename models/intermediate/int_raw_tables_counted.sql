@@ -1,9 +1,8 @@
-{#- Rows read, accepted and rejected for each raw table of the data contract, with the reject reasons.
-    Rows read and accepted are counted on base_raw__<table> (every row read, with its verdict), rows
-    rejected on staging.<table>_rejected, the table users read the reasons from: so data_quality's test
-    rows_read = rows_accepted + rows_rejected fails when the rejects table and the verdicts disagree.
-    Not on stg_raw__<table>: stg_raw__transactions stops the build when every row is rejected, and this
-    report must still build then. -#}
+{#- Rows read, accepted and rejected for each raw table of the data contract, with the reject reasons, all
+    counted on base_raw__<table> (every row read, with its verdict). That they match stg_raw__<table> and
+    <table>_rejected is the rows_reconcile test on each base model; this report reads neither, so it
+    still builds when a rejects table's reject_share_below test fails, or when stg_raw__transactions
+    stops the build because every row was rejected. -#}
 {%- set tables = raw_contract().keys() | list -%}
 with
 
@@ -14,18 +13,6 @@ raw_rows as (
         rejection_reason,
         source_file
     from {{ ref('base_raw__' ~ table) }}
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
-    {%- endfor %}
-),
-
-rejects_tables as (
-    {%- for table in tables %}
-    select
-        '{{ table }}' as table_name,
-        count(*) as rows_rejected
-    from {{ ref(table ~ '_rejected') }}
     {%- if not loop.last %}
     union all
     {%- endif %}
@@ -51,6 +38,7 @@ counted as (
         table_name,
         count(*) as rows_read,
         count(*) filter (where rejection_reason is null) as rows_accepted,
+        count(*) filter (where rejection_reason is not null) as rows_rejected,
         max(source_file) as source_file
     from raw_rows
     group by table_name
@@ -83,14 +71,12 @@ final as (
         coalesce(counted.source_file, contract_tables.raw_file) as source_file,
         coalesce(counted.rows_read, 0) as rows_read,
         coalesce(counted.rows_accepted, 0) as rows_accepted,
-        coalesce(rejects_tables.rows_rejected, 0) as rows_rejected,
-        rejects_tables.rows_rejected / nullif(counted.rows_read, 0) as reject_share,
+        coalesce(counted.rows_rejected, 0) as rows_rejected,
+        counted.rows_rejected / nullif(counted.rows_read, 0) as reject_share,
         summarised.rejection_summary
     from contract_tables
     left join counted
         on contract_tables.table_name = counted.table_name
-    left join rejects_tables
-        on contract_tables.table_name = rejects_tables.table_name
     left join summarised
         on contract_tables.table_name = summarised.table_name
 )

@@ -147,6 +147,13 @@ def test_too_many_rejects_fail_the_build(tmp_path: Path) -> None:
         "t1,c1,2026-01-05,10\n"
         "t2,c2,2026-01-06,not-a-number\n"
     )
-    build = dbt_build(tmp_path / "build", raw, args=("--select", "staging"))
+    build = dbt_build(
+        tmp_path / "build", raw, args=("--select", "staging", "int_raw_tables_counted", "data_quality")
+    )
     assert build.returncode != 0
     assert "reject_share_below_transactions_rejected" in build.output
+    # The report of the rejects still builds, and says which table is over the limit.
+    assert build.query(
+        "select rows_read, rows_accepted, rows_rejected, is_over_reject_limit from marts.data_quality"
+        " where table_name = 'transactions'"
+    ) == [(2, 1, 1, True)]

@@ -162,6 +162,7 @@ def describe_segments(table: pa.Table, catalog: pa.Table, segment_column: str = 
         top_features[only] = ""
         gaps = {only: []}
     phrases: dict[int, list[str]] = {}
+    described: dict[int, list[str]] = {}
     for s in sorted(gaps) if len(ids) > 1 else []:
         chosen: list[tuple[float, dict[str, Any], float, float, float]] = []
         per_group: dict[str, int] = {}
@@ -175,12 +176,14 @@ def describe_segments(table: pa.Table, catalog: pa.Table, segment_column: str = 
             _phrase(row["label"], seg, overall, row["transform"] == "passthrough") + _applies(applies)
             for _gap, row, seg, overall, applies in chosen
         ]
-        top_features[s] = ", ".join(row["feature_name"] for _gap, row, *_rest in chosen[:N_DESCRIBED])
+        described[s] = [row["feature_name"] for _gap, row, *_rest in chosen]
         nameable = [item for item in chosen if item[4] >= MIN_APPLIES_TO_NAME]
         recency = [item for item in gaps[s] if item[1]["feature_name"] == "recency_days"]
         lapsed = bool(recency) and recency[0][0] >= LAPSED_GAP and recency[0][4] >= MIN_APPLIES_TO_NAME
         names[s] = _name(nameable, set(names.values()), lifecycle="Lapsed" if lapsed else None)
-    descriptions.update(_unique_descriptions(phrases))
+    texts, shown = _unique_descriptions(phrases)
+    descriptions.update(texts)
+    top_features.update({s: ", ".join(described[s][: shown[s]]) for s in described})
     counts = {int(s): int(c) for s, c in zip(*np.unique(segments, return_counts=True), strict=True)}
     return pa.table(
         {
@@ -212,10 +215,10 @@ def describe_two_levels(table: pa.Table, catalog: pa.Table) -> pa.Table:
     )
 
 
-def _unique_descriptions(phrases: dict[int, list[str]]) -> dict[int, str]:
-    """Each segment's first `N_DESCRIBED` phrases, joined; segments whose texts would read the same (two
-    segments of single-channel customers, say, whose top gaps are the same shares) get their next
-    distinguishing features until they differ, and, when they run out, their segment id."""
+def _unique_descriptions(phrases: dict[int, list[str]]) -> tuple[dict[int, str], dict[int, int]]:
+    """Each segment's first `N_DESCRIBED` phrases, joined, and how many it shows; segments whose texts would
+    read the same (two segments of single-channel customers, say, whose top gaps are the same shares) get
+    their next distinguishing features until they differ, and, when they run out, their segment id."""
     shown = {s: min(N_DESCRIBED, len(p)) for s, p in phrases.items()}
     while True:
         texts = {s: "; ".join(phrases[s][: shown[s]]) for s in phrases}
@@ -231,7 +234,7 @@ def _unique_descriptions(phrases: dict[int, list[str]]) -> dict[int, str]:
     for group in shared:
         for s in group:
             texts[s] = f"{texts[s]} (segment {s})" if texts[s] else f"segment {s}"
-    return texts
+    return texts, shown
 
 
 def _applies(share: float) -> str:

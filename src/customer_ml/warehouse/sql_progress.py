@@ -10,11 +10,13 @@ node, the share of its input read, the time elapsed and an estimate of the time 
 "sql: int_customers_item_history: 42% of its input read, 24 s elapsed, about 33 s left". DuckDB's share
 counts the input read, not the work after it (the last groups of an aggregate, the write): past 99% the
 line says the query is finishing instead of guessing. The Python models are left out (they write their
-own lines). Nothing here can fail a build: a look that raises is skipped.
+own lines). Nothing here can fail a build: a look that raises is skipped, and a cursor is never read
+while dbt-duckdb closes it (`guard_closes`).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 import time
@@ -37,13 +39,20 @@ Running = Callable[[], Iterable[tuple[Hashable, str, float]]]
 """(connection key, node name, DuckDB's progress: 0-100, or -1 when no query runs) of each connection."""
 
 
+_LOOK = threading.RLock()
+"""Held while the watcher reads a cursor's progress and while dbt-duckdb closes a cursor or the database:
+DuckDB's Python connection drops the GIL while it frees itself, and `query_progress` takes no lock of
+its own, so without this a look could read a connection being freed."""
+
+
 @dataclass
 class _Query:
     node: str
     started: float
     progress: float
+    moved: float
+    moved_from: float
     said: float = -float("inf")
-    said_progress: float = -1.0
 
 
 class SqlProgress:
@@ -74,16 +83,18 @@ class SqlProgress:
             # Another node on the connection, or the share falling back: another query, started now (at
             # most a poll ago).
             if query is None or query.node != node or progress < query.progress - 1.0:
-                query = self._queries[key] = _Query(node, now, progress)
+                query = self._queries[key] = _Query(node, now, progress, now, progress)
             query.progress = progress
+            if progress >= query.moved_from + 0.5:
+                query.moved, query.moved_from = now, progress
             seen.add(key)
             elapsed = now - query.started
             if elapsed >= self.after_s and now - query.said >= self.interval_s:
-                # A share that has not moved since the last line (a sort, a window, an aggregate's
-                # groups after the read) gives no estimate: it would only grow with the time elapsed.
-                stalled = now - query.said if progress < query.said_progress + 0.5 else None
-                query.said, query.said_progress = now, progress
-                self.say(line(node, progress, elapsed, stalled))
+                # A share that has not moved for an interval (a sort, a window, an aggregate's groups
+                # after the read) gives no estimate: it would only grow with the time elapsed.
+                still = now - query.moved
+                query.said = now
+                self.say(line(node, progress, elapsed, still if still >= self.interval_s else None))
         for key in set(self._queries) - seen:
             del self._queries[key]
 
@@ -132,10 +143,38 @@ def dbt_queries(skip: set[str]) -> Iterable[tuple[Hashable, str, float]]:
             if node in skip or cursor is None or not hasattr(cursor, "query_progress"):
                 continue
             try:
-                progress = float(cursor.query_progress())
-            except Exception:  # noqa: BLE001 - a connection closing under the look: no line
+                with _LOOK:
+                    progress = float(cursor.query_progress())
+            except Exception:  # noqa: BLE001 - a connection already closed: no line
                 continue
             yield key, node, progress
+
+
+def _guarded(method: Callable) -> Callable:
+    @functools.wraps(method)
+    def guarded(*args: object, **kwargs: object) -> object:
+        with _LOOK:
+            return method(*args, **kwargs)
+
+    guarded.look_guarded = True  # type: ignore[attr-defined]
+    return guarded
+
+
+def guard_closes() -> None:
+    """Make dbt-duckdb's closes of a cursor and of the database wait for a look in progress (`_LOOK`)."""
+    from dbt.adapters.duckdb.environments import local
+
+    for cls in (local.DuckDBConnectionWrapper, local.LocalEnvironment):
+        if not getattr(cls.close, "look_guarded", False):
+            cls.close = _guarded(cls.close)
+
+
+def _seconds(name: str, default: float, least: float) -> float:
+    """A number of seconds from the environment variable `name` (its default when unset or unreadable)."""
+    try:
+        return max(least, float(os.environ.get(name, default)))
+    except ValueError:
+        return default
 
 
 _started = threading.Lock()
@@ -150,14 +189,15 @@ def watch_dbt_queries(project_dir: Path | None = None) -> None:
             return
         folders = [p for p in (project_dir, Path.cwd(), Path(__file__).resolve().parents[3]) if p is not None]
         skip = python_model_names(*folders)
-        every = float(os.environ.get("SEGMENTATION_SQL_PROGRESS_S", AFTER_S))
-        poll = float(os.environ.get("SEGMENTATION_SQL_PROGRESS_POLL_S", POLL_S))
+        every = _seconds("SEGMENTATION_SQL_PROGRESS_S", AFTER_S, 0.0)
+        poll = _seconds("SEGMENTATION_SQL_PROGRESS_POLL_S", POLL_S, 0.01)
+        guard_closes()
         progress = SqlProgress(lambda: dbt_queries(skip), dbt_progress("sql"), every, every)
 
         def loop() -> None:
             while True:
-                time.sleep(poll)
                 try:
+                    time.sleep(poll)
                     progress.poll()
                 except Exception:  # noqa: BLE001, S110 - progress lines must never fail a build
                     pass
