@@ -21,6 +21,7 @@ from threadpoolctl import threadpool_limits
 from customer_ml.registry import model_inputs
 from customer_ml.value import churn as churn_module
 from customer_ml.value import predictions as predictions_module
+from customer_ml.value.btyd import BetaGeometricNBD
 from customer_ml.value.churn import (
     BTYD_COLUMNS,
     BTYDConfig,
@@ -121,6 +122,35 @@ def test_btyd_features_fit_and_columns(snap):
     # The known trap: every single-purchase customer is "alive" for sure in BG/NBD.
     freq = table.column("btyd_frequency").to_numpy()
     assert np.all(p_alive[freq == 0] == 1.0)
+
+
+def test_btyd_fits_on_a_seeded_sample_and_scores_everyone(snap):
+    """Above max_fit_customers BG/NBD and Gamma-Gamma are fitted on a seeded sample of the customers,
+    exactly as on that sample alone, and every customer is scored with those parameters."""
+    as_of = snap["features"]["training"].column("as_of_date")[0].as_py()
+    everyone = snap["btyd"]["training"]
+    n = everyone.table.num_rows
+    cap = n // 3
+    sampled = btyd_features(
+        snap["transactions"], as_of, BTYDConfig(horizon_days=HORIZON, max_fit_customers=cap)
+    )
+    assert sampled.ok and sampled.table.num_rows == n
+    assert sampled.table.column("customer_id").equals(everyone.table.column("customer_id"))
+    rows = np.sort(np.random.default_rng(0).choice(n, cap, replace=False))
+    column = {
+        name: everyone.table.column(name).to_numpy()
+        for name in ("btyd_frequency", "btyd_recency", "btyd_age")
+    }
+    alone = BetaGeometricNBD().fit(*(column[name][rows] for name in column))
+    assert sampled.params["bgnbd"] == alone.params_
+    assert sampled.params["bgnbd"] != everyone.params["bgnbd"]
+    frequency, recency, age = column.values()
+    np.testing.assert_array_equal(
+        sampled.table.column("p_alive").to_numpy(), alone.probability_alive(frequency, recency, age)
+    )
+    # A cap at or above the customers fits on everyone, as before.
+    whole = btyd_features(snap["transactions"], as_of, BTYDConfig(horizon_days=HORIZON, max_fit_customers=n))
+    assert whole.params == everyone.params
 
 
 def test_btyd_failure_gives_nulls_and_reason():
@@ -353,6 +383,35 @@ def test_fit_on_a_bounded_sample_equals_fit_on_that_sample(snap):
     )
     assert full.fit_customers_ == 1200
     assert not np.array_equal(value.predict(feats), full.predict(feats))
+
+
+def test_the_value_target_is_chosen_on_a_seeded_sample_and_fitted_on_every_fit_customer(snap, monkeypatch):
+    """Above selection_customers the value model's candidates (its target and BTYD weight) are fitted and
+    compared on a seeded sample of its fit customers, and the chosen model on all of them: the model a
+    fit with that target and weight given gives, bit for bit."""
+    feats = snap["features"]["backtest"].slice(0, 1500)
+    revenue = _label(snap, "backtest", "future_revenue")[:1500]
+    cfg = ValueConfig(max_iter=30, learning_rate=0.2, selection_customers=600)
+    fitted_rows: list[int] = []
+    fit = churn_module._ValueRegressor.fit
+
+    def recording_fit(self, X, y):
+        fitted_rows.append(len(y))
+        return fit(self, X, y)
+
+    monkeypatch.setattr(churn_module._ValueRegressor, "fit", recording_fit)
+    model = ValueModel(cfg).fit(feats, revenue, snap["catalog"])
+    candidates = 450  # the sample less its held-out quarter (selection_fraction)
+    assert fitted_rows == [candidates] * len(model.target_scores_) + [1500]
+    assert model.fit_customers_ == 1500 and set(model.blend_scores_) == {0.0, 0.25, 0.5, 0.75}
+    refit = ValueModel(replace(cfg, target=model.target_, btyd_weight=model.btyd_weight_)).fit(
+        feats, revenue, snap["catalog"]
+    )
+    np.testing.assert_array_equal(model.predict(feats), refit.predict(feats))
+    # Without the cap the candidates see three quarters of every fit customer.
+    fitted_rows.clear()
+    ValueModel(replace(cfg, selection_customers=None)).fit(feats, revenue, snap["catalog"])
+    assert fitted_rows[0] == 1125
 
 
 def test_above_the_threshold_one_held_out_booster_is_calibrated_and_chosen(snap):

@@ -13,6 +13,7 @@ from sklearn.metrics import adjusted_rand_score, davies_bouldin_score, silhouett
 from sklearn.mixture import GaussianMixture
 
 from customer_ml.nn.device import blas_threads
+from customer_ml.sampling import seeded_sample
 from customer_ml.segmentation.config import ClusteringConfig
 
 
@@ -23,13 +24,6 @@ def one_blas_thread() -> AbstractContextManager[object]:
     once): with one thread, the same rows give the same bits. The products here are small. In a dbt
     build the process is pinned at one BLAS thread already (customer_ml.nn.device.pin_blas_threads)."""
     return blas_threads(1)
-
-
-def seeded_sample(n: int, size: int | None, seed: int) -> np.ndarray:
-    """Sorted row indices of a seeded sample of `size` out of `n` (all rows when size >= n or None)."""
-    if size is None or size >= n:
-        return np.arange(n)
-    return np.sort(np.random.default_rng(seed).choice(n, size=size, replace=False))
 
 
 def squared_distances(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
