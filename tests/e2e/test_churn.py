@@ -179,6 +179,31 @@ def test_btyd_failure_gives_nulls_and_reason():
     assert not empty.ok and empty.table.num_rows == 0
 
 
+def test_btyd_parameters_that_cannot_score_everyone_are_fitted_again_with_the_penalty(snap, monkeypatch):
+    """A maximum-likelihood BG/NBD whose a and b run off together fits, but 2F1 overflows when it scores
+    (seen on a generated scenario at 100,000 customers): it is retried with the retry penalizer, as a
+    failed fit is, instead of leaving the BG/NBD columns null at that date."""
+    as_of = snap["features"]["training"].column("as_of_date")[0].as_py()
+    expected = churn_module.BetaGeometricNBD.expected_purchases
+
+    def overflowing(self, *args):
+        if self.penalizer == 0:
+            raise ValueError("the Gaussian hypergeometric function 2F1 overflowed for these inputs")
+        return expected(self, *args)
+
+    monkeypatch.setattr(churn_module.BetaGeometricNBD, "expected_purchases", overflowing)
+    cfg = BTYDConfig(horizon_days=HORIZON)
+    result = btyd_features(snap["transactions"], as_of, cfg)
+    assert result.ok and result.reason is None
+    assert result.params["bgnbd_penalizer"] == cfg.retry_penalizer
+    assert result.params["bgnbd"] != snap["btyd"]["training"].params["bgnbd"]
+    assert result.table.column("expected_purchases").null_count == 0
+    # Without a retry penalizer the columns are null and the reason says why.
+    failed = btyd_features(snap["transactions"], as_of, replace(cfg, retry_penalizer=0.0))
+    assert not failed.ok and "2F1 overflowed" in failed.reason
+    assert failed.table.column("p_alive").null_count == failed.table.num_rows
+
+
 # -- churn ------------------------------------------------------------------------------------------------
 
 

@@ -419,14 +419,17 @@ def btyd_features(
             "BG/NBD not fitted"
         )
     else:
+        # A fit whose parameters cannot score every customer (a and b running off together make
+        # 2F1 overflow) is retried with the penalty, as a failed fit is.
+        def bgnbd_scores(penalizer: float) -> tuple[BetaGeometricNBD, np.ndarray, np.ndarray]:
+            bg = BetaGeometricNBD(penalizer=penalizer).fit(x[fit_rows], t_x[fit_rows], age[fit_rows])
+            horizon = float(cfg.horizon_days)
+            return bg, bg.probability_alive(x, t_x, age), bg.expected_purchases(horizon, x, t_x, age)
+
         try:
-            bg, pen = _fit_with_retry(
-                lambda p: BetaGeometricNBD(penalizer=p).fit(x[fit_rows], t_x[fit_rows], age[fit_rows]), cfg
-            )
+            (bg, cols["p_alive"], cols["expected_purchases"]), pen = _fit_with_retry(bgnbd_scores, cfg)
             params["bgnbd"] = bg.params_
             params["bgnbd_penalizer"] = pen
-            cols["p_alive"] = bg.probability_alive(x, t_x, age)
-            cols["expected_purchases"] = bg.expected_purchases(float(cfg.horizon_days), x, t_x, age)
         except (ValueError, FloatingPointError, ArithmeticError) as exc:
             cols["p_alive"][:] = np.nan
             cols["expected_purchases"][:] = np.nan
