@@ -11,7 +11,15 @@ import pyarrow as pa
 import pytest
 
 from customer_ml.registry import RetrainPolicy, decide_retrain, latest_version
-from customer_ml.value.predictions import KIND, config_change, config_check, snapshot, training_caps
+from customer_ml.value.churn import BTYDConfig
+from customer_ml.value.predictions import (
+    KIND,
+    config_change,
+    config_check,
+    snapshot,
+    stored_btyd_config,
+    training_caps,
+)
 from customer_ml.warehouse.arrow import current_batches, row_count, snapshot_tables
 
 AS_OF = dt.date(2026, 9, 30)
@@ -249,3 +257,12 @@ def test_a_new_horizon_or_fit_size_retrains_the_churn_and_value_models():
     assert config_check(30, caps)(stored) == horizon
     sizes = config_change(stored, 90, training_caps("null", "50000", "200000"))
     assert sizes == "configuration changed: churn_fit_customers 100000 -> None"
+
+
+def test_a_version_is_scored_with_the_btyd_config_it_was_trained_with():
+    """Scoring fits BG/NBD and Gamma-Gamma as of the current date as the stored version's config says: a
+    version stored before the bounded fit existed fitted them on every customer, and is scored so."""
+    old = {"horizon_days": 60, "penalizer": 0.0, "retry_penalizer": 0.001, "min_repeat_customers": 20}
+    assert stored_btyd_config(old) == BTYDConfig(horizon_days=60, max_fit_customers=None)
+    new = {**old, "max_fit_customers": 100_000, "seed": 3, "a_later_field": 1}
+    assert stored_btyd_config(new) == BTYDConfig(horizon_days=60, max_fit_customers=100_000, seed=3)

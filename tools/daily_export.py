@@ -74,8 +74,10 @@ COMPARE_MEMORY = "4GB"
 
 
 def _fingerprint(con: duckdb.DuckDBPyConnection, table: str, listed: str) -> tuple[Any, ...]:
-    """(rows, sum of hash(row), sum of hash(row, 1)) of a table: the same for two tables with the same
-    rows in any order, computed in one streamed pass in constant memory."""
+    """(rows, sum of each row's 64-bit hash, sum of a second value mixed from it) of a table, in one
+    streamed pass in constant memory: the same for two tables with the same rows in any order. The second
+    sum keeps two different sets of row hashes from matching by their sums alone; rows whose 64-bit
+    hashes collide are not told apart (a chance of about 2**-64 per pair of differing rows)."""
     row = f"row({listed})"
     return con.execute(
         f"select count(*), sum(hash({row})::hugeint), sum(hash({row}, 1)::hugeint) from {table}"
@@ -83,14 +85,15 @@ def _fingerprint(con: duckdb.DuckDBPyConnection, table: str, listed: str) -> tup
 
 
 def differing_tables(left: Path, right: Path) -> tuple[int, list[str]]:
-    """Two warehouses compared bit for bit, table by table (the build log's schema ops and the columns
+    """Two warehouses compared table by table (the build log's schema ops and the columns
     BUILD_TIME_COLUMNS left out): the number of tables compared, and 'schema.table: N rows' for each
-    table whose rows differ (as multisets: row order is not compared). DuckDB holds at most
-    COMPARE_MEMORY and spills the rest to a temporary folder: at 1,000,000 customers the comparison of
-    the 38 M-row tables without a limit was killed for memory on a 24 GB machine, and with it a set
-    difference of the largest tables still ran out of memory (2026-12-06). A table whose set difference
-    does not fit is compared by its fingerprint instead (`_fingerprint`: the rows, and the sums of two
-    64-bit hashes of every row, streamed), and named with 'fingerprint' when it differs."""
+    table whose rows differ (as multisets: row order is not compared), bit for bit where the set
+    difference fits in memory. DuckDB holds at most COMPARE_MEMORY and spills the rest to a temporary
+    folder: at 1,000,000 customers the comparison of the 38 M-row tables without a limit was killed for
+    memory on a 24 GB machine, and with it a set difference of the largest tables still ran out of memory
+    (2026-12-06). A table whose set difference does not fit is compared by its fingerprint instead
+    (`_fingerprint`: the rows and a sum of their 64-bit hashes, streamed), and named with 'fingerprint'
+    when it differs."""
     spill = tempfile.mkdtemp(prefix="compare_")
     con = duckdb.connect(config={"memory_limit": COMPARE_MEMORY, "temp_directory": spill})
     con.execute("set enable_progress_bar = false")  # minutes-long comparisons at scale print none

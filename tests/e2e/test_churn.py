@@ -144,6 +144,7 @@ def test_btyd_fits_on_a_seeded_sample_and_scores_everyone(snap):
     alone = BetaGeometricNBD().fit(*(column[name][rows] for name in column))
     assert sampled.params["bgnbd"] == alone.params_
     assert sampled.params["bgnbd"] != everyone.params["bgnbd"]
+    assert sampled.params["gamma_gamma"] != everyone.params["gamma_gamma"]  # fitted on the sample too
     frequency, recency, age = column.values()
     np.testing.assert_array_equal(
         sampled.table.column("p_alive").to_numpy(), alone.probability_alive(frequency, recency, age)

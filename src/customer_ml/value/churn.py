@@ -102,7 +102,8 @@ class BTYDConfig:
     penalizer: float = 0.0
     """L2 penalty on the log-parameters (0 = maximum likelihood)."""
     retry_penalizer: float = 1e-3
-    """Penalty of a second attempt when the first fit fails; 0 disables the retry."""
+    """Penalty of a second attempt when the first fit fails, or its parameters cannot score every customer
+    (BG/NBD); 0 disables the retry."""
     min_repeat_customers: int = 20
     """Fewer customers with a repeat purchase than this: the fit is not attempted (columns are null)."""
     max_fit_customers: int | None = 100_000
@@ -176,7 +177,8 @@ class ValueConfig(BoostingConfig):
     ``poisson``: Poisson loss on revenue. ``auto`` fits all three on a seeded held-out split and keeps
     the one with the best mean of Spearman and top-20% revenue capture (the backtest's two criteria)."""
     selection_fraction: float = 0.25
-    """Share of the training rows held out to choose the target when ``target="auto"``."""
+    """Share of the rows the choice is made on (`selection_customers`) held out to choose the target when
+    ``target="auto"`` and the BTYD weight."""
     selection_customers: int | None = 20_000
     """The target and the BTYD weight are chosen on a seeded sample of at most this many of the fit
     customers (split by `selection_fraction`); the chosen model is then fitted on all of them. The four

@@ -13,7 +13,7 @@ import io
 import json
 import pickle
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, replace
+from dataclasses import asdict, fields, replace
 from typing import Any
 
 import numpy as np
@@ -193,6 +193,14 @@ def fit_caps(*values: Any) -> list[int | None]:
     return [None if value in (None, "", "None", "none", "null") else int(value) for value in values]
 
 
+def stored_btyd_config(stored: Mapping[str, Any]) -> BTYDConfig:
+    """The BTYD config a stored version was trained with, which its scoring fits BG/NBD and Gamma-Gamma
+    with as of the current date (the model inputs as the version learned them). A version stored before
+    `max_fit_customers` existed fitted them on every customer, and is scored so."""
+    known = {f.name for f in fields(BTYDConfig)}
+    return BTYDConfig(**{"max_fit_customers": None, **{k: v for k, v in stored.items() if k in known}})
+
+
 def config_change(stored: dict[str, Any], horizon_days: int, caps: Mapping[str, int | None]) -> str | None:
     """What the build's vars change against a stored version's configuration, in words, or None: the
     prediction horizon (the stored models predict over their own horizon, so a new one needs new models)
@@ -278,7 +286,7 @@ def _apply_version(
     total_rows: int | None,
 ) -> pa.Table:
     models = pickle.loads(version["weights"])  # noqa: S301 - our own blob, written by train_version
-    horizon = json.loads(version["config"])["btyd"]["horizon_days"]
+    btyd_cfg = stored_btyd_config(json.loads(version["config"])["btyd"])
     key_type = pa.int64()
     if isinstance(features, pa.Table):
         current = snapshot(features, "current")
@@ -294,7 +302,7 @@ def _apply_version(
         if not batch.num_rows:
             continue
         if history is None:  # the BG/NBD and Gamma-Gamma fit as of the current date, once
-            history = History(transactions, _date(batch), BTYDConfig(horizon_days=horizon))
+            history = History(transactions, _date(batch), btyd_cfg)
             progress.update(0, "BG/NBD and Gamma-Gamma done")
         batch = history.join(batch)
         n = batch.num_rows
