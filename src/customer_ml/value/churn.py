@@ -978,7 +978,10 @@ class ValueModel(_HorizonModel):
         self.target_scores_: dict[str, float] = {}
         held_out_by_target: dict[str, np.ndarray] = {}
         target = cfg.target
-        choose = seeded_sample(y.size, cfg.selection_customers, cfg.random_state + 1)
+        # The rows the target and the BTYD weight are chosen on: every fit row (a view, not a copy) up to
+        # selection_customers, a seeded sample above.
+        sampled = seeded_sample(y.size, cfg.selection_customers, cfg.random_state + 1)
+        choose: np.ndarray | slice = sampled if sampled.size < y.size else slice(None)
         if target == "auto":
             X_fit, X_sel, y_fit, y_sel = train_test_split(
                 X[choose], y[choose], test_size=cfg.selection_fraction, random_state=cfg.random_state
