@@ -13,7 +13,8 @@ thread count is process-wide, so two models setting and restoring it around thei
 under a third, whose matrix products then summed in another order from build to build.
 
 And it starts the thread that writes the progress of long SQL queries to the dbt log
-(customer_ml.warehouse.sql_progress).
+(customer_ml.warehouse.sql_progress), and makes a SQL model's transaction that DuckDB aborts for want of
+memory run again instead of failing the build (customer_ml.warehouse.memory_retry).
 """
 
 # The imports are the point (see above): the heavy third-party modules the Python models use.
@@ -36,6 +37,7 @@ import torch  # noqa: F401
 from dbt.adapters.duckdb.plugins import BasePlugin
 
 from customer_ml.nn.device import pin_blas_threads
+from customer_ml.warehouse import memory_retry
 from customer_ml.warehouse.sql_progress import watch_dbt_queries
 
 
@@ -47,3 +49,5 @@ class Plugin(BasePlugin):
         pin_blas_threads(1)
         # Long SQL queries report their progress in the dbt log (customer_ml.warehouse.sql_progress).
         watch_dbt_queries()
+        # A transaction DuckDB ran out of memory in runs again (customer_ml.warehouse.memory_retry).
+        memory_retry.install()
