@@ -15,15 +15,20 @@ DBT_COMMENT = '/* {"app": "dbt", "node_id": "model.customer_segmentation.int_ord
 
 class FailingCursor:
     """A DuckDB cursor whose `execute` raises DuckDB's out-of-memory error the first `times` times it
-    meets a statement containing `marker`; it records every statement DuckDB ran."""
+    meets a statement containing `marker` (or each marker of `more`, its own number of times); it records
+    every statement DuckDB ran."""
 
-    def __init__(self, cursor: duckdb.DuckDBPyConnection, marker: str, times: int) -> None:
-        self.cursor, self.marker, self.times = cursor, marker, times
+    def __init__(
+        self, cursor: duckdb.DuckDBPyConnection, marker: str, times: int, more: dict[str, int] | None = None
+    ) -> None:
+        self.cursor = cursor
+        self.failures = {marker: times, **(more or {})}
         self.ran: list[str] = []
 
     def execute(self, sql: str, bindings: object = None) -> object:
-        if self.marker in sql and self.times > 0:
-            self.times -= 1
+        marker = next((m for m, left in self.failures.items() if m in sql and left > 0), None)
+        if marker is not None:
+            self.failures[marker] -= 1
             self.ran.append("OUT OF MEMORY: " + sql)
             raise duckdb.OutOfMemoryException("Out of Memory Error: failed to pin block of size 256.0 KiB")
         self.ran.append(sql)
@@ -36,6 +41,9 @@ class FailingCursor:
 @pytest.fixture
 def database(tmp_path, monkeypatch):
     monkeypatch.setattr(memory_retry, "RETRY_DELAYS_S", (0.0, 0.0))
+    # dbt-duckdb's own method again after the test, whatever wrapped it before.
+    execute = DuckDBCursorWrapper.execute
+    monkeypatch.setattr(DuckDBCursorWrapper, "execute", getattr(execute, "__wrapped__", execute))
     assert memory_retry.install()
     assert memory_retry.install()  # once per process: a second call wraps nothing again
     assert DuckDBCursorWrapper.execute.memory_retry
@@ -56,7 +64,7 @@ def test_a_transaction_that_ran_out_of_memory_runs_again_from_its_begin(database
     cursor.execute("BEGIN")
     cursor.execute(DBT_COMMENT + "create table t as select 1 as a")
     cursor.execute(DBT_COMMENT + "insert into t values (?)", [2])
-    cursor.execute("COMMIT")
+    cursor.execute(DBT_COMMENT + "commit;")
     # The first attempt's rows were rolled back: each row once.
     assert sorted(database.execute("select a from t").fetchall()) == [(1,), (2,)]
     assert statements(shim) == [
@@ -67,14 +75,14 @@ def test_a_transaction_that_ran_out_of_memory_runs_again_from_its_begin(database
         "BEGIN",
         "create table t as select 1 as a",
         "insert into t values (?)",
-        "COMMIT",
+        "commit;",
     ]
     said = "\n".join(lines)
     assert "int_order_lines: DuckDB ran out of memory (Out of Memory Error: failed to pin block" in said
     assert "running its transaction again in 0 s (attempt 2 of 3)" in said
     assert "int_order_lines: attempt 2 succeeded" in said
     # The next transaction starts afresh: none of this one's statements is replayed in it.
-    shim.marker, shim.times = "insert into u", 1
+    shim.failures = {"insert into u": 1}
     cursor.execute("BEGIN")
     cursor.execute("create table u as select 3 as b")
     cursor.execute("insert into u values (4)")
@@ -94,6 +102,34 @@ def test_a_statement_outside_a_transaction_runs_again_alone(database):
     cursor = DuckDBCursorWrapper(shim)
     assert cursor.execute("select count(*) from t").fetchall() == [(1,)]
     assert statements(shim) == ["OUT OF MEMORY: select count(*) from t"] * 2 + ["select count(*) from t"]
+
+
+def test_a_transaction_has_two_retries_in_all(database):
+    """Its first statement to fail takes one retry; a second one, later in the same replay, the last."""
+    later = {"insert into t values (3)": 2}
+    shim = FailingCursor(database.cursor(), "insert into t values (2)", 1, more=later)
+    cursor = DuckDBCursorWrapper(shim)
+    cursor.execute("BEGIN")
+    cursor.execute("create table t as select 1 as a")
+    cursor.execute("insert into t values (2)")
+    with pytest.raises(duckdb.OutOfMemoryException):
+        cursor.execute("insert into t values (3)")
+    assert sum(sql.startswith("OUT OF MEMORY") for sql in shim.ran) == 3
+    cursor.execute("ROLLBACK")
+
+
+def test_several_statements_outside_a_transaction_are_not_retried(database):
+    """DuckDB would have committed the statements before the failed one: running the text again would
+    write them twice."""
+    database.execute("create table t as select 1 as a")
+    shim = FailingCursor(database.cursor(), "create table big", times=1)
+    cursor = DuckDBCursorWrapper(shim)
+    with pytest.raises(duckdb.OutOfMemoryException):
+        cursor.execute("insert into t values (2); create table big as select 1 as b")
+    assert shim.ran == ["OUT OF MEMORY: insert into t values (2); create table big as select 1 as b"]
+    # One statement with a trailing semicolon is one statement.
+    shim.failures = {"count(*)": 1}
+    assert cursor.execute("select count(*) from t;").fetchall() == [(1,)]
 
 
 def test_after_the_last_attempt_the_error_stands_and_nothing_is_written(database):

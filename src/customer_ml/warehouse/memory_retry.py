@@ -16,9 +16,11 @@ statement outside a transaction (a data test's query) runs again alone. Retries 
 so two queries that failed together do not meet again. A retry is said in the dbt log. The SQL is the same
 text on the same tables, so the table a retry writes is the one the first attempt would have written.
 
-Not retried: any other error, and a transaction that reads a Python model's result (dbt-duckdb registers
-it as `__dbt_python_model_df_<name>`: a stream of batches may be read only once). A Python model's own
-queries do not pass through this cursor method.
+Not retried: any other error; a transaction that reads a Python model's result (dbt-duckdb registers it
+as `__dbt_python_model_df_<name>`: a stream of batches may be read only once); and, outside a
+transaction, a text of several statements (DuckDB commits each on its own, so those before the failed
+one could not be undone). A transaction has two retries in all, whichever of its statements fails. The
+project's Python models read through DuckDB relations, and write through dbt-duckdb's own cursors.
 """
 
 from __future__ import annotations
@@ -54,6 +56,12 @@ def _keyword(sql: str) -> str:
     return words[0].rstrip(";").lower() if words else ""
 
 
+def _single(sql: str) -> bool:
+    """Whether `sql` is one statement (no `;` but a trailing one): outside a transaction DuckDB commits
+    each statement of several on its own, so the ones before a failed one could not be undone."""
+    return ";" not in _COMMENTS.sub("", sql, count=1).strip().rstrip(";")
+
+
 def _node(sql: str) -> str:
     """The dbt node a statement came from (dbt's query comment names it), else "a query"."""
     found = _NODE.search(sql)
@@ -62,7 +70,8 @@ def _node(sql: str) -> str:
 
 def retrying_execute(execute: Callable[..., Any]) -> Callable[..., Any]:
     """`execute(wrapper, sql, bindings=None)` of a cursor wrapper, with the retry described above. The
-    statements of the open transaction are kept on the wrapper (one per dbt connection and thread)."""
+    statements of the open transaction, and the retries it has had, are kept on the wrapper (one per dbt
+    connection and thread): a transaction has at most len(RETRY_DELAYS_S) retries in all."""
 
     @functools.wraps(execute)
     def run(self: Any, sql: str, bindings: Any = None) -> Any:
@@ -75,12 +84,15 @@ def retrying_execute(execute: Callable[..., Any]) -> Callable[..., Any]:
         except BaseException:
             # The transaction is aborted (dbt rolls it back): nothing of it is left to replay.
             self._memory_retry_transaction = None
+            self._memory_retry_used = 0
             raise
         keyword = _keyword(sql)
         if keyword in ("begin", "start"):
             self._memory_retry_transaction = []
+            self._memory_retry_used = 0
         elif keyword in ("commit", "rollback", "abort", "end"):
             self._memory_retry_transaction = None
+            self._memory_retry_used = 0
         elif transaction is not None:
             transaction.append((sql, bindings))
         return result
@@ -97,13 +109,17 @@ def _again(
     transaction: list[tuple[str, Any]] | None,
     error: duckdb.OutOfMemoryException,
 ) -> Any:
-    """Runs the transaction (or the lone statement) again after each delay; raises the last error."""
+    """Runs the transaction (or the lone statement) again after each delay left to it; raises the last
+    error."""
     statements = [*(transaction or []), (sql, bindings)]
-    if any(PYTHON_RESULT in text for text, _ in statements):
+    if any(PYTHON_RESULT in text for text, _ in statements) or (transaction is None and not _single(sql)):
         raise error
     say = dbt_progress("sql")
     attempts = len(RETRY_DELAYS_S) + 1
-    for attempt, delay in enumerate(RETRY_DELAYS_S, start=2):
+    used = getattr(wrapper, "_memory_retry_used", 0) if transaction is not None else 0
+    for attempt, delay in enumerate(RETRY_DELAYS_S[used:], start=used + 2):
+        if transaction is not None:
+            wrapper._memory_retry_used = attempt - 1
         reason = str(error).splitlines()[0]
         say(
             f"{_node(sql)}: DuckDB ran out of memory ({reason}); running "
@@ -111,7 +127,10 @@ def _again(
             f"(attempt {attempt} of {attempts})"
         )
         if transaction is not None:
-            execute(wrapper, "ROLLBACK")
+            try:
+                execute(wrapper, "ROLLBACK")
+            except duckdb.TransactionException:
+                pass  # a COMMIT that failed has ended the transaction already
         time.sleep(delay)
         with _RETRIES:
             try:
