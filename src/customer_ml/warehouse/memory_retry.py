@@ -50,16 +50,21 @@ _COMMENTS = re.compile(r"^\s*(?:/\*.*?\*/\s*|--[^\n]*\n\s*)*", re.DOTALL)
 _NODE = re.compile(r'"node_id":\s*"[^"]*?\.([^".]+)"')
 
 
+def _body(sql: str) -> str:
+    """A statement's text after dbt's query comment and any other leading comments, stripped."""
+    return _COMMENTS.sub("", sql, count=1).strip()
+
+
 def _keyword(sql: str) -> str:
-    """The first word of a statement, lower case, after dbt's query comment and any other comments."""
-    words = _COMMENTS.sub("", sql, count=1).split(None, 1)
+    """The first word of a statement, lower case."""
+    words = _body(sql).split(None, 1)
     return words[0].rstrip(";").lower() if words else ""
 
 
 def _single(sql: str) -> bool:
     """Whether `sql` is one statement (no `;` but a trailing one): outside a transaction DuckDB commits
     each statement of several on its own, so the ones before a failed one could not be undone."""
-    return ";" not in _COMMENTS.sub("", sql, count=1).strip().rstrip(";")
+    return ";" not in _body(sql).rstrip(";")
 
 
 def _node(sql: str) -> str:
