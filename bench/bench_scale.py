@@ -15,6 +15,7 @@ and prints:
   process, DuckDB included);
 - each stage's time (sum of its nodes' times from ``target/run_results.json``; nodes of a stage run two
   at a time, so a stage's sum can exceed its share of the wall time) and the slowest nodes;
+- how many nodes executed at once (two, one, none) and which ran alone longest (:func:`concurrency`);
 - where the memory goes: the build's process tree is sampled each second, and the nodes that ran while
   it was highest are listed with that figure;
 - in the same run, the notebook alternative (:func:`notebook`, its own process under ``/usr/bin/time
@@ -167,6 +168,26 @@ def running_at_peak(results: list[dict], samples: list[tuple[float, float]]) -> 
     ]
 
 
+def concurrency(results: list[dict]) -> dict:
+    """How many nodes executed at once, from the first node's start to the last node's end: the seconds
+    with none, one and two or more executing, and the seconds each node executed alone (a node alone
+    leaves the second dbt thread idle; whether it keeps both cores busy depends on the node: a SQL node
+    runs on DuckDB's threads, a Python fit on one). A build whose two threads are busy nearly all the
+    time takes about its CPU seconds over the cores, whatever the order of its nodes."""
+    spans = [(span, r["unique_id"]) for r in results if (span := _execute_span(r)) is not None]
+    if not spans:
+        return {"span_s": 0.0, "seconds": {0: 0.0, 1: 0.0, 2: 0.0}, "alone": {}}
+    edges = sorted({at for (start, end), _ in spans for at in (start, end)})
+    seconds = {0: 0.0, 1: 0.0, 2: 0.0}
+    alone: dict[str, float] = {}
+    for left, right in zip(edges, edges[1:], strict=False):
+        running = [uid for (start, end), uid in spans if start <= left and right <= end]
+        seconds[min(len(running), 2)] += right - left
+        if len(running) == 1:
+            alone[running[0]] = alone.get(running[0], 0.0) + right - left
+    return {"span_s": edges[-1] - edges[0], "seconds": seconds, "alone": alone}
+
+
 def node_name(unique_id: str) -> str:
     """A node's name: a test's unique id ends with a hash, so its name is the part before."""
     parts = unique_id.split(".")
@@ -254,6 +275,7 @@ def dbt_build(
         "like_for_like": like_for_like(out / "target"),
         "node_peaks": memory_by_node(results, samples),
         "at_peak": running_at_peak(results, samples),
+        "concurrency": concurrency(results),
     }
 
 
@@ -432,6 +454,18 @@ def report(n: int, build: dict, nb: dict | None, raw: Path) -> None:
         print("  slowest nodes:")
         for uid, (seconds, _) in sorted(build["nodes"].items(), key=lambda kv: -kv[1][0])[:12]:
             print(f"    {uid.split('.')[-1]:<48} {seconds:8.1f}")
+        busy = build["concurrency"]
+        at_once = busy["seconds"]
+        print(
+            f"  nodes executing at once, over the {busy['span_s']:.0f} s from the first node's start to the"
+            f" last's end: two {at_once[2]:.0f} s, one {at_once[1]:.0f} s, none {at_once[0]:.0f} s;"
+            f" CPU seconds per wall second {build['cpu_s'] / build['wall_s']:.2f} on {os.cpu_count()} cores"
+        )
+        alone = sorted(busy["alone"].items(), key=lambda kv: -kv[1])[:6]
+        print(
+            "  executing alone longest: "
+            + (", ".join(f"{node_name(uid)} {seconds:.1f}" for uid, seconds in alone) or "(none)")
+        )
         print(
             "  running when the sampled memory was highest: "
             + (", ".join(node_name(uid) for uid in build["at_peak"]) or "(no sample)")
