@@ -13,9 +13,10 @@ fraud scores are computed for what changed, staging validates every row unless v
 set, the retrain policy decides whether to retrain) and into the other with
 `--full-refresh` and `incremental_fraud_scores: false` (every row validated, every risk feature computed
 and every transaction scored again; the same stored models). Prints each build's wall time, CPU
-seconds and peak memory (`/usr/bin/time -v`), its stages (bench_scale.STAGES, sums of node seconds), the
-daily build against the two full ones, what the retrain policy decided, and whether the daily and the
-full-refresh builds hold the same tables (the comparison of tests/e2e/test_freshness.py).
+seconds and peak memory (`/usr/bin/time -v`), its stages (bench_scale.STAGES, sums of node seconds), how
+many nodes executed at once (bench_scale.concurrency), the daily build against the two full ones, what
+the retrain policy decided, and whether the daily and the full-refresh builds hold the same tables (the
+comparison of tests/e2e/test_freshness.py).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import os
 import shutil
 from pathlib import Path
 
-from bench_scale import STAGES, dbt_build, generate, stage_of
+from bench_scale import STAGES, dbt_build, generate, node_name, stage_of
 
 from tools import daily_export
 
@@ -66,6 +67,13 @@ def report(name: str, result: dict) -> None:
     for stage, _ in STAGES:
         if stage in result["stages"]:
             print(f"      {stage:<26} {result['stages'][stage]:8.1f} node-s")
+    busy = result["concurrency"]
+    alone = sorted(busy["alone"].items(), key=lambda kv: -kv[1])[:3]
+    print(
+        f"      nodes executing at once over {busy['span_s']:.0f} s: two {busy['seconds'][2]:.0f} s,"
+        f" one {busy['seconds'][1]:.0f} s, none {busy['seconds'][0]:.0f} s; alone longest: "
+        + (", ".join(f"{node_name(uid)} {seconds:.1f}" for uid, seconds in alone) or "(none)")
+    )
     for line in result["retrained"]:
         print(f"      retrain decision: {line}")
 
