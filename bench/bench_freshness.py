@@ -29,7 +29,7 @@ import os
 import shutil
 from pathlib import Path
 
-from bench_scale import STAGES, dbt_build, generate, node_name, stage_of
+from bench_scale import STAGES, alone_longest_text, at_once_text, dbt_build, generate, stage_of
 
 from tools import daily_export
 
@@ -68,11 +68,9 @@ def report(name: str, result: dict) -> None:
         if stage in result["stages"]:
             print(f"      {stage:<26} {result['stages'][stage]:8.1f} node-s")
     busy = result["concurrency"]
-    alone = sorted(busy["alone"].items(), key=lambda kv: -kv[1])[:3]
     print(
-        f"      nodes executing at once over {busy['span_s']:.0f} s: two {busy['seconds'][2]:.0f} s,"
-        f" one {busy['seconds'][1]:.0f} s, none {busy['seconds'][0]:.0f} s; alone longest: "
-        + (", ".join(f"{node_name(uid)} {seconds:.1f}" for uid, seconds in alone) or "(none)")
+        f"      nodes executing at once over {busy['span_s']:.0f} s: {at_once_text(busy)};"
+        f" alone longest: {alone_longest_text(busy, 3)}"
     )
     for line in result["retrained"]:
         print(f"      retrain decision: {line}")

@@ -188,6 +188,18 @@ def concurrency(results: list[dict]) -> dict:
     return {"span_s": edges[-1] - edges[0], "seconds": seconds, "alone": alone}
 
 
+def at_once_text(busy: dict) -> str:
+    """`concurrency`'s seconds in words: "two 505 s, one 192 s, none 1 s"."""
+    seconds = busy["seconds"]
+    return f"two {seconds[2]:.0f} s, one {seconds[1]:.0f} s, none {seconds[0]:.0f} s"
+
+
+def alone_longest_text(busy: dict, top: int) -> str:
+    """The `top` nodes of `concurrency` that executed alone longest, with their seconds."""
+    alone = sorted(busy["alone"].items(), key=lambda kv: -kv[1])[:top]
+    return ", ".join(f"{node_name(uid)} {seconds:.1f}" for uid, seconds in alone) or "(none)"
+
+
 def node_name(unique_id: str) -> str:
     """A node's name: a test's unique id ends with a hash, so its name is the part before."""
     parts = unique_id.split(".")
@@ -455,17 +467,12 @@ def report(n: int, build: dict, nb: dict | None, raw: Path) -> None:
         for uid, (seconds, _) in sorted(build["nodes"].items(), key=lambda kv: -kv[1][0])[:12]:
             print(f"    {uid.split('.')[-1]:<48} {seconds:8.1f}")
         busy = build["concurrency"]
-        at_once = busy["seconds"]
         print(
             f"  nodes executing at once, over the {busy['span_s']:.0f} s from the first node's start to the"
-            f" last's end: two {at_once[2]:.0f} s, one {at_once[1]:.0f} s, none {at_once[0]:.0f} s;"
+            f" last's end: {at_once_text(busy)};"
             f" CPU seconds per wall second {build['cpu_s'] / build['wall_s']:.2f} on {os.cpu_count()} cores"
         )
-        alone = sorted(busy["alone"].items(), key=lambda kv: -kv[1])[:6]
-        print(
-            "  executing alone longest: "
-            + (", ".join(f"{node_name(uid)} {seconds:.1f}" for uid, seconds in alone) or "(none)")
-        )
+        print(f"  executing alone longest: {alone_longest_text(busy, 6)}")
         print(
             "  running when the sampled memory was highest: "
             + (", ".join(node_name(uid) for uid in build["at_peak"]) or "(no sample)")
