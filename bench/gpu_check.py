@@ -1,8 +1,8 @@
 """GPU check: trains the segmentation model on CUDA and on the CPU on the same demo features and prints
 both speeds and the same metrics (segments, recovery of the demo's hidden kinds, robustness with and
 without the adversarial term), and whether the stored model applies to the same segments on its own
-device and on the CPU. Meant for a lent GPU machine; measured there (an H200, README "Running on a
-GPU"): about 100 s for the CUDA half and 55 s for the CPU half at 10,000 demo customers.
+device and on the CPU. Meant for a lent GPU machine; measured there (an H100, README "Running on a
+GPU"): 1 min 30 s for both halves at once (`--together`) at 10,000 demo customers.
 
     .venv/bin/python bench/gpu_check.py [--customers N] [--devices cuda,cpu] [--repeat] [--together]
 
