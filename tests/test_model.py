@@ -230,6 +230,57 @@ def test_input_weights_standardise_columns_and_share_blocks():
         input_weights(X, sources, "bogus")
 
 
+def _phrases_row_by_row(words, order, above, kept):
+    """The reasons as they were written before phrase_lists: each row's phrases joined in a Python loop."""
+    out = []
+    for i in range(len(order)):
+        seen: list[str] = []
+        for j in range(order.shape[1]):
+            part = words[order[i, j]][above[i, j]] if kept[i, j] else ""
+            if part and part not in seen:
+                seen.append(part)
+        out.append("; ".join(seen) or None)
+    return out
+
+
+@pytest.mark.parametrize("k", [1, 3, 9])
+def test_largest_columns_and_phrase_lists_equal_the_sort_and_the_row_by_row_join(k):
+    from customer_ml.segmentation.model import largest_columns, phrase_lists
+
+    rng = np.random.default_rng(k)
+    # Few distinct values, so rows hold ties (the lower column first, as a stable sort puts them), and
+    # signed zeros, which compare equal.
+    values = rng.integers(-3, 4, size=(3000, 12)).astype(np.float64)
+    values[rng.random(values.shape) < 0.05] = -0.0
+    reference = np.argsort(-values, axis=1, kind="stable")[:, :k]
+    order = largest_columns(values, k)
+    assert order.shape == (3000, k) and np.array_equal(order, reference)
+    # Not finite: the sort's own order (NaN last), whatever argmax would do.
+    odd = values.copy()
+    odd[0, 2], odd[1, 5], odd[2, 7] = np.nan, np.inf, -np.inf
+    assert np.array_equal(largest_columns(odd, k), np.argsort(-odd, axis=1, kind="stable")[:, :k])
+
+    # Columns sharing a phrase (a one-hot feature's columns, a feature and its indicator), rows with nothing
+    # kept; then 120 phrases, where k = 9 codes of a row no longer fit one integer (121**9 > 2**62) and the
+    # rows are grouped as rows.
+    words = [
+        (f"low {c % 5}", f"high {c % 4}") if c < 8 else ("country not DE", "country DE") for c in range(12)
+    ]
+    above = rng.integers(0, 2, size=order.shape)
+    kept = np.take_along_axis(values, order, axis=1) > 0
+    kept[:50] = False
+    got = phrase_lists(words, order, above, kept)
+    assert got.type == pa.string()
+    assert got.to_pylist() == _phrases_row_by_row(words, order, above, kept)
+    assert got.null_count >= 50
+    many = [(f"low {c}", f"high {c}") for c in range(60)]
+    assert 121**9 > 2**62
+    wide = largest_columns(rng.normal(size=(500, 60)), k)
+    flags = rng.integers(0, 2, size=wide.shape)
+    keep = np.ones(wide.shape, dtype=bool)
+    assert phrase_lists(many, wide, flags, keep).to_pylist() == _phrases_row_by_row(many, wide, flags, keep)
+
+
 def test_inputs_apply_the_stored_weights(planted, fitted):
     table, _, _ = planted
     model, _ = fitted

@@ -327,7 +327,7 @@ class SegmentationModel:
         dist = np.empty(n, dtype=np.float64)
         anomaly = np.empty(n, dtype=np.float64)
         emb = np.empty((n, d), dtype=np.float32)
-        top: list[str] = []
+        top: list[pa.Array] = []
         bs = self._cfg.predict_batch_size
         done = ProgressLine(progress, "assigning segments", n)
         for start in range(0, n, bs):
@@ -349,7 +349,7 @@ class SegmentationModel:
             emb[sl] = Z
             runner = d2.copy()
             runner[rows, labels] = np.inf
-            top.extend(self._top_features(X_scaled, labels, runner.argmin(axis=1)))
+            top.append(self._top_features(X_scaled, labels, runner.argmin(axis=1)))
             done.update(start + len(X))
         cols: dict[str, Any] = {
             "customer_id": table.column("customer_id"),
@@ -361,30 +361,22 @@ class SegmentationModel:
         }
         for j in range(d):
             cols[f"embedding_{j}"] = pa.array(emb[:, j].astype(np.float64))
-        # No reason (one segment, or nothing sets the customer apart) is null, not an empty string.
-        cols["top_features"] = pa.array([reason or None for reason in top], type=pa.string())
+        cols["top_features"] = pa.chunked_array(top, type=pa.string())
         return pa.table(cols)
 
-    def _top_features(self, X: np.ndarray, assigned: np.ndarray, runner_up: np.ndarray) -> list[str]:
+    def _top_features(self, X: np.ndarray, assigned: np.ndarray, runner_up: np.ndarray) -> pa.Array:
         """Features with the largest share of the distance margin between runner-up and assigned profile,
-        in words ("many orders; few days since last order"), one phrase per catalog feature."""
+        in words ("many orders; few days since last order"), one phrase per catalog feature; null where no
+        feature sets the customer apart (one segment, or no positive share)."""
         m_a, m_b = self.profiles_[assigned], self.profiles_[runner_up]
         Xd = X.astype(np.float64)
         contrib = (Xd - m_b) ** 2 - (Xd - m_a) ** 2
         n_top = min(self._cfg.n_top_features, X.shape[1])
-        order = np.argsort(-contrib, axis=1, kind="stable")[:, :n_top]
+        order = largest_columns(contrib, n_top)
         rows = np.arange(len(X))[:, None]
-        words = np.array(column_reasons(self.preprocessor_), dtype=object)
-        labels = words[order, (m_a[rows, order] >= m_b[rows, order]).astype(np.int64)]
-        labels[contrib[rows, order] <= 0] = ""
-        out = []
-        for row in labels.tolist():
-            seen: list[str] = []
-            for part in row:
-                if part and part not in seen:
-                    seen.append(part)
-            out.append("; ".join(seen))
-        return out
+        above = (m_a[rows, order] >= m_b[rows, order]).astype(np.int64)
+        kept = ~(contrib[rows, order] <= 0)
+        return phrase_lists(column_reasons(self.preprocessor_), order, above, kept)
 
     def inputs(self, table: pa.Table) -> np.ndarray:
         """The weighted model matrix (scaled features times `input_weights_`) the autoencoder reads."""
@@ -634,6 +626,51 @@ def column_reasons(preprocessor: FeaturePreprocessor) -> list[tuple[str, str]]:
                 shown = "another value" if value == "other" else value
                 out.append((f"{label} not {shown}", f"{label} {shown}"))
     return out
+
+
+def largest_columns(values: np.ndarray, k: int) -> np.ndarray:
+    """The k columns of each row with the largest values, largest first, a tie going to the lower column:
+    `np.argsort(-values, axis=1, kind="stable")[:, :k]`, in k passes of argmax instead of a sort of every
+    row (argmax returns the first of equal values). At 913,107 customers x 88 columns and k = 3: 0.5 CPU s
+    against 2.6-2.7 for the sort. Values that are not finite go through the sort itself, so the order is
+    the sort's whatever they hold."""
+    if k >= values.shape[1] or not np.isfinite(values).all():
+        return np.argsort(-values, axis=1, kind="stable")[:, :k]
+    work = values.copy()
+    rows = np.arange(len(values))
+    order = np.empty((len(values), k), dtype=np.intp)
+    for j in range(k):
+        order[:, j] = work.argmax(axis=1)
+        work[rows, order[:, j]] = -np.inf
+    return order
+
+
+def phrase_lists(
+    words: list[tuple[str, str]], order: np.ndarray, above: np.ndarray, kept: np.ndarray
+) -> pa.Array:
+    """Per row i, the phrases `words[order[i, j]][above[i, j]]` for j in order where `kept[i, j]`, each
+    phrase once (at its first place), joined by "; "; null where none is left. Each row's phrases become
+    integer codes and each distinct list of codes is joined once: at 913,107 customers there are 26,893
+    distinct lists; joining every row's in Python took about 4 CPU s (the reasons 6.7 s in all, now 2.0)."""
+    phrases: dict[str, int] = {}
+    codes = np.array([[phrases.setdefault(w, len(phrases)) for w in pair] for pair in words], dtype=np.int64)
+    codes = codes.reshape(-1, 2)
+    picked = np.where(kept, codes[order, above], -1)
+    for j in range(1, picked.shape[1]):
+        repeated = (picked[:, j : j + 1] == picked[:, :j]).any(axis=1)
+        picked[repeated, j] = -1
+    base = len(phrases) + 1
+    if base ** picked.shape[1] < 2**62:
+        # Each row's codes as the digits of one integer: a sort of integers instead of rows.
+        key = np.zeros(len(picked), dtype=np.int64)
+        for j in range(picked.shape[1]):
+            key = key * base + (picked[:, j] + 1)
+        _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    else:
+        _, first, inverse = np.unique(picked, axis=0, return_index=True, return_inverse=True)
+    text = list(phrases)
+    joined = ["; ".join(text[c] for c in picked[i] if c >= 0) or None for i in first]
+    return pa.array(joined, type=pa.string()).take(pa.array(inverse.reshape(-1)))
 
 
 def input_weights(X: np.ndarray, sources: list[str], mode: str = "standardise_blocks") -> np.ndarray:
