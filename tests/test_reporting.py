@@ -55,6 +55,22 @@ def test_descriptions_state_what_sets_each_segment_apart_with_numbers() -> None:
     assert all("gender" not in row["description"] for row in profiles)
 
 
+def test_descriptions_do_not_depend_on_where_a_segment_s_customers_stand() -> None:
+    # Customers of the three segments interleaved (each segment's values are computed from its slice of
+    # the customers grouped by segment), with an unknown order count: the same profiles, "applies" included.
+    table = _customers()
+    frequency = table.column("frequency").to_pylist()
+    frequency[25] = None
+    table = table.set_column(table.schema.get_field_index("frequency"), "frequency", pa.array(frequency))
+    interleaved = table.take(pa.array(np.random.default_rng(0).permutation(table.num_rows)))
+    assert interleaved.column("segment_id").to_pylist() != sorted(
+        interleaved.column("segment_id").to_pylist()
+    )
+    assert describe_segments(interleaved, CATALOG).equals(describe_segments(table, CATALOG))
+    by_id = {row["segment_id"]: row for row in describe_segments(interleaved, CATALOG).to_pylist()}
+    assert by_id[0]["customers"] == by_id[1]["customers"] == by_id[2]["customers"] == 10
+
+
 def test_names_stay_unique_when_two_segments_stand_out_the_same_way() -> None:
     table = _customers()
     twin = table.set_column(1, "segment_id", pa.array(np.repeat([0, 1, 1], 10)))

