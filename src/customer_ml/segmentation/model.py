@@ -375,7 +375,7 @@ class SegmentationModel:
         order = largest_columns(contrib, n_top)
         rows = np.arange(len(X))[:, None]
         above = (m_a[rows, order] >= m_b[rows, order]).astype(np.int64)
-        kept = ~(contrib[rows, order] <= 0)
+        kept = ~(contrib[rows, order] <= 0)  # a share that is not a number is kept, as it always was
         return phrase_lists(column_reasons(self.preprocessor_), order, above, kept)
 
     def inputs(self, table: pa.Table) -> np.ndarray:
