@@ -266,3 +266,20 @@ def test_a_version_is_scored_with_the_btyd_config_it_was_trained_with():
     assert stored_btyd_config(old) == BTYDConfig(horizon_days=60, max_fit_customers=None)
     new = {**old, "max_fit_customers": 100_000, "seed": 3, "a_later_field": 1}
     assert stored_btyd_config(new) == BTYDConfig(horizon_days=60, max_fit_customers=100_000, seed=3)
+
+
+def test_the_scores_columns_join_the_batches_chunks_as_they_are() -> None:
+    """The scores' columns gather arrays and chunked arrays from the batches: the values come out as
+    `pa.chunked_array` gives them, a chunk of another type cast to the column's, no chunk at all empty."""
+    from customer_ml.value.predictions import _joined
+
+    parts = [
+        pa.array([0.5, None]),
+        pa.chunked_array([pa.array([1.0]), pa.array([2.0, 3.0])]),
+        pa.chunked_array([pa.array([4, 5])]),
+    ]
+    joined = _joined(parts, pa.float64())
+    assert joined.type == pa.float64()
+    assert joined.to_pylist() == [0.5, None, 1.0, 2.0, 3.0, 4.0, 5.0]
+    assert joined.equals(pa.chunked_array([p.to_pylist() for p in parts], pa.float64()))
+    assert _joined([], pa.string()).equals(pa.chunked_array([], pa.string()))

@@ -321,7 +321,17 @@ def _apply_version(
         progress.update(progress.done + n)
     key = pa.field("customer_id", columns["customer_id"][0].type if columns["customer_id"] else key_type)
     schema = pa.schema([key, *_SCORES])
-    return pa.Table.from_arrays([pa.chunked_array(columns[f.name], f.type) for f in schema], schema=schema)
+    return pa.Table.from_arrays([_joined(columns[f.name], f.type) for f in schema], schema=schema)
+
+
+def _joined(parts: list[Any], kind: pa.DataType) -> pa.ChunkedArray:
+    """The batches' arrays and chunked arrays of one column as one chunked array of their chunks (given
+    chunked arrays, `pa.chunked_array` copies every value through Python: at 913,107 customers 1.4 CPU s
+    for the four columns taken from the batches)."""
+    chunks = [
+        chunk for part in parts for chunk in (part.chunks if isinstance(part, pa.ChunkedArray) else [part])
+    ]
+    return pa.chunked_array([chunk if chunk.type == kind else chunk.cast(kind) for chunk in chunks], kind)
 
 
 _SCORES = pa.schema(
